@@ -1,0 +1,3 @@
+export { decode, encode } from './codec';
+export { isRleError, RleError, type RleErrorCode } from './errors';
+export type { MaskShape } from './types';
