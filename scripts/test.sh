@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs everything on a machine with only Node 20 and npm, then runs every check and test (the README's test command).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+pnpm test
