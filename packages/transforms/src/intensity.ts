@@ -128,7 +128,7 @@ export function normalize({ mean = IMAGENET_MEAN, std = IMAGENET_STD, maxPixelVa
       if (list.length !== 1 && list.length !== channels) {
         throw new TransformError(
           'SHAPE_MISMATCH',
-          `normalize: expected ${name} with 1 or ${channels} entries for a ${channels}-channel image, got ${list.length}. ` +
+          `normalize: expected ${name} with ${channels === 1 ? '1 entry' : `1 or ${channels} entries`} for a ${channels}-channel image, got ${list.length}. ` +
             'For grey images pass one value each, e.g. { mean: [0.5], std: [0.25] }.',
         );
       }

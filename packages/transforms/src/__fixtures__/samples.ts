@@ -33,23 +33,26 @@ export function expectAligned(input: Sample, output: Sample, padValue?: number, 
   const { channels, maskChannels } = input;
   expect(output.channels).toBe(channels);
   expect(output.maskChannels).toBe(maskChannels);
+  expect(output.image.length).toBe(output.height * output.width * channels);
+  expect(output.mask.length).toBe(output.height * output.width * maskChannels);
+  const fail = (what: string, p: number) => {
+    throw new Error(`${what} at output pixel ${p} (row ${Math.floor(p / output.width)}, column ${p % output.width})`);
+  };
   const pixels = output.height * output.width;
   const sources = new Int32Array(pixels);
   for (let p = 0; p < pixels; p++) {
     const v = output.image[p * channels] as number;
     if (padValue !== undefined && v === padValue) {
-      for (let k = 0; k < channels; k++) expect(output.image[p * channels + k]).toBe(padValue);
-      for (let k = 0; k < maskChannels; k++) expect(output.mask[p * maskChannels + k]).toBe(padMask);
+      for (let k = 0; k < channels; k++) if (output.image[p * channels + k] !== padValue) fail('padding image value', p);
+      for (let k = 0; k < maskChannels; k++) if (output.mask[p * maskChannels + k] !== padMask) fail('padding mask value', p);
       sources[p] = -1;
       continue;
     }
     const s = (v - 1) / channels;
-    expect(Number.isInteger(s) && s >= 0 && s < input.height * input.width).toBe(true);
-    for (let k = 1; k < channels; k++) expect(output.image[p * channels + k]).toBe(s * channels + k + 1);
+    if (!(Number.isInteger(s) && s >= 0 && s < input.height * input.width)) fail(`image value ${v} is no source coordinate`, p);
+    for (let k = 1; k < channels; k++) if (output.image[p * channels + k] !== s * channels + k + 1) fail(`channel ${k} misaligned`, p);
     for (let k = 0; k < maskChannels; k++) {
-      if (output.mask[p * maskChannels + k] !== input.mask[s * maskChannels + k]) {
-        throw new Error(`mask misaligned at output pixel ${p}, channel ${k} (source pixel ${s})`);
-      }
+      if (output.mask[p * maskChannels + k] !== input.mask[s * maskChannels + k]) fail(`mask channel ${k} misaligned`, p);
     }
     sources[p] = s;
   }
