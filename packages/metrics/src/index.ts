@@ -1,1 +1,28 @@
-export {};
+export {
+  createDiceAccumulator,
+  summarize,
+  type AccumulatorAddOptions,
+  type DiceAccumulator,
+  type DiceAccumulatorOptions,
+  type MetricsSummary,
+  type PooledScores,
+  type SummaryOptions,
+} from './accumulator';
+export { competitionDice, confusionCounts, dice, iou, type CompetitionDice } from './confusion';
+export { isMetricsError, MetricsError, type MetricsErrorCode } from './errors';
+export {
+  accuracy,
+  f1Score,
+  fbetaScore,
+  iouScore,
+  precision,
+  recall,
+  specificity,
+  type ArrayReduction,
+  type Reduction,
+  type ScalarReduction,
+  type ScoreFunction,
+  type ScoreOptions,
+  type ScoreResult,
+} from './scores';
+export type { ConfusionCounts, MaskData, StackOptions, ThresholdOptions } from './types';
