@@ -1,39 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import { floodFill } from './__fixtures__/reference';
 import { labelComponents } from './components';
 import { isEnsembleError } from './errors';
-
-/** Independent reference: breadth-first flood fill from each unlabelled foreground pixel in raster order. */
-function floodFill(mask: ArrayLike<number>, height: number, width: number, connectivity: 4 | 8): { labels: Int32Array; count: number } {
-  const labels = new Int32Array(height * width);
-  const steps =
-    connectivity === 4
-      ? [[-1, 0], [1, 0], [0, -1], [0, 1]]
-      : [[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]];
-  let count = 0;
-  for (let start = 0; start < height * width; start++) {
-    if (!(mask[start]! > 0) || labels[start] !== 0) continue;
-    count++;
-    labels[start] = count;
-    const queue = [start];
-    while (queue.length > 0) {
-      const p = queue.pop()!;
-      const r = Math.floor(p / width);
-      const c = p % width;
-      for (const [dr, dc] of steps) {
-        const rr = r + dr!;
-        const cc = c + dc!;
-        if (rr < 0 || rr >= height || cc < 0 || cc >= width) continue;
-        const q = rr * width + cc;
-        if (mask[q]! > 0 && labels[q] === 0) {
-          labels[q] = count;
-          queue.push(q);
-        }
-      }
-    }
-  }
-  return { labels, count };
-}
 
 /** Masks of varied density, from sparse specks to nearly full. */
 const mask = fc
