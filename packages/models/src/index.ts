@@ -14,4 +14,20 @@ export {
   type EncoderSpec,
 } from './create-model';
 export { isModelsError, ModelsError, type ModelsErrorCode } from './errors';
-export { registerSteelLayers } from './layers';
+export { checkInputShape, nearestMultiple, registerSteelLayers } from './layers';
+export { createMemoryIOHandler, type MemoryIOHandler } from './memory-io';
+export {
+  loadPytorchWeights,
+  toPytorchWeights,
+  type LoadPytorchWeightsOptions,
+  type PytorchWeightsFormat,
+  type PytorchWeightsReport,
+} from './pytorch-weights';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafeTensor,
+  type SafeTensorInput,
+  type SafetensorsDtype,
+  type SafetensorsFile,
+} from './safetensors';
