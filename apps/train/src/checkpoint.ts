@@ -1,0 +1,212 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { AppError } from './errors.ts';
+import { resolveAtomicDir, writeDirAtomic } from './run-dir.ts';
+
+type NamedTensor = { name: string; tensor: tf.Tensor };
+
+/** What a model is, so a checkpoint is never loaded into a different network. */
+export interface ModelIdentity {
+  architecture: string;
+  encoder: string;
+  inChannels: number;
+  classes: number;
+}
+
+/** Training progress stored with a checkpoint. */
+export interface TrainState {
+  epoch: number;
+  /** Optimizer updates done in the current epoch. */
+  stepInEpoch: number;
+  /** Global optimizer updates done. */
+  step: number;
+  lr: number;
+  /** Random state: everything random derives from (seed, epoch, step), so this is the whole state. */
+  rng: { seed: number; epoch: number; step: number };
+  schedule: Record<string, number>;
+  best: { value: number; epoch: number } | null;
+  history: EpochRecord[];
+  /** Sum of step losses so far in the current epoch (the epoch's mean train loss survives a resume). */
+  epochLossSum: number;
+}
+
+/** One epoch's summary (also a line of the run log). */
+export interface EpochRecord {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  valLoss: number;
+  valDice: number;
+  valDicePerClass: number[];
+  lr: number;
+  seconds: number;
+}
+
+interface Manifest {
+  identity: ModelIdentity;
+  weights: { name: string; shape: number[] }[];
+  specs: tf.io.WeightsManifestEntry[];
+}
+
+function encodeNamed(tensors: NamedTensor[]): Promise<{ data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] }> {
+  return tf.io.encodeWeights(tensors) as Promise<{ data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] }>;
+}
+
+/** The model's weights (trainable and not, e.g. batch-norm statistics) in a fixed order, for saving. */
+async function encodeModel(model: LayersModel, identity: ModelIdentity) {
+  const weights = model.weights.map((w, i) => ({ name: `w${i}`, tensor: w.read(), original: w.originalName, shape: w.shape }));
+  const { data, specs } = await encodeNamed(weights.map(({ name, tensor }) => ({ name, tensor })));
+  const manifest: Manifest = { identity, weights: weights.map((w) => ({ name: w.original, shape: w.shape as number[] })), specs };
+  return { data: new Uint8Array(data), manifest };
+}
+
+/** The shape of a model's weights, for the mismatch message. */
+function describe(identity: ModelIdentity): string {
+  return `${identity.architecture}-${identity.encoder} with ${identity.inChannels} input channel(s) and ${identity.classes} classes`;
+}
+
+/**
+ * Loads weights written by `saveCheckpoint` / `saveModelWeights` into a model built with `identity`.
+ * @throws {AppError} CHECKPOINT when the files are missing, or were written by a different architecture.
+ */
+export function loadModelWeights(model: LayersModel, dir: string, identity: ModelIdentity): void {
+  const manifestPath = join(dir, 'weights.json');
+  if (!existsSync(manifestPath)) {
+    throw new AppError('CHECKPOINT', `No model weights in ${dir} (weights.json missing). Point to a run folder, its best/ or checkpoint/ folder.`);
+  }
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  const same =
+    manifest.identity.architecture === identity.architecture &&
+    manifest.identity.encoder === identity.encoder &&
+    manifest.identity.inChannels === identity.inChannels &&
+    manifest.identity.classes === identity.classes;
+  const shapesMatch =
+    manifest.weights.length === model.weights.length &&
+    manifest.weights.every((w, i) => w.shape.join('x') === model.weights[i]!.shape.join('x'));
+  if (!same || !shapesMatch) {
+    throw new AppError(
+      'CHECKPOINT',
+      `The checkpoint in ${dir} holds a ${describe(manifest.identity)}, but the model asked for is a ${describe(identity)}` +
+        (same ? ' with different weight shapes' : '') +
+        `. Use the same --architecture/--encoder/--in-channels as the run that wrote it, or start a new run.`,
+    );
+  }
+  const buffer = readFileSync(join(dir, 'weights.bin'));
+  const tensors = tf.io.decodeWeights(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength), manifest.specs);
+  model.weights.forEach((w, i) => {
+    const t = tensors[`w${i}`]!;
+    w.write(t);
+  });
+  tf.dispose(Object.values(tensors));
+}
+
+/** Reads the identity recorded with saved weights. */
+export function readIdentity(dir: string): ModelIdentity | undefined {
+  const manifestPath = join(dir, 'weights.json');
+  if (!existsSync(manifestPath)) return undefined;
+  return (JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest).identity;
+}
+
+/** Adam's private bias-correction accumulators; restoring them keeps a resumed run bit-identical. */
+interface AdamInternals {
+  accBeta1?: tf.Variable;
+  accBeta2?: tf.Variable;
+}
+
+/** Saves model weights, the tfjs-layers model.json (for browsers), and extra files into `dir`, atomically. */
+export async function saveModelDir(
+  dir: string,
+  model: LayersModel,
+  identity: ModelIdentity,
+  extra: Record<string, string | Uint8Array> = {},
+): Promise<void> {
+  const { data, manifest } = await encodeModel(model, identity);
+  const files: Record<string, string | Uint8Array> = {
+    'weights.json': JSON.stringify(manifest),
+    'weights.bin': data,
+    ...extra,
+  };
+  // The standard tfjs layers format beside it, so `tf.loadLayersModel` can open the best model.
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (artifacts?.weightData !== undefined && artifacts.weightSpecs !== undefined) {
+    const weightData = artifacts.weightData instanceof ArrayBuffer ? artifacts.weightData : tf.io.concatenateArrayBuffers(artifacts.weightData);
+    files['model.json'] = JSON.stringify({
+      format: 'layers-model',
+      generatedBy: 'steel train',
+      modelTopology: artifacts.modelTopology,
+      weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }],
+    });
+    files['group1-shard1of1.bin'] = new Uint8Array(weightData);
+  }
+  writeDirAtomic(dir, files);
+}
+
+/** Saves a full training checkpoint: model, optimizer state, training state. Atomic. */
+export async function saveCheckpoint(
+  dir: string,
+  model: LayersModel,
+  optimizer: tf.Optimizer,
+  identity: ModelIdentity,
+  state: TrainState,
+): Promise<void> {
+  const optWeights = await optimizer.getWeights();
+  const internals = optimizer as unknown as AdamInternals;
+  const extraTensors: NamedTensor[] = [];
+  if (internals.accBeta1 && internals.accBeta2) {
+    extraTensors.push({ name: '__accBeta1', tensor: internals.accBeta1 }, { name: '__accBeta2', tensor: internals.accBeta2 });
+  }
+  const named = [...optWeights, ...extraTensors].map((w, i) => ({ name: `o${i}`, tensor: w.tensor }));
+  const { data, specs } = await encodeNamed(named);
+  const optManifest = {
+    names: [...optWeights, ...extraTensors].map((w) => w.name),
+    count: optWeights.length,
+    specs,
+  };
+  const { data: modelData, manifest } = await encodeModel(model, identity);
+  writeDirAtomic(dir, {
+    'weights.json': JSON.stringify(manifest),
+    'weights.bin': modelData,
+    'optimizer.json': JSON.stringify(optManifest),
+    'optimizer.bin': new Uint8Array(data),
+    'state.json': JSON.stringify(state, null, 2),
+  });
+}
+
+/** Restores model, optimizer and state from a checkpoint folder (or its `.old` twin after a crash). */
+export async function loadCheckpoint(
+  dir: string,
+  model: LayersModel,
+  optimizer: tf.Optimizer,
+  identity: ModelIdentity,
+): Promise<TrainState> {
+  const found = resolveAtomicDir(dir);
+  if (found === undefined || !existsSync(join(found, 'state.json'))) {
+    throw new AppError('CHECKPOINT', `No checkpoint in ${dir}. The run has not saved one yet; start it again without --resume.`);
+  }
+  loadModelWeights(model, found, identity);
+  const optManifest = JSON.parse(readFileSync(join(found, 'optimizer.json'), 'utf8')) as {
+    names: string[];
+    count: number;
+    specs: tf.io.WeightsManifestEntry[];
+  };
+  const buffer = readFileSync(join(found, 'optimizer.bin'));
+  const decoded = tf.io.decodeWeights(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength), optManifest.specs);
+  const list = optManifest.names.map((name, i) => ({ name, tensor: decoded[`o${i}`]! }));
+  if (optManifest.count > 0) await optimizer.setWeights(list.slice(0, optManifest.count));
+  const internals = optimizer as unknown as AdamInternals;
+  for (const extra of list.slice(optManifest.count)) {
+    if (extra.name === '__accBeta1') internals.accBeta1?.assign(extra.tensor);
+    if (extra.name === '__accBeta2') internals.accBeta2?.assign(extra.tensor);
+  }
+  // setWeights copied the moment tensors into new variables; the decoded ones can go.
+  tf.dispose(list.map((w) => w.tensor));
+  return JSON.parse(readFileSync(join(found, 'state.json'), 'utf8')) as TrainState;
+}

@@ -1,0 +1,23 @@
+import { resolve } from 'node:path';
+import type { ParsedArgs } from '../cli.ts';
+import { parseTrainConfig } from '../config.ts';
+import { openDataset } from '../data.ts';
+import { createProgress } from '../progress.ts';
+import { writeJson } from '../run-dir.ts';
+import { ensureDataset } from './generate.ts';
+
+/** `eda`: dataset statistics as a table (stdout) and optionally JSON. */
+export async function runEda(args: ParsedArgs): Promise<number> {
+  const { computeEda, formatEda } = await import('@steel/data');
+  const config = parseTrainConfig(args.values['data'] === undefined ? {} : { data: args.values['data'] });
+  const dir = await ensureDataset(config, createProgress(process.stderr));
+  const dataset = await openDataset(dir);
+  const report = computeEda(dataset.images, { numClasses: dataset.numClasses });
+  process.stdout.write(`Dataset ${dir} (${dataset.height}x${dataset.width}, ${dataset.numClasses} classes, ${dataset.testImages.length} test images)\n${formatEda(report)}\n`);
+  const json = args.values['json'] as string | undefined;
+  if (json !== undefined) {
+    writeJson(resolve(json), { dir, ...report });
+    process.stdout.write(`Wrote ${resolve(json)}\n`);
+  }
+  return 0;
+}

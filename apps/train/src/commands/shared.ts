@@ -1,0 +1,70 @@
+// What evaluate, predict and tune share: loading the models, choosing images and their truth, post-processing.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ParsedArgs } from '../cli.ts';
+import { parseTrainConfig, type TrainConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
+import type { Member } from '../inference.ts';
+import { createProgress } from '../progress.ts';
+import { initBackend } from '../setup.ts';
+import { ensureDataset } from './generate.ts';
+
+/** Loads every --models entry (after setting up the backend). */
+export async function loadMembers(args: ParsedArgs): Promise<{ members: Member[]; backend: string }> {
+  const paths = args.values['models'] as string[] | undefined;
+  if (paths === undefined || paths.length === 0) {
+    throw new AppError('USAGE', 'Pass --models with one or more run folders (runs/<name>) or model folders, comma-separated.');
+  }
+  for (const p of paths) {
+    if (!existsSync(p)) throw new AppError('CHECKPOINT', `Model path ${p} does not exist. Pass a run folder (runs/<name>) or its best/ folder.`);
+  }
+  const backendConfig = parseTrainConfig({
+    ...(args.values['backend'] === undefined ? {} : { backend: args.values['backend'] }),
+    ...(args.values['threads'] === undefined ? {} : { threads: args.values['threads'] }),
+  });
+  const backend = await initBackend(backendConfig);
+  const { loadMember } = await import('../inference.ts');
+  const members: Member[] = [];
+  for (const p of paths) members.push(await loadMember(p));
+  return { members, backend: backend.backend };
+}
+
+/** The training config of the first member that has one (for its data and post-processing), else the defaults. */
+export function memberConfig(members: readonly Member[]): TrainConfig {
+  return members.find((m) => m.config !== undefined)?.config ?? parseTrainConfig({});
+}
+
+/** The dataset folder: --data, else the first run's data (generating the synthetic one if needed). */
+export async function dataDirFor(args: ParsedArgs, config: TrainConfig): Promise<string> {
+  const data = (args.values['data'] as string | undefined) ?? config.data;
+  return ensureDataset({ data, synthetic: config.synthetic }, createProgress(process.stderr));
+}
+
+/** Post-processing: --postprocess file, else --threshold / --min-area, else the run's threshold and min areas. */
+export async function postprocessFor(args: ParsedArgs, config: TrainConfig, classes: number) {
+  const { parsePostprocessConfig } = await import('@steel/ensemble');
+  const file = args.values['postprocess'] as string | undefined;
+  if (file !== undefined) {
+    if (!existsSync(file)) throw new AppError('CONFIG', `Post-processing file ${file} does not exist. Make one with "tune", or drop --postprocess.`);
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new AppError('CONFIG', `Post-processing file ${file} is not valid JSON (${(error as Error).message}).`);
+    }
+    return parsePostprocessConfig(json, { classes });
+  }
+  const threshold = (args.values['threshold'] as number | undefined) ?? config.threshold;
+  const minArea = (args.values['min-area'] as number[] | undefined) ?? config.minArea;
+  const { postprocessFromConfig } = await import('../finish.ts');
+  return postprocessFromConfig({ threshold, minArea }, classes);
+}
+
+/** Image files of a folder (jpg, jpeg, png), sorted. */
+export function listImageFiles(dir: string): { id: string; file: string }[] {
+  if (!existsSync(dir)) throw new AppError('DATA_NOT_FOUND', `Image folder ${dir} does not exist. Pass --images with a folder of JPEG or PNG files.`);
+  return readdirSync(dir)
+    .filter((name) => /\.(jpe?g|png)$/i.test(name))
+    .sort()
+    .map((id) => ({ id, file: resolve(join(dir, id)) }));
+}

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import type { ParsedArgs } from '../cli.ts';
+import { resolveTrainConfig, checkMultipleOf32 } from '../config.ts';
+import { AppError } from '../errors.ts';
+import type { RunMetrics } from '../finish.ts';
+import { formatDuration } from '../progress.ts';
+import { runPaths, timestampName } from '../run-dir.ts';
+import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { trainRun } from './train.ts';
+
+/**
+ * `start`, the main job: synthetic data (generated once, cached), training with the default preset, prediction of the
+ * test images with post-processing, scoring against the held-back truth, submission + report, and a summary table.
+ */
+export async function runStart(args: ParsedArgs): Promise<number> {
+  const started = performance.now();
+  const config = resolveTrainConfig({
+    preset: args.values['preset'] as string | undefined,
+    configFile: args.values['config'] as string | undefined,
+    flags: args.config,
+  });
+  if (config.crop) checkMultipleOf32('--crop', config.crop);
+  const name = config.name ?? `main-${timestampName()}`;
+  const paths = runPaths(resolve(config.runsDir, name));
+  if (existsSync(paths.log)) {
+    throw new AppError('USAGE', `Run folder ${paths.root} already exists. Pick another --name, or continue it with "train --resume ${paths.root}".`);
+  }
+  const { exitCode } = await trainRun({ ...config, name }, paths, false);
+  if (exitCode !== 0) return exitCode;
+  const metrics = JSON.parse(readFileSync(paths.metrics, 'utf8')) as RunMetrics;
+  const { summaryTable } = await import('../finish.ts');
+  const total = (performance.now() - started) / 1000;
+  const rows = [
+    { name: 'validation  all-empty baseline', score: metrics.validation.baseline },
+    { name: 'validation  model + post-processing', score: metrics.validation.postprocessed },
+  ];
+  if (metrics.test) {
+    rows.push(
+      { name: `test (${metrics.test.images} images)  all-empty baseline`, score: metrics.test.baseline },
+      { name: `test (${metrics.test.images} images)  model, threshold only`, score: metrics.test.raw },
+      { name: `test (${metrics.test.images} images)  model + post-processing`, score: metrics.test.postprocessed },
+    );
+  }
+  const classes = metrics.validation.baseline.perClass.length;
+  process.stdout.write(
+    `\nCompetition Dice (mean over image x class pairs; an empty prediction of an empty mask scores 1):\n${summaryTable(rows, classes)}\n\n` +
+      `Backend ${metrics.backend}; best epoch ${metrics.bestEpoch ?? '-'}; training ${formatDuration(metrics.seconds.train)}; ` +
+      `total wall time ${formatDuration(total)}.\n` +
+      `Run folder: ${paths.root}\n  submission: ${paths.submission}\n  report:     ${paths.report}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,114 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ParsedArgs } from '../cli.ts';
+import { checkMultipleOf32, parseTrainConfig, resolveTrainConfig, type TrainConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { createProgress } from '../progress.ts';
+import { runPaths, timestampName, writeJson, type RunPaths } from '../run-dir.ts';
+import { initBackend } from '../setup.ts';
+import { ensureDataset } from './generate.ts';
+
+/** Identity keys that cannot change on --resume. */
+const FIXED_ON_RESUME = ['architecture', 'encoder', 'inChannels', 'data', 'scale', 'crop', 'seed', 'batchSize', 'accumulate'] as const;
+
+/** Resolves config + run folder for a new run or a resumed one. */
+export function prepareRun(args: ParsedArgs): { config: TrainConfig; paths: RunPaths; resume: boolean } {
+  const resumeDir = args.values['resume'] as string | undefined;
+  if (resumeDir !== undefined) {
+    const paths = runPaths(resolve(resumeDir));
+    if (!existsSync(paths.config)) {
+      throw new AppError('CHECKPOINT', `Cannot resume: ${paths.config} does not exist. Pass the folder of a run started with "train" (runs/<name>).`);
+    }
+    const saved = parseTrainConfig(JSON.parse(readFileSync(paths.config, 'utf8')), `config of ${resumeDir}`);
+    const overrides = args.config;
+    for (const key of FIXED_ON_RESUME) {
+      if (key in overrides && JSON.stringify(overrides[key]) !== JSON.stringify(saved[key])) {
+        throw new AppError(
+          'CHECKPOINT',
+          `The checkpoint in ${resumeDir} was trained with ${key} ${JSON.stringify(saved[key])}, but ${JSON.stringify(overrides[key])} was asked for. ` +
+            `Resume without changing ${key}, or start a new run.`,
+        );
+      }
+    }
+    const config = parseTrainConfig({ ...saved, ...overrides }, 'flags');
+    return { config, paths, resume: true };
+  }
+  const config = resolveTrainConfig({
+    preset: args.values['preset'] as string | undefined,
+    configFile: args.values['config'] as string | undefined,
+    flags: args.config,
+  });
+  if (config.crop) checkMultipleOf32('--crop', config.crop);
+  const name = config.name ?? timestampName();
+  const paths = runPaths(resolve(config.runsDir, name));
+  if (existsSync(paths.log)) {
+    throw new AppError('USAGE', `Run folder ${paths.root} already exists. Resume it with --resume ${paths.root}, or pick another --name.`);
+  }
+  return { config: { ...config, name }, paths, resume: false };
+}
+
+/** `train`: train a model, then write metrics, submission and report into the run folder. */
+export async function runTrain(args: ParsedArgs): Promise<number> {
+  const { config, paths, resume } = prepareRun(args);
+  if (args.values['print-config']) {
+    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    return 0;
+  }
+  const result = await trainRun(config, paths, resume, { stopAfterSteps: args.values['stop-after-steps'] as number | undefined });
+  return result.exitCode;
+}
+
+/** Runs training (new or resumed) and the post-training steps; returns the exit code. */
+export async function trainRun(
+  config: TrainConfig,
+  paths: RunPaths,
+  resume: boolean,
+  options: { stopAfterSteps?: number | undefined; finish?: boolean } = {},
+): Promise<{ exitCode: number; dataDir: string }> {
+  const progress = createProgress(process.stderr);
+  const dataDir = await ensureDataset(config, progress);
+  const [{ openDataset }, { runTraining }, { makeSplit }, { finishRun }] = await Promise.all([
+    import('../data.ts'),
+    import('../trainer.ts'),
+    import('../split.ts'),
+    import('../finish.ts'),
+  ]);
+  const dataset = await openDataset(dataDir);
+  const { checkModelNames } = await import('../steel.ts');
+  checkModelNames(config);
+  const backend = await initBackend(config);
+  mkdirSync(paths.root, { recursive: true });
+  if (!resume) writeJson(paths.config, config);
+  process.stdout.write(`Run folder: ${paths.root}\nResolved config:\n${JSON.stringify(config)}\n`);
+  progress.log(`Backend: ${backend.backend}${backend.detail ? ` (${backend.detail})` : ''}`);
+  const split = await makeSplit(config, dataset, paths, resume);
+  progress.log(`Data: ${dataDir} — ${split.train.length} training and ${split.val.length} validation images, ${dataset.numClasses} classes, ${dataset.height}x${dataset.width}`);
+
+  const stop = { requested: false };
+  const onSigint = () => {
+    if (stop.requested) process.exit(130);
+    stop.requested = true;
+    progress.log('Interrupted: saving a checkpoint after this step (Ctrl-C again quits without saving).');
+  };
+  process.on('SIGINT', onSigint);
+  let result;
+  try {
+    result = await runTraining({
+      config,
+      data: { dataset, train: split.train, val: split.val },
+      paths,
+      resume,
+      progress,
+      stop,
+      stopAfterSteps: options.stopAfterSteps,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (result.stopped === 'interrupted') {
+    progress.log(`Checkpoint saved at epoch ${result.state.epoch + 1}, step ${result.state.stepInEpoch}. Continue with: train --resume ${paths.root}`);
+    return { exitCode: stop.requested ? 130 : 0, dataDir };
+  }
+  if (options.finish !== false) await finishRun({ config, paths, dataset, val: split.val, backend: backend.backend, progress });
+  return { exitCode: 0, dataDir };
+}

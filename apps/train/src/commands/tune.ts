@@ -1,0 +1,45 @@
+import { join, resolve } from 'node:path';
+import { readImage } from '@steel/data';
+import { createTuner } from '@steel/ensemble';
+import type { ParsedArgs } from '../cli.ts';
+import { createPredictor, disposeMembers } from '../inference.ts';
+import { writeJson } from '../run-dir.ts';
+import { labelledImages } from './labelled.ts';
+import { dataDirFor, loadMembers, memberConfig } from './shared.ts';
+
+/** `tune`: per-class post-processing search on labelled images; writes the result JSON for `predict --postprocess`. */
+export async function runTune(args: ParsedArgs): Promise<number> {
+  const { members, backend } = await loadMembers(args);
+  try {
+    const config = memberConfig(members);
+    const dataDir = await dataDirFor(args, config);
+    const { dataset, images, truthOf, split } = await labelledImages(args, dataDir, members);
+    const classes = members[0]!.identity.classes;
+    const { predict, channels } = createPredictor(members, {
+      weights: args.values['weights'] as number[] | undefined,
+      tta: args.values['tta'] as string[] | undefined,
+    });
+    const tuner = createTuner({ height: dataset.height, width: dataset.width, channels: classes });
+    const batchSize = (args.values['batch-size'] as number | undefined) ?? 4;
+    process.stderr.write(`Tuning post-processing on ${images.length} ${split} images (${backend})...\n`);
+    for (let i = 0; i < images.length; i += batchSize) {
+      const chunk = images.slice(i, i + batchSize);
+      const decoded = await Promise.all(chunk.map((e) => readImage(e.file, { channels })));
+      const probs = await predict(decoded);
+      chunk.forEach((e, b) => tuner.add(probs[b]!, truthOf(e.id)));
+    }
+    // Areas scale with the image: the reference grid is for 256x1600 images.
+    const factor = (dataset.height * dataset.width) / (256 * 1600);
+    const minAreas = [...new Set([0, 100, 200, 300, 400, 600, 800, 900, 1000, 1200, 1500, 2000, 2500, 3000, 4000].map((a) => Math.round(a * factor)))];
+    const result = tuner.search({ minAreas });
+    const out = resolve((args.values['out'] as string | undefined) ?? join(members[0]!.path, 'tuned.json'));
+    writeJson(out, result);
+    const lines = result.classes.map(
+      (r, k) => `  class ${k + 1}: threshold ${r.threshold}, min area ${r.minArea}, top threshold ${r.topThreshold}, Dice ${result.classScores[k]!.toFixed(4)}`,
+    );
+    process.stdout.write(`Best post-processing (Dice ${result.score.toFixed(4)} on ${result.images} images):\n${lines.join('\n')}\nWrote ${out}\n`);
+    return 0;
+  } finally {
+    disposeMembers(members);
+  }
+}

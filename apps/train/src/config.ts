@@ -1,0 +1,220 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AppError } from './errors.ts';
+
+/** Image height and width in pixels, written `HxW` on the command line (`224x512`). */
+const size = z.object({ height: z.number().int().positive(), width: z.number().int().positive() });
+export type Size = z.infer<typeof size>;
+
+const schedule = z.enum(['constant', 'one-cycle', 'cosine', 'plateau']);
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const ARCHITECTURES = ['unet', 'fpn'] as const;
+export const ENCODERS = ['resnet18', 'resnet34'] as const;
+export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop'] as const;
+
+/**
+ * The training configuration. Every optional key has a default, so `{}` is a valid config (the `default` preset fills
+ * in the main job's values on top).
+ */
+export const trainConfigSchema = z
+  .object({
+    name: z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "-" and "_" only').optional(),
+    runsDir: z.string().default('runs'),
+    data: z.string().default('synthetic').describe('a Kaggle-layout folder, or "synthetic" for the cached synthetic dataset'),
+    synthetic: z
+      .object({
+        count: z.number().int().positive().default(320),
+        testCount: z.number().int().nonnegative().default(64),
+        height: z.number().int().positive().default(64),
+        width: z.number().int().positive().default(400),
+        seed: z.number().int().default(1),
+      })
+      .prefault({}),
+    architecture: z.string().default('unet'),
+    encoder: z.string().default('resnet18'),
+    inChannels: z.union([z.literal(1), z.literal(3)]).default(1),
+    pretrained: z.string().optional().describe('a .safetensors file with encoder or full-model weights'),
+    loss: z.string().default('bce'),
+    posWeight: z.array(z.number().positive()).default([2, 2, 1, 1.5]),
+    optimizer: z.enum(OPTIMIZERS).default('adam'),
+    lr: z.number().positive().default(3e-4),
+    schedule: schedule.default('constant'),
+    patience: z.number().int().positive().default(4),
+    factor: z.number().positive().lt(1).default(0.5),
+    epochs: z.number().int().positive().default(2),
+    steps: z.number().int().positive().optional().describe('steps per epoch; default: one pass over the training images'),
+    batchSize: z.number().int().positive().default(4),
+    accumulate: z.number().int().positive().default(1),
+    scale: z.number().positive().max(1).default(1),
+    crop: size.nullable().default(null),
+    augment: z.enum(['reference', 'flips', 'none']).default('reference'),
+    onlyDefective: z.boolean().default(false),
+    hardNegatives: z.string().optional(),
+    maxImages: z.number().int().positive().optional(),
+    valFraction: z.number().gt(0).lt(1).default(0.2),
+    folds: z.number().int().min(2).optional(),
+    fold: z.number().int().nonnegative().default(0),
+    bestBy: z.enum(['loss', 'dice']).default('loss'),
+    threshold: z.number().gt(0).lt(1).default(0.5),
+    minArea: z.array(z.number().int().nonnegative()).default([0, 0, 0, 0]),
+    checkpointEvery: z.number().int().positive().default(10),
+    backend: z.enum(BACKENDS).default('auto'),
+    threads: z.number().int().positive().optional(),
+    seed: z.number().int().default(42),
+    samples: z.number().int().nonnegative().default(6).describe('overlay images in report.html'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.folds !== undefined && config.fold >= config.folds) {
+      ctx.addIssue({ code: 'custom', path: ['fold'], message: `fold must be below folds (${config.folds}), got ${config.fold}` });
+    }
+  });
+
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+/**
+ * Presets. `default` is the main job scaled to a 2-core CPU: UNet-ResNet18 on 1-channel 64x400 synthetic images.
+ * The reference presets are the original recipe (Adam 3e-4, batch 12 accumulated to 24, crops 224x512, plateau patience 4,
+ * best model by validation loss, validation on full images).
+ */
+export const PRESETS = {
+  default: {
+    architecture: 'unet',
+    encoder: 'resnet18',
+    inChannels: 1,
+    loss: 'bce',
+    lr: 1e-3,
+    schedule: 'cosine',
+    epochs: 3,
+    batchSize: 4,
+    scale: 1,
+    crop: null,
+    bestBy: 'dice',
+  },
+  'reference-unet-r34': {
+    data: 'synthetic',
+    synthetic: { count: 2000, testCount: 400, height: 256, width: 1600 },
+    architecture: 'unet',
+    encoder: 'resnet34',
+    inChannels: 3,
+    loss: 'bce',
+    posWeight: [2, 2, 1, 1.5],
+    optimizer: 'adam',
+    lr: 3e-4,
+    schedule: 'plateau',
+    patience: 4,
+    epochs: 40,
+    batchSize: 12,
+    accumulate: 2,
+    crop: { height: 224, width: 512 },
+    bestBy: 'loss',
+    threshold: 0.5,
+    minArea: [600, 600, 900, 2000],
+  },
+  'reference-fpn-r34': {
+    data: 'synthetic',
+    synthetic: { count: 2000, testCount: 400, height: 256, width: 1600 },
+    architecture: 'fpn',
+    encoder: 'resnet34',
+    inChannels: 3,
+    loss: 'bce-dice',
+    posWeight: [2, 2, 1, 1.5],
+    optimizer: 'adam',
+    lr: 3e-4,
+    schedule: 'plateau',
+    patience: 4,
+    epochs: 40,
+    batchSize: 12,
+    accumulate: 2,
+    crop: { height: 224, width: 512 },
+    bestBy: 'loss',
+    threshold: 0.5,
+    minArea: [600, 600, 900, 2000],
+  },
+} satisfies Record<string, TrainConfigInput>;
+export type PresetName = keyof typeof PRESETS;
+
+/** Looks a preset up by name; the error lists the valid names. */
+export function getPreset(name: string): TrainConfigInput {
+  if (!Object.hasOwn(PRESETS, name)) {
+    throw new AppError(
+      'UNKNOWN_NAME',
+      `Unknown preset "${name.slice(0, 80)}". Expected one of: ${Object.keys(PRESETS).join(', ')}.`,
+    );
+  }
+  return PRESETS[name as PresetName];
+}
+
+/** Reads a JSON config file; the error names the file and what is wrong. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new AppError('CONFIG', `Config file ${path} does not exist. Check the --config path.`);
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new AppError('CONFIG', `Config file ${path} is not valid JSON: ${(error as Error).message}. Fix the file.`, {
+      cause: error,
+    });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new AppError('CONFIG', `Config file ${path} must hold a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}.`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep-merges plain objects; later sources win, arrays and scalars are replaced. */
+export function mergeConfig(...sources: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const source of sources) {
+    for (const [key, value] of Object.entries(source)) {
+      if (value === undefined) continue;
+      const prev = out[key];
+      out[key] = isPlainObject(prev) && isPlainObject(value) ? mergeConfig(prev, value) : value;
+    }
+  }
+  return out;
+}
+
+/**
+ * Validates a config object with the schema; on failure throws a CONFIG error whose message is `z.prettifyError`'s
+ * listing (exit code 2).
+ */
+export function parseTrainConfig(input: unknown, source = 'configuration'): TrainConfig {
+  const result = trainConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new AppError('CONFIG', `Invalid ${source}:\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+/** Preset, then config file, then flags, validated. */
+export function resolveTrainConfig(options: {
+  preset?: string | undefined;
+  configFile?: string | undefined;
+  flags?: Record<string, unknown>;
+}): TrainConfig {
+  const preset = getPreset(options.preset ?? 'default');
+  const file = options.configFile === undefined ? {} : readConfigFile(options.configFile);
+  return parseTrainConfig(mergeConfig(preset, file, options.flags ?? {}));
+}
+
+/** Checks that a model input size is a multiple of 32, naming the nearest valid sizes. */
+export function checkMultipleOf32(what: string, value: Size): void {
+  const bad = (n: number) => n % 32 !== 0;
+  if (bad(value.height) || bad(value.width)) {
+    const near = (n: number) => Math.max(32, Math.round(n / 32) * 32);
+    throw new AppError(
+      'BAD_SIZE',
+      `${what} must have height and width divisible by 32, got ${value.height}x${value.width}. ` +
+        `Use ${near(value.height)}x${near(value.width)} instead.`,
+    );
+  }
+}
+
+/** Rounds up to the next multiple of 32 (model inputs are padded to this). */
+export const padTo32 = (n: number): number => Math.ceil(n / 32) * 32;

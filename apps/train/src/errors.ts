@@ -1,0 +1,95 @@
+/**
+ * Errors the user can fix. The CLI prints only the message (what failed, where, what to do) and exits with `exitCode`;
+ * anything else is a bug and is printed with its stack.
+ */
+export type AppErrorCode =
+  | 'USAGE'
+  | 'CONFIG'
+  | 'DATA_NOT_FOUND'
+  | 'BAD_CSV'
+  | 'BAD_IMAGE'
+  | 'UNKNOWN_NAME'
+  | 'BAD_SIZE'
+  | 'CHECKPOINT'
+  | 'BACKEND'
+  | 'NON_FINITE_LOSS'
+  | 'INTERRUPTED';
+
+const EXIT_CODES: Record<AppErrorCode, number> = {
+  USAGE: 2,
+  CONFIG: 2,
+  DATA_NOT_FOUND: 3,
+  BAD_CSV: 3,
+  BAD_IMAGE: 3,
+  UNKNOWN_NAME: 2,
+  BAD_SIZE: 2,
+  CHECKPOINT: 4,
+  BACKEND: 5,
+  NON_FINITE_LOSS: 6,
+  INTERRUPTED: 130,
+};
+
+/** A mistake in the input that the user can fix; printed without a stack trace. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly code: AppErrorCode;
+  readonly exitCode: number;
+  constructor(code: AppErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.exitCode = EXIT_CODES[code];
+  }
+}
+
+export const isAppError = (error: unknown): error is AppError => error instanceof Error && error.name === 'AppError';
+
+/** Package error names whose messages are written for users (what, expected/found, fix). */
+const USER_FACING_ERRORS: Record<string, AppErrorCode> = {
+  RleError: 'BAD_CSV',
+  DataError: 'BAD_IMAGE',
+  TransformError: 'CONFIG',
+  ModelsError: 'CHECKPOINT',
+  LossError: 'CONFIG',
+  LossesError: 'CONFIG',
+  BackendError: 'BACKEND',
+  EnsembleError: 'CONFIG',
+  MetricsError: 'CONFIG',
+};
+
+/** Package error codes that map to a more specific app code. */
+const CODE_MAP: Record<string, AppErrorCode> = {
+  MISSING_FILE: 'DATA_NOT_FOUND',
+  INVALID_CSV: 'BAD_CSV',
+  INVALID_DATASET: 'BAD_CSV',
+  INVALID_RLE: 'BAD_CSV',
+  OUT_OF_BOUNDS: 'BAD_CSV',
+  INVALID_IMAGE: 'BAD_IMAGE',
+  INVALID_SHAPE: 'BAD_SIZE',
+  UNKNOWN_NAME: 'UNKNOWN_NAME',
+  UNKNOWN_BACKEND: 'UNKNOWN_NAME',
+  NOT_INSTALLED: 'BACKEND',
+  WEIGHTS_MISMATCH: 'CHECKPOINT',
+  INVALID_SAFETENSORS: 'CHECKPOINT',
+  INVALID_CONFIG: 'CONFIG',
+  INVALID_OPTION: 'CONFIG',
+  INVALID_ARGUMENT: 'CONFIG',
+};
+
+/**
+ * Turns a library error with a user-facing message into an AppError; returns undefined for anything else (a bug).
+ */
+export function toAppError(error: unknown): AppError | undefined {
+  if (isAppError(error)) return error;
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  const byName = USER_FACING_ERRORS[error.name];
+  if (byName === undefined) {
+    // Node file-system errors on paths the user gave.
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES') {
+      return new AppError('DATA_NOT_FOUND', `${error.message}. Check the path.`, { cause: error });
+    }
+    return undefined;
+  }
+  const mapped = typeof code === 'string' ? CODE_MAP[code] : undefined;
+  return new AppError(mapped ?? byName, error.message, { cause: error });
+}

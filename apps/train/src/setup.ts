@@ -1,0 +1,32 @@
+// Shared start-up of the commands: backend, dataset location (including the cached synthetic dataset).
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TrainConfig } from './config.ts';
+
+/** The app folder (apps/train). */
+export const APP_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where generated datasets are cached: $STEEL_CACHE_DIR, else apps/train/.cache. */
+export function cacheDir(): string {
+  return process.env['STEEL_CACHE_DIR'] ?? join(APP_ROOT, '.cache');
+}
+
+/** The cache folder of one synthetic dataset configuration. */
+export function syntheticDir(s: TrainConfig['synthetic']): string {
+  return join(cacheDir(), `synthetic-${s.height}x${s.width}-n${s.count}-t${s.testCount}-s${s.seed}`);
+}
+
+/** Whether a synthetic dataset folder is complete (the generator writes dataset.json last). */
+export function isGenerated(dir: string): boolean {
+  return existsSync(join(dir, 'dataset.json')) && existsSync(join(dir, 'train.csv'));
+}
+
+/** Sets up the tfjs backend; returns what was chosen (printed by the commands). */
+export async function initBackend(config: Pick<TrainConfig, 'backend' | 'threads'>): Promise<{ backend: string; detail: string }> {
+  const { setupBackend } = await import('@steel/backend');
+  const result = await setupBackend({ backend: config.backend, ...(config.threads === undefined ? {} : { threads: config.threads }) });
+  const r = result as unknown as { backend?: string; name?: string; reason?: string; threads?: number };
+  const name = r.backend ?? r.name ?? String(result);
+  return { backend: name, detail: [r.reason, r.threads !== undefined ? `${r.threads} thread(s)` : undefined].filter(Boolean).join(', ') };
+}

@@ -1,0 +1,263 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { ImageEntry } from '@steel/data';
+import { loadCheckpoint, saveCheckpoint, saveModelDir, type EpochRecord, type ModelIdentity, type TrainState } from './checkpoint.ts';
+import { padTo32, type TrainConfig } from './config.ts';
+import { epochOrder, SampleStore, scaledSize, stackBatch, trainBatch, trainTransform, type PreparedData } from './data.ts';
+import { AppError } from './errors.ts';
+import type { Progress } from './progress.ts';
+import { appendJsonLine, type RunPaths } from './run-dir.ts';
+import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
+import { scoreMasks, type DiceScore } from './scoring.ts';
+import { buildLoss, buildModel, buildOptimizer, predictProbabilities } from './steel.ts';
+
+/** What a finished (or stopped) training returns. */
+export interface TrainResult {
+  state: TrainState;
+  stopped: 'finished' | 'interrupted';
+}
+
+/** Options of {@link runTraining}. */
+export interface TrainOptions {
+  config: TrainConfig;
+  data: PreparedData;
+  paths: RunPaths;
+  resume: boolean;
+  progress: Progress;
+  /** Set to true (e.g. by SIGINT) to save a checkpoint and stop after the current step. */
+  stop: { requested: boolean };
+  /** Stops after this many optimizer steps in this process (tests: a deterministic interruption). */
+  stopAfterSteps?: number | undefined;
+}
+
+export function identityOf(config: TrainConfig, classes: number): ModelIdentity {
+  return { architecture: config.architecture, encoder: config.encoder, inChannels: config.inChannels, classes };
+}
+
+/** Steps (optimizer updates) per epoch. */
+export function stepsPerEpoch(config: TrainConfig, trainCount: number): number {
+  return config.steps ?? Math.max(1, Math.floor(trainCount / (config.batchSize * config.accumulate)));
+}
+
+function freshState(config: TrainConfig): TrainState {
+  return {
+    epoch: 0,
+    stepInEpoch: 0,
+    step: 0,
+    lr: config.lr,
+    rng: { seed: config.seed, epoch: 0, step: 0 },
+    schedule: {},
+    best: null,
+    history: [],
+    epochLossSum: 0,
+  } as TrainState;
+}
+
+/** Validation: loss and competition Dice over the validation images at the training scale (full images, padded). */
+export async function validate(
+  model: LayersModel,
+  lossFn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar,
+  store: SampleStore,
+  entries: readonly ImageEntry[],
+  config: TrainConfig,
+  classes: number,
+): Promise<{ loss: number; dice: DiceScore }> {
+  let lossSum = 0;
+  const preds: Uint8Array[] = [];
+  const truths: Uint8Array[] = [];
+  const batchSize = Math.max(1, config.batchSize);
+  let shape = { height: 0, width: 0 };
+  for (let i = 0; i < entries.length; i += batchSize) {
+    const samples = await Promise.all(entries.slice(i, i + batchSize).map((e) => store.load(e)));
+    const batch = stackBatch(samples);
+    const first = samples[0]!;
+    shape = { height: first.height, width: first.width };
+    const { loss, probs } = tf.tidy(() => {
+      const x = tf.tensor4d(batch.x, batch.shape);
+      const y = tf.tensor4d(batch.y, [batch.shape[0], batch.shape[1], batch.shape[2], classes]);
+      const logits = model.predict(x) as tf.Tensor;
+      return { loss: lossFn(y, logits), probs: tf.sigmoid(logits) };
+    });
+    lossSum += (await loss.data())[0]! * samples.length;
+    const p = await probs.data();
+    tf.dispose([loss, probs]);
+    const [, H, W] = batch.shape;
+    for (let b = 0; b < samples.length; b++) {
+      const s = samples[b]!;
+      const pred = new Uint8Array(s.height * s.width * classes);
+      for (let r = 0; r < s.height; r++) {
+        for (let c = 0; c < s.width; c++) {
+          for (let k = 0; k < classes; k++) {
+            pred[(r * s.width + c) * classes + k] = p[((b * H + r) * W + c) * classes + k]! > config.threshold ? 1 : 0;
+          }
+        }
+      }
+      preds.push(pred);
+      truths.push(s.mask);
+    }
+  }
+  return { loss: lossSum / Math.max(1, entries.length), dice: scoreMasks(preds, truths, { ...shape, classes }) };
+}
+
+/**
+ * Trains a model as `config` says, writing checkpoints, the best model and the log into the run folder. Resumes from the
+ * checkpoint when `resume` is set; the result equals an uninterrupted run (same seed, same backend).
+ * @throws {AppError} NON_FINITE_LOSS when the loss becomes NaN or Inf (the last checkpoint stays).
+ */
+export async function runTraining(options: TrainOptions): Promise<TrainResult> {
+  const { config, data, paths, progress, stop } = options;
+  const classes = data.dataset.numClasses;
+  const identity = identityOf(config, classes);
+  const store = new SampleStore(data.dataset, config.inChannels, config.scale);
+  const size = scaledSize(data.dataset, config.scale);
+  const inputSize = config.crop ?? { height: padTo32(size.height), width: padTo32(size.width) };
+  const model = await buildModel(config, classes, inputSize);
+  const optimizer = buildOptimizer(config);
+  const lossFn = buildLoss(config, classes);
+  const transform = trainTransform(config);
+
+  let state = freshState(config);
+  if (options.resume && existsSync(paths.log)) {
+    state = await loadCheckpoint(paths.checkpoint, model, optimizer, identity);
+    progress.log(`Resuming from epoch ${state.epoch + 1}, step ${state.stepInEpoch} (global step ${state.step}).`);
+  }
+  const perEpoch = stepsPerEpoch(config, data.train.length);
+  const totalSteps = perEpoch * config.epochs;
+  const schedule: ScheduleOptions = {
+    name: config.schedule,
+    lr: config.lr,
+    totalSteps,
+    patience: config.patience,
+    factor: config.factor,
+  };
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const imagesPerStep = config.batchSize * config.accumulate;
+  const startedAt = performance.now();
+  let stepsThisProcess = 0;
+  const checkpoint = async () => saveCheckpoint(paths.checkpoint, model, optimizer, identity, state);
+  const mutable = state as TrainState & { epochLossSum: number };
+
+  try {
+    while (state.epoch < config.epochs) {
+      const epoch = state.epoch;
+      const order = epochOrder(data.train.length, config.seed, epoch);
+      const epochStart = performance.now();
+      while (state.stepInEpoch < perEpoch) {
+        if (stop.requested || (options.stopAfterSteps !== undefined && stepsThisProcess >= options.stopAfterSteps)) {
+          await checkpoint();
+          progress.done();
+          return { state, stopped: 'interrupted' };
+        }
+        const lr = learningRate(schedule, state.step, state.schedule);
+        (optimizer as unknown as { learningRate: number }).learningRate = lr;
+        const t0 = performance.now();
+        let accumulated: tf.NamedTensorMap | undefined;
+        let stepLoss = 0;
+        for (let a = 0; a < config.accumulate; a++) {
+          const batchIndex = state.stepInEpoch * config.accumulate + a;
+          const batch = await trainBatch(store, data.train, order, batchIndex, config.batchSize, transform, config.seed, epoch);
+          const { value, grads } = tf.tidy(() => {
+            const x = tf.tensor4d(batch.x, batch.shape);
+            const y = tf.tensor4d(batch.y, [batch.shape[0], batch.shape[1], batch.shape[2], classes]);
+            return tf.variableGrads(() => lossFn(y, model.apply(x, { training: true }) as tf.Tensor), vars);
+          });
+          const v = (await value.data())[0]!;
+          value.dispose();
+          if (!Number.isFinite(v)) {
+            tf.dispose(Object.values(grads));
+            if (accumulated) tf.dispose(Object.values(accumulated));
+            throw new AppError(
+              'NON_FINITE_LOSS',
+              `The loss became ${v} at epoch ${epoch + 1}, step ${state.stepInEpoch + 1} (global step ${state.step + 1}); training stopped. ` +
+                `The last good checkpoint is in ${paths.checkpoint}${existsSync(paths.best) ? ` and the best model in ${paths.best}` : ''}. ` +
+                `Lower --lr (now ${lr}) or check the data, then start a new run.`,
+            );
+          }
+          stepLoss += v / config.accumulate;
+          if (accumulated === undefined) accumulated = grads;
+          else {
+            const prev: tf.NamedTensorMap = accumulated;
+            accumulated = tf.tidy(() => Object.fromEntries(Object.keys(prev).map((k) => [k, tf.add(prev[k]!, grads[k]!)])));
+            tf.dispose([...Object.values(prev), ...Object.values(grads)]);
+          }
+        }
+        const final = accumulated!;
+        if (config.accumulate > 1) {
+          const summed = final;
+          const scaled = tf.tidy(() => Object.fromEntries(Object.keys(summed).map((k) => [k, tf.div(summed[k]!, config.accumulate)])));
+          tf.dispose(Object.values(summed));
+          optimizer.applyGradients(scaled);
+          tf.dispose(Object.values(scaled));
+        } else {
+          optimizer.applyGradients(final);
+          tf.dispose(Object.values(final));
+        }
+        state.step += 1;
+        state.stepInEpoch += 1;
+        state.lr = lr;
+        state.rng = { seed: config.seed, epoch, step: state.stepInEpoch };
+        mutable.epochLossSum += stepLoss;
+        stepsThisProcess += 1;
+        const elapsed = (performance.now() - startedAt) / 1000;
+        const stepSeconds = (performance.now() - t0) / 1000;
+        const remaining = totalSteps - state.step;
+        progress.step({
+          epoch,
+          epochs: config.epochs,
+          step: state.stepInEpoch,
+          steps: perEpoch,
+          loss: stepLoss,
+          imagesPerSecond: imagesPerStep / stepSeconds,
+          eta: (elapsed / stepsThisProcess) * remaining,
+        });
+        appendJsonLine(paths.log, { type: 'step', epoch: epoch + 1, step: state.step, loss: stepLoss, lr, seconds: stepSeconds });
+        if (state.step % config.checkpointEvery === 0) await checkpoint();
+      }
+
+      // End of epoch: validate, keep the best model, update the schedule, checkpoint.
+      const v = await validate(model, lossFn, store, data.val, config, classes);
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        step: state.step,
+        trainLoss: mutable.epochLossSum / perEpoch,
+        valLoss: v.loss,
+        valDice: v.dice.mean,
+        valDicePerClass: v.dice.perClass,
+        lr: state.lr,
+        seconds: (performance.now() - epochStart) / 1000,
+      };
+      state.history.push(record);
+      appendJsonLine(paths.log, { type: 'epoch', ...record });
+      const monitored = config.bestBy === 'loss' ? v.loss : -v.dice.mean;
+      const improved = state.best === null || monitored < state.best.value;
+      if (improved) {
+        state.best = { value: monitored, epoch: epoch + 1 };
+        await saveModelDir(paths.best, model, identity, { 'best.json': JSON.stringify(record, null, 2) });
+      }
+      progress.log(
+        `epoch ${epoch + 1}/${config.epochs}: train loss ${record.trainLoss.toFixed(4)}, val loss ${v.loss.toFixed(4)}, ` +
+          `val Dice ${v.dice.mean.toFixed(4)} [${v.dice.perClass.map((d) => d.toFixed(3)).join(' ')}]${improved ? ' (best)' : ''}`,
+      );
+      if (config.schedule === 'plateau') state.schedule = plateauStep(schedule, state.schedule, v.loss);
+      state.epoch += 1;
+      state.stepInEpoch = 0;
+      mutable.epochLossSum = 0;
+      state.rng = { seed: config.seed, epoch: state.epoch, step: 0 };
+      await checkpoint();
+    }
+  } finally {
+    progress.done();
+    optimizer.dispose();
+    model.dispose();
+  }
+  return { state, stopped: 'finished' };
+}
+
+/** Reads a run's training state (for reports). */
+export function readState(path: string): TrainState | undefined {
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, 'utf8')) as TrainState;
+}
+
+export { predictProbabilities };
