@@ -1,1 +1,10 @@
-export {};
+export { BackendError, isBackendError, type BackendErrorCode } from './errors.ts';
+export { registerKernelFixes } from './kernels/register.ts';
+export {
+  BACKEND_NAMES,
+  setupBackend,
+  type BackendName,
+  type BackendSetup,
+  type ResolvedBackendName,
+  type SetupBackendOptions,
+} from './setup-backend.ts';

@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers'; // registers tfjs' gradient functions
+import { fc, test } from '@fast-check/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setupBackend } from '../setup-backend.ts';
+import { type ConvCase, axisGeometry, conv2dGradRef, conv2dRef, dot, randomArray, relativeError } from './reference.test-utils.ts';
+
+const convCase = fc
+  .record({
+    B: fc.integer({ min: 1, max: 2 }),
+    H: fc.integer({ min: 1, max: 11 }),
+    W: fc.integer({ min: 1, max: 11 }),
+    C: fc.integer({ min: 1, max: 5 }),
+    O: fc.integer({ min: 1, max: 5 }),
+    KH: fc.integer({ min: 1, max: 4 }),
+    KW: fc.integer({ min: 1, max: 4 }),
+    sh: fc.integer({ min: 1, max: 2 }),
+    sw: fc.integer({ min: 1, max: 2 }),
+    pad: fc.constantFrom('same' as const, 'valid' as const),
+    seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  })
+  .filter((k) => k.pad === 'same' || (k.KH <= k.H && k.KW <= k.W));
+
+/** Runs the gradient of sum(conv2d(x, w) · dy) through the engine, i.e. through the registered kernels. */
+function tfjsGrads(k: ConvCase, x: Float32Array, w: Float32Array, dy: Float32Array, OH: number, OW: number) {
+  return tf.tidy(() => {
+    const xt = tf.tensor4d(x, [k.B, k.H, k.W, k.C]);
+    const wt = tf.tensor4d(w, [k.KH, k.KW, k.C, k.O]);
+    const dyt = tf.tensor4d(dy, [k.B, OH, OW, k.O]);
+    const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, [k.sh, k.sw], k.pad), dyt));
+    const [gx, gw] = tf.grads(f)([xt, wt]);
+    const y = tf.conv2d(xt, wt, [k.sh, k.sw], k.pad);
+    return { dx: gx!.dataSync() as Float32Array, dw: gw!.dataSync() as Float32Array, y: y.dataSync() as Float32Array };
+  });
+}
+
+describe('wasm Conv2DBackpropFilter and Conv2DBackpropInput', () => {
+  beforeAll(async () => {
+    await setupBackend({ backend: 'wasm', threads: 1 });
+  });
+
+  test.prop([convCase], { numRuns: 60 })('match a float64 reference and are adjoint to the forward conv', (k) => {
+    expect(tf.getBackend()).toBe('wasm');
+    const OH = axisGeometry(k.H, k.KH, k.sh, k.pad).out;
+    const OW = axisGeometry(k.W, k.KW, k.sw, k.pad).out;
+    const x = randomArray(k.B * k.H * k.W * k.C, k.seed);
+    const w = randomArray(k.KH * k.KW * k.C * k.O, k.seed + 1);
+    const dy = randomArray(k.B * OH * OW * k.O, k.seed + 2);
+    const got = tfjsGrads(k, x, w, dy, OH, OW);
+    const ref = conv2dGradRef(x, w, dy, k);
+    expect(relativeError(got.dx, ref.dx)).toBeLessThan(1e-5);
+    expect(relativeError(got.dw, ref.dw)).toBeLessThan(1e-5);
+    expect(relativeError(got.y, conv2dRef(x, w, k).y)).toBeLessThan(1e-5);
+    // Adjoint: <conv(x, w), dy> = <x, dX(dy)> = <w, dW(dy)>, all from the backend's own float32 results.
+    const yDotDy = dot(got.y, dy);
+    const scale = Math.sqrt(dot(got.y, got.y) * dot(dy, dy)) + 1e-12;
+    expect(Math.abs(dot(x, got.dx) - yDotDy) / scale).toBeLessThan(1e-5);
+    expect(Math.abs(dot(w, got.dw) - yDotDy) / scale).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    { B: 2, H: 33, W: 31, C: 8, O: 16, KH: 3, KW: 3, sh: 2, sw: 2, pad: 'same' as const },
+    { B: 1, H: 30, W: 40, C: 3, O: 8, KH: 7, KW: 7, sh: 2, sw: 2, pad: 'same' as const },
+    { B: 2, H: 17, W: 12, C: 16, O: 4, KH: 1, KW: 1, sh: 2, sw: 2, pad: 'valid' as const },
+  ])('matches the reference on a ResNet-like layer %o', (k) => {
+    const OH = axisGeometry(k.H, k.KH, k.sh, k.pad).out;
+    const OW = axisGeometry(k.W, k.KW, k.sw, k.pad).out;
+    const x = randomArray(k.B * k.H * k.W * k.C, 11);
+    const w = randomArray(k.KH * k.KW * k.C * k.O, 12);
+    const dy = randomArray(k.B * OH * OW * k.O, 13);
+    const got = tfjsGrads(k, x, w, dy, OH, OW);
+    const ref = conv2dGradRef(x, w, dy, k);
+    expect(relativeError(got.dx, ref.dx)).toBeLessThan(1e-5);
+    expect(relativeError(got.dw, ref.dw)).toBeLessThan(1e-5);
+  });
+});

@@ -1,0 +1,111 @@
+// Typed-array gradients of max pooling and nearest-neighbour resizing, valid on any backend.
+import { backend_util, type KernelFunc, type NamedAttrMap } from '@tensorflow/tfjs-core';
+import { makeFloat32, readFloat32 } from './tensor-data.ts';
+
+/**
+ * `MaxPoolGrad`: routes each dy to the position of its window's maximum in the forward input. The first maximum in
+ * row-major window order wins ties, and padding never wins (only positions inside the input are candidates), which is
+ * what the forward MaxPool computes for any sign of the input.
+ */
+export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const dy = inputs['dy']!;
+  const input = inputs['input']!;
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  const info = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const x = readFloat32(backend, input);
+  const dyv = readFloat32(backend, dy);
+  const dx = new Float32Array(B * H * W * C);
+  const best = new Float32Array(C);
+  const where = new Int32Array(C);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < OH; i++) {
+      const h0 = Math.max(0, i * sh - top);
+      const h1 = Math.min(H, i * sh - top + KH);
+      for (let j = 0; j < OW; j++) {
+        const w0 = Math.max(0, j * sw - left);
+        const w1 = Math.min(W, j * sw - left + KW);
+        where.fill(-1);
+        for (let h = h0; h < h1; h++) {
+          for (let w = w0; w < w1; w++) {
+            const base = ((b * H + h) * W + w) * C;
+            for (let c = 0; c < C; c++) {
+              const v = x[base + c]!;
+              // `where < 0` takes the first in-window value whatever its sign (NaN included); `>` keeps the first of ties.
+              if (where[c]! < 0 || v > best[c]!) {
+                best[c] = v;
+                where[c] = base + c;
+              }
+            }
+          }
+        }
+        const dyBase = ((b * OH + i) * OW + j) * C;
+        for (let c = 0; c < C; c++) {
+          const k = where[c]!;
+          if (k >= 0) dx[k] = dx[k]! + dyv[dyBase + c]!;
+        }
+      }
+    }
+  }
+  return makeFloat32(backend, input.shape, dx);
+};
+
+/**
+ * The source row (or column) the forward nearest-neighbour resize reads for each output row, with tfjs' conventions for
+ * `alignCorners` and `halfPixelCenters` (those of its cpu kernel).
+ */
+export function nearestSourceIndex(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
+  const effIn = alignCorners && outSize > 1 ? inSize - 1 : inSize;
+  const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
+  const ratio = effIn / effOut;
+  const src = new Int32Array(outSize);
+  for (let r = 0; r < outSize; r++) {
+    const frac = halfPixelCenters ? ratio * (r + 0.5) : ratio * r;
+    let s = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
+    if (halfPixelCenters) s = Math.max(0, s);
+    src[r] = s;
+  }
+  return src;
+}
+
+/**
+ * `ResizeNearestNeighborGrad`: dx[b, src(r), src(c), d] += dy[b, r, c, d], the exact adjoint of the forward resize (for a
+ * x2 upsampling without corner alignment that is a 2x2 block sum of dy).
+ */
+export const resizeNearestNeighborGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const images = inputs['images']!;
+  const dy = inputs['dy']!;
+  const { alignCorners = false, halfPixelCenters = false } = attrs as NamedAttrMap as { alignCorners?: boolean; halfPixelCenters?: boolean };
+  const [B, H, W, C] = images.shape as [number, number, number, number];
+  const [, OH, OW] = dy.shape as [number, number, number, number];
+  const rows = nearestSourceIndex(H, OH, alignCorners, halfPixelCenters);
+  const cols = nearestSourceIndex(W, OW, alignCorners, halfPixelCenters);
+  const dyv = readFloat32(backend, dy);
+  const dx = new Float32Array(B * H * W * C);
+  let k = 0;
+  for (let b = 0; b < B; b++) {
+    for (let r = 0; r < OH; r++) {
+      const rowBase = (b * H + rows[r]!) * W;
+      for (let c = 0; c < OW; c++) {
+        const base = (rowBase + cols[c]!) * C;
+        for (let d = 0; d < C; d++) dx[base + d] = dx[base + d]! + dyv[k++]!;
+      }
+    }
+  }
+  return makeFloat32(backend, images.shape, dx);
+};

@@ -1,0 +1,98 @@
+// Float64 references and helpers for the kernel tests (not published: matched by the test-file globs of the package).
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomArray(n: number, seed: number, values?: readonly number[]): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = values ? values[Math.floor(r() * values.length)]! : r() * 2 - 1;
+  return out;
+}
+
+/** Output size and leading padding of one spatial axis, as TensorFlow defines 'same' and 'valid'. */
+export function axisGeometry(size: number, k: number, s: number, pad: 'same' | 'valid'): { out: number; before: number } {
+  if (pad === 'valid') return { out: Math.ceil((size - k + 1) / s), before: 0 };
+  const out = Math.ceil(size / s);
+  const total = Math.max((out - 1) * s + k - size, 0);
+  return { out, before: Math.floor(total / 2) };
+}
+
+export interface ConvCase {
+  B: number; H: number; W: number; C: number; O: number; KH: number; KW: number; sh: number; sw: number; pad: 'same' | 'valid';
+}
+
+/** y = conv2d(x, w) in float64 (NHWC, HWIO). */
+export function conv2dRef(x: ArrayLike<number>, w: ArrayLike<number>, k: ConvCase): { y: Float64Array; OH: number; OW: number } {
+  const gh = axisGeometry(k.H, k.KH, k.sh, k.pad);
+  const gw = axisGeometry(k.W, k.KW, k.sw, k.pad);
+  const [OH, OW] = [gh.out, gw.out];
+  const y = new Float64Array(k.B * OH * OW * k.O);
+  for (let b = 0; b < k.B; b++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++)
+        for (let p = 0; p < k.KH; p++)
+          for (let q = 0; q < k.KW; q++) {
+            const h = i * k.sh + p - gh.before;
+            const v = j * k.sw + q - gw.before;
+            if (h < 0 || h >= k.H || v < 0 || v >= k.W) continue;
+            for (let c = 0; c < k.C; c++) {
+              const xv = x[((b * k.H + h) * k.W + v) * k.C + c]!;
+              for (let o = 0; o < k.O; o++) y[((b * OH + i) * OW + j) * k.O + o]! += xv * w[((p * k.KW + q) * k.C + c) * k.O + o]!;
+            }
+          }
+  return { y, OH, OW };
+}
+
+/** dx and dw of <conv2d(x, w), dy> in float64. */
+export function conv2dGradRef(x: ArrayLike<number>, w: ArrayLike<number>, dy: ArrayLike<number>, k: ConvCase): { dx: Float64Array; dw: Float64Array } {
+  const gh = axisGeometry(k.H, k.KH, k.sh, k.pad);
+  const gw = axisGeometry(k.W, k.KW, k.sw, k.pad);
+  const [OH, OW] = [gh.out, gw.out];
+  const dx = new Float64Array(k.B * k.H * k.W * k.C);
+  const dw = new Float64Array(k.KH * k.KW * k.C * k.O);
+  for (let b = 0; b < k.B; b++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++)
+        for (let p = 0; p < k.KH; p++)
+          for (let q = 0; q < k.KW; q++) {
+            const h = i * k.sh + p - gh.before;
+            const v = j * k.sw + q - gw.before;
+            if (h < 0 || h >= k.H || v < 0 || v >= k.W) continue;
+            for (let c = 0; c < k.C; c++) {
+              const xi = ((b * k.H + h) * k.W + v) * k.C + c;
+              for (let o = 0; o < k.O; o++) {
+                const g = dy[((b * OH + i) * OW + j) * k.O + o]!;
+                const wi = ((p * k.KW + q) * k.C + c) * k.O + o;
+                dx[xi]! += g * w[wi]!;
+                dw[wi]! += g * x[xi]!;
+              }
+            }
+          }
+  return { dx, dw };
+}
+
+/** max |a − b| / max |b| (0 when both are all zero). */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return den === 0 ? num : num / den;
+}
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}

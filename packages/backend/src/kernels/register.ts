@@ -1,0 +1,80 @@
+// Registers the kernel fixes of this package with tfjs' global kernel registry (replacing the stock kernel, if any).
+import * as tf from '@tensorflow/tfjs-core';
+import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput } from './conv2d-gradients.ts';
+import { maxPoolGrad, resizeNearestNeighborGrad } from './pool-resize-gradients.ts';
+import { withExplicitSamePadding } from './same-padding.ts';
+
+interface KernelFix {
+  kernelName: string;
+  /** Why the stock kernel is replaced (shown in docs and benchmarks). */
+  reason: string;
+  create(backendName: string): tf.KernelFunc | undefined;
+}
+
+function withConv2D(make: (run: ReturnType<typeof conv2dRunner>) => tf.KernelFunc) {
+  return (backendName: string): tf.KernelFunc | undefined => {
+    const conv = stockKernel('Conv2D', backendName) ?? tf.getKernel('Conv2D', backendName);
+    return conv ? make(conv2dRunner(conv.kernelFunc)) : undefined;
+  };
+}
+
+function wrapStock(kernelName: string, depthwise: boolean) {
+  return (backendName: string): tf.KernelFunc | undefined => {
+    const original = stockKernel(kernelName, backendName) ?? tf.getKernel(kernelName, backendName);
+    return original ? withExplicitSamePadding(original.kernelFunc, depthwise) : undefined;
+  };
+}
+
+const SAME_PADDING = "'same' padding returns zeros for non-square kernels or strides";
+
+/** The kernels each backend gets, keyed by tfjs backend name. */
+export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
+  wasm: [
+    { kernelName: 'Conv2D', reason: SAME_PADDING, create: wrapStock('Conv2D', false) },
+    { kernelName: 'FusedConv2D', reason: SAME_PADDING, create: wrapStock('FusedConv2D', false) },
+    { kernelName: 'DepthwiseConv2dNative', reason: SAME_PADDING, create: wrapStock('DepthwiseConv2dNative', true) },
+    { kernelName: 'FusedDepthwiseConv2D', reason: SAME_PADDING, create: wrapStock('FusedDepthwiseConv2D', true) },
+    { kernelName: 'Conv2DBackpropFilter', reason: 'missing in tfjs-backend-wasm 4.22', create: withConv2D(createConv2DBackpropFilter) },
+    { kernelName: 'Conv2DBackpropInput', reason: 'stock kernel is ~9x slower than the forward Conv2D', create: withConv2D(createConv2DBackpropInput) },
+    { kernelName: 'MaxPoolGrad', reason: 'stock kernel is wrong for windows of values <= 0 and ties', create: () => maxPoolGrad },
+    { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel ignores halfPixelCenters', create: () => resizeNearestNeighborGrad },
+  ],
+  cpu: [{ kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel is wrong for x2 upsampling', create: () => resizeNearestNeighborGrad }],
+};
+
+const stock = new Map<string, tf.KernelConfig | null>();
+const ours = new Map<string, tf.KernelFunc>();
+const key = (kernelName: string, backendName: string) => `${backendName}/${kernelName}`;
+
+/** The kernel tfjs had registered before `registerKernelFixes` replaced it (`undefined` if it had none or nothing was replaced). */
+export function stockKernel(kernelName: string, backendName: string): tf.KernelConfig | undefined {
+  return stock.get(key(kernelName, backendName)) ?? undefined;
+}
+
+/**
+ * Registers the kernel fixes for `backendName` (a no-op for kernels already registered) and returns the names of the
+ * kernels that are now this package's. Backends without fixes return `[]`.
+ */
+export function registerKernelFixes(backendName: string): string[] {
+  const done: string[] = [];
+  for (const fix of KERNEL_FIXES[backendName] ?? []) {
+    const k = key(fix.kernelName, backendName);
+    const current = tf.getKernel(fix.kernelName, backendName);
+    if (current && ours.get(k) === current.kernelFunc) {
+      done.push(fix.kernelName);
+      continue;
+    }
+    if (!stock.has(k)) stock.set(k, current ?? null);
+    const kernelFunc = fix.create(backendName);
+    if (!kernelFunc) continue;
+    if (current) tf.unregisterKernel(fix.kernelName, backendName);
+    // The stock kernel's setup (run when the backend starts) may be what other kernels rely on, e.g. wasm's Conv2D binding.
+    const config: tf.KernelConfig = { kernelName: fix.kernelName, backendName, kernelFunc };
+    if (current?.setupFunc) config.setupFunc = current.setupFunc;
+    if (current?.disposeFunc) config.disposeFunc = current.disposeFunc;
+    tf.registerKernel(config);
+    ours.set(k, kernelFunc);
+    done.push(fix.kernelName);
+  }
+  return done;
+}
