@@ -48,11 +48,14 @@ export interface LoaderOptions {
 export interface Loader extends AsyncGenerator<Batch, void, undefined> {
   /** Batches per epoch. */
   readonly batchesPerEpoch: number;
+  /** Worker threads currently running: 0 before the first `next()`, after the end and after `return()`. */
+  readonly activeWorkers: number;
 }
 
 interface Runner {
   run(job: SampleJob): Promise<Sample>;
   close(): Promise<void>;
+  active(): number;
 }
 
 function workerEntry(): { entry: string | URL; eval: boolean; execArgv: string[] } {
@@ -79,6 +82,7 @@ function workerPool(size: number, config: SampleConfig, transform: TransformSpec
   const { entry, eval: isEval, execArgv } = workerEntry();
   const waiting = new Map<number, { resolve: (s: Sample) => void; reject: (e: Error) => void; worker: number }>();
   const load = new Array<number>(size).fill(0);
+  let alive = size;
   let nextId = 0;
   let closed = false;
   const failAll = (worker: number, error: Error): void => {
@@ -99,6 +103,7 @@ function workerPool(size: number, config: SampleConfig, transform: TransformSpec
     });
     worker.on('error', (error) => failAll(index, new DataError('WORKER_FAILED', `Loader worker ${index} crashed: ${error.message}`, {}, { cause: error })));
     worker.on('exit', (code) => {
+      alive--;
       if (!closed) failAll(index, new DataError('WORKER_FAILED', `Loader worker ${index} exited with code ${code}.`));
     });
     return worker;
@@ -114,6 +119,7 @@ function workerPool(size: number, config: SampleConfig, transform: TransformSpec
         workers[best]!.postMessage({ jobId, job });
       });
     },
+    active: () => alive,
     async close() {
       closed = true;
       await Promise.all(workers.map((w) => w.terminate()));
@@ -133,6 +139,7 @@ function inThread(config: SampleConfig, transform: SampleTransform | TransformSp
       return loadSample(job, config, await resolved);
     },
     async close() {},
+    active: () => 0,
   };
 }
 
@@ -174,8 +181,12 @@ export function createLoader(options: LoaderOptions): Loader {
   }
   const perEpoch = dropLast ? Math.floor(entries.length / batchSize) : Math.ceil(entries.length / batchSize);
   const config: SampleConfig = { height: dataset.height, width: dataset.width, numClasses: dataset.numClasses, channels };
-  const generator = iterate(entries, { batchSize, shuffle, seed, epochs, startEpoch, perEpoch, maxInFlight, config, transform, workers });
-  return Object.assign(generator, { batchesPerEpoch: perEpoch });
+  const state = { runner: undefined as Runner | undefined };
+  const generator = iterate(entries, { batchSize, shuffle, seed, epochs, startEpoch, perEpoch, maxInFlight, config, transform, workers }, state);
+  return Object.defineProperties(generator, {
+    batchesPerEpoch: { value: perEpoch, enumerable: true },
+    activeWorkers: { get: () => state.runner?.active() ?? 0, enumerable: true },
+  }) as Loader;
 }
 
 interface Plan {
@@ -191,11 +202,12 @@ interface Plan {
   workers: number;
 }
 
-async function* iterate(entries: readonly ImageEntry[], plan: Plan): AsyncGenerator<Batch, void, undefined> {
+async function* iterate(entries: readonly ImageEntry[], plan: Plan, state: { runner: Runner | undefined }): AsyncGenerator<Batch, void, undefined> {
   const { batchSize, shuffle, seed, epochs, startEpoch, perEpoch, maxInFlight, config, workers } = plan;
   if (perEpoch === 0 || epochs === 0) return;
   const transform = plan.transform;
   const runner = workers > 0 ? workerPool(workers, config, transform as TransformSpec | undefined) : inThread(config, transform);
+  state.runner = runner;
   // Flatten epochs into one sequence of batches; each batch is a list of (epoch, position) jobs.
   const batches: { epoch: number; step: number; jobs: SampleJob[] }[] = [];
   for (let e = startEpoch; e < startEpoch + epochs; e++) {
