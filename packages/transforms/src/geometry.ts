@@ -176,32 +176,71 @@ export function centreCrop({ height, width }: CentreCropOptions): Transform {
   };
 }
 
-/** Reverses the pixel order of every row of an `[h, w, channels]` array. */
-function reverseRows<T extends ImageArray>(src: T, h: number, w: number, channels: number): T {
-  const out = allocLike(src, src.length);
-  if (channels === 0) return out;
-  if (channels === 1) {
-    for (let r = 0, base = 0; r < h; r++, base += w) {
-      for (let c = 0, e = base + w - 1; c < w; c++) out[base + c] = src[e - c] as number;
-    }
-    return out;
-  }
-  if (channels === 4 && src instanceof Uint8Array && src.byteOffset % 4 === 0) {
-    // One 32-bit word per pixel: reverse words, which keeps the channel order inside each pixel.
-    const s32 = new Uint32Array(src.buffer, src.byteOffset, src.length >>> 2);
-    const o32 = new Uint32Array(out.buffer, out.byteOffset, out.length >>> 2);
-    for (let r = 0, base = 0; r < h; r++, base += w) {
-      for (let c = 0, e = base + w - 1; c < w; c++) o32[base + c] = s32[e - c] as number;
-    }
-    return out;
-  }
+/** Reverses the order of `w`-element rows in place, natively (one element per pixel). */
+function reverseEachRow(data: Uint8Array | Uint16Array | Uint32Array, h: number, w: number): void {
+  for (let r = 0, base = 0; r < h; r++, base += w) data.subarray(base, base + w).reverse();
+}
+
+/** Mirrors `[h, w, channels]` pixels per row, any channel count, on 32-bit words. */
+function mirrorWords(src: Uint32Array, out: Uint32Array, h: number, w: number, channels: number): void {
   const row = w * channels;
+  if (channels === 3) {
+    // RGB, unrolled.
+    for (let r = 0, base = 0; r < h; r++, base += row) {
+      for (let d = base, s = base + row - 3, e = base + row; d < e; d += 3, s -= 3) {
+        out[d] = src[s] as number;
+        out[d + 1] = src[s + 1] as number;
+        out[d + 2] = src[s + 2] as number;
+      }
+    }
+    return;
+  }
   for (let r = 0, base = 0; r < h; r++, base += row) {
-    for (let c = 0; c < w; c++) {
-      const d = base + c * channels;
-      const s = base + (w - 1 - c) * channels;
+    for (let c = 0, d = base, s = base + row - channels; c < w; c++, d += channels, s -= channels) {
       for (let k = 0; k < channels; k++) out[d + k] = src[s + k] as number;
     }
+  }
+}
+
+/** Mirrors `[h, w, channels]` pixels per row, any channel count, on bytes. */
+function mirrorBytes(src: Uint8Array, out: Uint8Array, h: number, w: number, channels: number): void {
+  const row = w * channels;
+  if (channels === 3) {
+    // RGB, unrolled.
+    for (let r = 0, base = 0; r < h; r++, base += row) {
+      for (let d = base, s = base + row - 3, e = base + row; d < e; d += 3, s -= 3) {
+        out[d] = src[s] as number;
+        out[d + 1] = src[s + 1] as number;
+        out[d + 2] = src[s + 2] as number;
+      }
+    }
+    return;
+  }
+  for (let r = 0, base = 0; r < h; r++, base += row) {
+    for (let c = 0, d = base, s = base + row - channels; c < w; c++, d += channels, s -= channels) {
+      for (let k = 0; k < channels; k++) out[d + k] = src[s + k] as number;
+    }
+  }
+}
+
+/** Reverses the pixel order of every row of an `[h, w, channels]` array into a new array of the same type. */
+function reverseRows<T extends ImageArray>(src: T, h: number, w: number, channels: number): T {
+  const out = allocLike(src, src.length);
+  if (channels === 0 || src.length === 0) return out;
+  // Pixels that fit one 8/16/32-bit word reverse natively, which keeps the channel order inside each pixel. Float32 values
+  // move as their 32-bit patterns, so every bit (NaN payloads included) is kept.
+  const bytesPerPixel = src.BYTES_PER_ELEMENT * channels;
+  const aligned = src.byteOffset % bytesPerPixel === 0;
+  if (aligned && (bytesPerPixel === 1 || bytesPerPixel === 2 || bytesPerPixel === 4)) {
+    out.set(src as never);
+    const View = bytesPerPixel === 1 ? Uint8Array : bytesPerPixel === 2 ? Uint16Array : Uint32Array;
+    reverseEachRow(new View(out.buffer as ArrayBuffer, out.byteOffset, h * w), h, w);
+    return out;
+  }
+  if (src instanceof Float32Array) {
+    mirrorWords(new Uint32Array(src.buffer, src.byteOffset, src.length), new Uint32Array(out.buffer), h, w, channels);
+  } else {
+    mirrorBytes(src as Uint8Array, out as Uint8Array, h, w, channels);
   }
   return out;
 }

@@ -68,7 +68,7 @@ export interface GaussianNoiseOptions {
 /**
  * Returns a transform that adds Gaussian noise to the image (albumentations `GaussNoise`, with the deviation given directly).
  * A `Uint8Array` image is rounded and clipped to 0-255; a `Float32Array` is not clipped. The mask is unchanged.
- * Draws: one `uniform` (the deviation), then one `next()` per noise value.
+ * Draws: one `uniform` (the deviation), then pairs of `next()` (Marsaglia's polar method, about 1.27 pairs per two values).
  * @throws {TransformError} `INVALID_OPTION` on a negative or missing `std`.
  */
 export function gaussianNoise({ std, mean = 0, perChannel = true }: GaussianNoiseOptions): Transform {
@@ -82,17 +82,33 @@ export function gaussianNoise({ std, mean = 0, perChannel = true }: GaussianNois
     const channels = perChannel ? 1 : sample.channels;
     const count = src.length / channels;
     const noise = new Float32Array(count + 1);
-    // Box-Muller, both outputs of each pair.
+    // Marsaglia's polar method: two normal values per accepted point, no trigonometry.
     for (let i = 0; i < count; i += 2) {
-      const radius = Math.sqrt(-2 * Math.log(1 - rng.next())) * sigma;
-      const angle = 2 * Math.PI * rng.next();
-      noise[i] = mean + radius * Math.cos(angle);
-      noise[i + 1] = mean + radius * Math.sin(angle);
+      let u: number;
+      let v: number;
+      let q: number;
+      do {
+        u = 2 * rng.next() - 1;
+        v = 2 * rng.next() - 1;
+        q = u * u + v * v;
+      } while (q >= 1 || q === 0);
+      const f = sigma * Math.sqrt((-2 * Math.log(q)) / q);
+      noise[i] = mean + u * f;
+      noise[i + 1] = mean + v * f;
     }
-    const out = src instanceof Uint8Array ? new Uint8Array(src.length) : new Float32Array(src.length);
-    // Uint8ClampedArray stores with round-half-to-even and saturation, like OpenCV's saturate_cast.
-    const target = out instanceof Uint8Array ? new Uint8ClampedArray(out.buffer) : out;
-    for (let i = 0; i < src.length; i++) target[i] = (src[i] as number) + (noise[channels === 1 ? i : Math.floor(i / channels)] as number);
+    let out: ImageArray;
+    if (src instanceof Uint8Array) {
+      // Uint8ClampedArray stores with round-half-to-even and saturation, like OpenCV's saturate_cast.
+      const clamped = new Uint8ClampedArray(src.length);
+      if (channels === 1) for (let i = 0; i < src.length; i++) clamped[i] = (src[i] as number) + (noise[i] as number);
+      else for (let i = 0, p = 0; i < src.length; p++) for (let k = 0; k < channels; k++, i++) clamped[i] = (src[i] as number) + (noise[p] as number);
+      out = new Uint8Array(clamped.buffer);
+    } else {
+      const floats = new Float32Array(src.length);
+      if (channels === 1) for (let i = 0; i < src.length; i++) floats[i] = (src[i] as number) + (noise[i] as number);
+      else for (let i = 0, p = 0; i < src.length; p++) for (let k = 0; k < channels; k++, i++) floats[i] = (src[i] as number) + (noise[p] as number);
+      out = floats;
+    }
     return { ...sample, image: out };
   };
 }

@@ -56,7 +56,7 @@ export function referenceTrainTransform({
   ]);
 }
 
-/** Options of {@link referenceValidTransform}; give both sizes or neither. */
+/** Options of {@link referenceValidTransform}. */
 export interface ReferenceValidOptions {
   readonly cropHeight?: number;
   readonly cropWidth?: number;
@@ -64,7 +64,7 @@ export interface ReferenceValidOptions {
 
 /**
  * Returns the reference validation transform: the identity (full-size images) by default, or a centre crop when sizes are
- * given (a missing size keeps the full image extent on that axis only if the image is that size, so pass both). Draws nothing.
+ * given; a size left out keeps the sample's own extent on that axis. Draws nothing.
  * @throws {TransformError} `INVALID_OPTION` on bad sizes.
  */
 export function referenceValidTransform({ cropHeight, cropWidth }: ReferenceValidOptions = {}): Transform {

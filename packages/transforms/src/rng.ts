@@ -7,7 +7,10 @@ export interface RngState {
   readonly s: readonly [number, number, number, number];
 }
 
-/** A seeded pseudo-random source (xoshiro128**). Every transform takes one and draws all of its randomness from it. */
+/**
+ * A seeded pseudo-random source (xoshiro128**). Every transform takes one and draws all of its randomness from it.
+ * Call the methods on the generator (`rng.next()`); they are not bound.
+ */
 export interface Rng {
   /** A float in [0, 1) with 32 random bits. */
   next(): number;
@@ -86,10 +89,10 @@ export function deriveSeed(seed: number, ...keys: number[]): number {
  * createRng(saved).next() === rng.next(); // true
  */
 export function createRng(seed: number | RngState): Rng {
-  let s0: number;
-  let s1: number;
-  let s2: number;
-  let s3: number;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
   if (typeof seed === 'number') {
     if (!Number.isSafeInteger(seed)) {
       throw new TransformError('INVALID_OPTION', `createRng: expected seed to be a safe integer or an RngState, got ${show(seed)}.`);
@@ -112,44 +115,61 @@ export function createRng(seed: number | RngState): Rng {
     );
   }
 
-  const uint32 = (): number => {
+  return new Xoshiro128(s0, s1, s2, s3);
+}
+
+class Xoshiro128 implements Rng {
+  // Int32 words: V8 keeps typed-array element updates unboxed, faster than closure variables.
+  readonly #s = new Int32Array(4);
+
+  constructor(s0: number, s1: number, s2: number, s3: number) {
+    this.#s.set([s0 | 0, s1 | 0, s2 | 0, s3 | 0]);
+  }
+
+  uint32(): number {
     // xoshiro128** 1.1 (Blackman and Vigna): result = rotl(s1 * 5, 7) * 9.
+    const s = this.#s;
+    const s1 = s[1] as number;
     const m = Math.imul(s1, 5);
     const result = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
     const t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = (s3 << 11) | (s3 >>> 21);
+    s[2] = (s[2] as number) ^ (s[0] as number);
+    s[3] = (s[3] as number) ^ s1;
+    s[1] = s1 ^ (s[2] as number);
+    s[0] = (s[0] as number) ^ (s[3] as number);
+    s[2] = (s[2] as number) ^ t;
+    const s3 = s[3] as number;
+    s[3] = (s3 << 11) | (s3 >>> 21);
     return result;
-  };
-  const next = (): number => uint32() / TWO_32;
+  }
 
-  return {
-    next,
-    uint32,
-    int(n: number): number {
-      if (!Number.isInteger(n) || n < 1 || n > TWO_32) {
-        throw new TransformError('INVALID_OPTION', `Rng.int: expected n to be an integer in [1, 2^32], got ${show(n)}.`);
-      }
-      // Rejection sampling: drop the top partial block of 2^32 so every residue is equally likely.
-      const limit = TWO_32 - (TWO_32 % n);
-      let x = uint32();
-      while (x >= limit) x = uint32();
-      return x % n;
-    },
-    uniform(low: number, high: number): number {
-      return low + (high - low) * next();
-    },
-    normal(): number {
-      const u1 = 1 - next(); // (0, 1], so the log is finite
-      const u2 = next();
-      return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
-    },
-    get state(): RngState {
-      return { algorithm: 'xoshiro128**', s: [s0 >>> 0, s1 >>> 0, s2 >>> 0, s3 >>> 0] };
-    },
-  };
+  next(): number {
+    return this.uint32() / TWO_32;
+  }
+
+  int(n: number): number {
+    if (!Number.isInteger(n) || n < 1 || n > TWO_32) {
+      throw new TransformError('INVALID_OPTION', `Rng.int: expected n to be an integer in [1, 2^32], got ${show(n)}.`);
+    }
+    // Rejection sampling: drop the top partial block of 2^32 so every residue is equally likely.
+    const limit = TWO_32 - (TWO_32 % n);
+    let x = this.uint32();
+    while (x >= limit) x = this.uint32();
+    return x % n;
+  }
+
+  uniform(low: number, high: number): number {
+    return low + (high - low) * this.next();
+  }
+
+  normal(): number {
+    const u1 = 1 - this.next(); // (0, 1], so the log is finite
+    const u2 = this.next();
+    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  }
+
+  get state(): RngState {
+    const s = this.#s;
+    return { algorithm: 'xoshiro128**', s: [(s[0] as number) >>> 0, (s[1] as number) >>> 0, (s[2] as number) >>> 0, (s[3] as number) >>> 0] };
+  }
 }

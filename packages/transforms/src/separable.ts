@@ -30,7 +30,8 @@ export function applySeparable<T extends ImageArray>(src: T, h: number, w: numbe
   const outH = rows.ptr.length - 1;
   const outW = cols.ptr.length - 1;
   const C = channels;
-  // Horizontal pass into float32 [h, outW, C].
+  // Horizontal pass into float32 [h, outW, C], reading float32 only (one native conversion for bytes keeps the loop monomorphic).
+  const input = src instanceof Float32Array ? src : Float32Array.from(src);
   const tmp = new Float32Array(h * outW * C);
   const { ptr: cp, index: ci, weight: cw } = cols;
   if (C === 1) {
@@ -39,7 +40,7 @@ export function applySeparable<T extends ImageArray>(src: T, h: number, w: numbe
       const tBase = r * outW;
       for (let o = 0; o < outW; o++) {
         let acc = 0;
-        for (let t = cp[o] as number, e = cp[o + 1] as number; t < e; t++) acc += (src[sBase + (ci[t] as number)] as number) * (cw[t] as number);
+        for (let t = cp[o] as number, e = cp[o + 1] as number; t < e; t++) acc += (input[sBase + (ci[t] as number)] as number) * (cw[t] as number);
         tmp[tBase + o] = acc;
       }
     }
@@ -52,7 +53,7 @@ export function applySeparable<T extends ImageArray>(src: T, h: number, w: numbe
         for (let t = cp[o] as number, e = cp[o + 1] as number; t < e; t++) {
           const s = sBase + (ci[t] as number) * C;
           const wt = cw[t] as number;
-          for (let k = 0; k < C; k++) tmp[d + k] = (tmp[d + k] as number) + (src[s + k] as number) * wt;
+          for (let k = 0; k < C; k++) tmp[d + k] = (tmp[d + k] as number) + (input[s + k] as number) * wt;
         }
       }
     }
