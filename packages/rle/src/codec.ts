@@ -1,78 +1,355 @@
-import { RleError } from './errors';
-import type { MaskShape } from './types';
+import { RleError, truncate } from './errors';
+import { checkLength, checkShape } from './shape';
+import type { BinaryMask, MaskShape } from './types';
 
-function checkShape({ height, width }: MaskShape): void {
-  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
-    throw new RleError('SHAPE_MISMATCH', `Expected positive integer height and width, got ${height}x${width}.`);
+// Encoding works on transitions: in column-major order (pixel p = c * height + r), a run starts where pixel p is on and
+// p - 1 is off, and ends (exclusively) where p is off and p - 1 is on, with virtual off pixels before the first and after
+// the last. Transitions alternate start, end, start, … so sorted transitions pair up into runs. For r >= 1 the pixel
+// before (r, c) is (r - 1, c), the row above, which row-major data gives without transposing: compare each row with the
+// one above, 16 bytes at a time, and skip blocks that are zero (most of a mask). Row 0 is compared with the last row of the
+// previous column (runs that wrap into the next column). Transitions are found row by row and sorted by column with a
+// stable counting sort, which keeps them sorted by row within a column.
+
+// Scratch buffers, reused across calls and grown on demand (JavaScript runs one call at a time).
+let events: Int32Array<ArrayBuffer> = new Int32Array(4096); // column-major positions of transitions, in the order found
+let eventCols: Int32Array<ArrayBuffer> = new Int32Array(4096); // their columns
+let sorted = new Int32Array(4096);
+let colStart = new Int32Array(2048);
+let text = new Uint8Array(16384);
+let runs: Int32Array<ArrayBuffer> = new Int32Array(4096); // decode: 0-based start, length, start, length, …
+let eventCount = 0;
+
+const TENS = new Uint8Array(100);
+const ONES = new Uint8Array(100);
+for (let i = 0; i < 100; i++) {
+  TENS[i] = 48 + ((i / 10) | 0);
+  ONES[i] = 48 + (i % 10);
+}
+const ascii = new TextDecoder();
+
+function grow(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(Math.max(size, array.length * 2));
+  next.set(array);
+  return next;
+}
+
+function pushEvent(position: number, col: number): void {
+  if (eventCount === events.length) {
+    events = grow(events, eventCount + 1);
+    eventCols = grow(eventCols, eventCount + 1);
   }
+  events[eventCount] = position;
+  eventCols[eventCount++] = col;
+}
+
+/** Transitions of row 0 against the last row of the previous column, including the end of a run at the last pixel. */
+function rowZeroTransitions(mask: ArrayLike<number>, height: number, width: number): void {
+  const lastRow = (height - 1) * width;
+  let previous = false;
+  for (let c = 0; c <= width; c++) {
+    const on = c < width && mask[c] !== 0;
+    if (on !== previous) pushEvent(c * height, c);
+    previous = c < width && mask[lastRow + c] !== 0;
+  }
+}
+
+function rowTransitionsGeneric(mask: ArrayLike<number>, height: number, width: number): void {
+  const n = height * width;
+  for (let i = width; i < n; i++) {
+    if ((mask[i] !== 0) !== (mask[i - width] !== 0)) {
+      const r = (i / width) | 0;
+      const c = i - r * width;
+      pushEvent(c * height + r, c);
+    }
+  }
+}
+
+/**
+ * Needs `width % 64 === 0` and an 8-byte aligned `byteOffset`. Blocks of 64 bytes (a cache line, always inside one row) are
+ * tested for zero as eight 64-bit integers; only the rare nonzero blocks are compared with the blocks above and below.
+ */
+function rowTransitionsBlocks(mask: Uint8Array, height: number, width: number): void {
+  const n = height * width;
+  const wide = new BigUint64Array(mask.buffer, mask.byteOffset, n >> 3);
+  const words = new Int32Array(mask.buffer, mask.byteOffset, n >> 2);
+  const wideCount = n >> 3;
+  const rowWide = width >> 3;
+  const rowWords = width >> 2;
+  let r = 0;
+  let rowEnd = rowWide;
+  for (let w = 0; w < wideCount; w += 8) {
+    if ((wide[w]! | wide[w + 1]! | wide[w + 2]! | wide[w + 3]! | wide[w + 4]! | wide[w + 5]! | wide[w + 6]! | wide[w + 7]!) === 0n) continue;
+    while (w >= rowEnd) {
+      r++;
+      rowEnd += rowWide;
+    }
+    const first = w << 1; // int32 word index of the block
+    const rowStart = r * width;
+    if (r > 0) {
+      // Against the row above: equal words have no transitions.
+      for (let k = first; k < first + 16; k++) {
+        if (words[k] === words[k - rowWords]) continue;
+        for (let i = k << 2, end = i + 4; i < end; i++) {
+          if ((mask[i] !== 0) !== (mask[i - width] !== 0)) {
+            const c = i - rowStart;
+            pushEvent(c * height + r, c);
+          }
+        }
+      }
+    }
+    const below = w + rowWide;
+    if (
+      below < wideCount &&
+      (wide[below]! | wide[below + 1]! | wide[below + 2]! | wide[below + 3]! | wide[below + 4]! | wide[below + 5]! | wide[below + 6]! | wide[below + 7]!) === 0n
+    ) {
+      // The block below is zero and skipped by the scan, so the runs that end there are found from this block.
+      for (let k = first; k < first + 16; k++) {
+        if (words[k] === 0) continue;
+        for (let i = k << 2, end = i + 4; i < end; i++) {
+          if (mask[i] !== 0) {
+            const c = i - rowStart;
+            pushEvent(c * height + r + 1, c);
+          }
+        }
+      }
+    }
+  }
+}
+
+function writeNumber(out: Uint8Array, p: number, value: number): number {
+  let v = value;
+  if (v >= 1_000_000) {
+    let digits = 0;
+    for (let t = v; t > 0; t = Math.floor(t / 10)) digits++;
+    for (let q = p + digits - 1; q >= p; q--) {
+      const t = Math.floor(v / 10);
+      out[q] = 48 + v - t * 10;
+      v = t;
+    }
+    return p + digits;
+  }
+  if (v >= 10_000) {
+    const a = (v / 10_000) | 0;
+    v -= a * 10_000;
+    if (a >= 10) out[p++] = TENS[a]!;
+    out[p++] = ONES[a]!;
+    const b = (v / 100) | 0;
+    const c = v - b * 100;
+    out[p++] = TENS[b]!;
+    out[p++] = ONES[b]!;
+    out[p++] = TENS[c]!;
+    out[p++] = ONES[c]!;
+  } else if (v >= 100) {
+    const b = (v / 100) | 0;
+    const c = v - b * 100;
+    if (b >= 10) out[p++] = TENS[b]!;
+    out[p++] = ONES[b]!;
+    out[p++] = TENS[c]!;
+    out[p++] = ONES[c]!;
+  } else {
+    if (v >= 10) out[p++] = TENS[v]!;
+    out[p++] = ONES[v]!;
+  }
+  return p;
+}
+
+function isBinaryMask(value: unknown): value is BinaryMask {
+  return typeof value === 'object' && value !== null && 'data' in value && 'height' in value && 'width' in value;
 }
 
 /**
  * Encodes a row-major binary mask as a competition RLE string.
- * Pixels are numbered 1-based, top to bottom then left to right (column-major); an empty mask gives ''.
- * @throws {RleError} `SHAPE_MISMATCH` if `mask.length !== height * width`.
+ * Pixels are numbered 1-based, top to bottom then left to right (column-major); runs are `start length` pairs joined by
+ * single spaces; an empty mask gives `''`. Any nonzero value is on. Takes `(data, { height, width })` or one
+ * {@link BinaryMask}; the shape may be any object with `height` and `width`.
+ * @throws {RleError} `SHAPE_MISMATCH` if the shape is not two positive integers or `data.length !== height * width`.
  * @example encode(new Uint8Array([1, 0, 1, 0, 1, 0, 0, 0]), { height: 4, width: 2 }); // '1 3'
  */
-export function encode(mask: ArrayLike<number>, shape: MaskShape): string {
-  checkShape(shape);
-  const { height, width } = shape;
-  if (mask.length !== height * width) {
-    throw new RleError('SHAPE_MISMATCH', `Expected a mask of ${height}x${width} = ${height * width} pixels, got ${mask.length}.`);
+export function encode(mask: BinaryMask): string;
+export function encode(mask: ArrayLike<number>, shape: MaskShape): string;
+export function encode(mask: ArrayLike<number> | BinaryMask, shape?: MaskShape): string {
+  const binary = isBinaryMask(mask) ? mask : undefined;
+  const data: ArrayLike<number> = binary ? binary.data : (mask as ArrayLike<number>);
+  const resolved = shape ?? binary;
+  checkShape(resolved, 'encode');
+  const { height, width } = resolved;
+  const n = height * width;
+  if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
+    throw new RleError('SHAPE_MISMATCH', `encode: expected a mask of ${height}x${width} = ${n} values, got ${data === null ? 'null' : typeof data}.`);
   }
-  const parts: string[] = [];
-  let start = -1;
-  for (let c = 0; c < width; c++) {
-    for (let r = 0, i = c; r < height; r++, i += width) {
-      const on = mask[i] !== 0;
-      if (on) {
-        if (start < 0) start = c * height + r;
-      } else if (start >= 0) {
-        const pos = c * height + r;
-        parts.push(`${start + 1} ${pos - start}`);
-        start = -1;
-      }
-    }
+  checkLength(data.length, n, 'encode: mask', `${height}x${width}`);
+
+  eventCount = 0;
+  rowZeroTransitions(data, height, width);
+  if (height > 1) {
+    if (data instanceof Uint8Array && width % 64 === 0 && data.byteOffset % 8 === 0) rowTransitionsBlocks(data, height, width);
+    else rowTransitionsGeneric(data, height, width);
   }
-  if (start >= 0) parts.push(`${start + 1} ${height * width - start}`);
-  return parts.join(' ');
+  const count = eventCount;
+  if (count === 0) return '';
+
+  // Stable counting sort by column.
+  if (colStart.length < width + 2) colStart = new Int32Array(width + 2);
+  else colStart.fill(0, 0, width + 2);
+  for (let e = 0; e < count; e++) colStart[eventCols[e]! + 1]!++;
+  for (let c = 1; c <= width + 1; c++) colStart[c]! += colStart[c - 1]!;
+  if (sorted.length < count) sorted = new Int32Array(events.length);
+  for (let e = 0; e < count; e++) sorted[colStart[eventCols[e]!]!++] = events[e]!;
+
+  // Digits straight into bytes: each number has at most as many digits as n + 1, plus a separator.
+  const maxDigits = String(n + 1).length + 1;
+  if (text.length < count * maxDigits) text = new Uint8Array(count * maxDigits * 2);
+  const out = text;
+  let p = 0;
+  for (let e = 0; e < count; e += 2) {
+    const start = sorted[e]!;
+    p = writeNumber(out, p, start + 1);
+    out[p++] = 32;
+    p = writeNumber(out, p, sorted[e + 1]! - start);
+    out[p++] = 32;
+  }
+  return ascii.decode(out.subarray(0, p - 1));
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
+}
+
+function tokenText(rle: string, from: number): string {
+  let end = from;
+  while (end < rle.length && !isSpace(rle.charCodeAt(end))) end++;
+  return truncate(rle.slice(from, end), 40);
+}
+
+function invalid(token: number, message: string): RleError {
+  return new RleError('INVALID_RLE', `Invalid RLE at token ${token} ${message}`, { location: { token } });
 }
 
 /**
- * Decodes a competition RLE string into a row-major binary mask (0/1, pixel (r, c) at `r * width + c`).
- * @throws {RleError} `INVALID_RLE` if malformed or overlapping, `OUT_OF_BOUNDS` if a run passes the last pixel.
- * @example decode('1 3', { height: 4, width: 2 }); // [1,0, 1,0, 1,0, 0,0]
+ * Parses and checks `rle` against `height * width` pixels into the scratch `runs` (0-based start, length pairs);
+ * returns the number of runs.
  */
-export function decode(rle: string, shape: MaskShape): Uint8Array {
-  checkShape(shape);
-  const { height, width } = shape;
-  const total = height * width;
-  const mask = new Uint8Array(total);
-  const text = rle.trim();
-  if (text === '') return mask;
-  const tokens = text.split(' ');
-  if (tokens.length % 2 !== 0) {
-    throw new RleError('INVALID_RLE', `Expected an even number of tokens (start length pairs), got ${tokens.length}.`);
+function parseRuns(rle: string, height: number, width: number): number {
+  if (typeof rle !== 'string') {
+    throw new RleError('INVALID_RLE', `Invalid RLE: expected a string, got ${rle === null ? 'null' : typeof rle}.`);
   }
-  let end = 0;
-  for (let t = 0; t < tokens.length; t += 2) {
-    const start = Number(tokens[t]);
-    const length = Number(tokens[t + 1]);
-    if (!Number.isInteger(start) || start < 1) {
-      throw new RleError('INVALID_RLE', `Token ${t + 1}: expected a positive integer start, got '${tokens[t]}'.`);
+  const total = height * width;
+  const n = rle.length;
+  let i = 0;
+  let token = 0;
+  let pairs = 0;
+  let start = 0;
+  let previousEnd = 0; // exclusive, 0-based
+  while (true) {
+    while (i < n && isSpace(rle.charCodeAt(i))) i++;
+    if (i >= n) break;
+    const from = i;
+    let value = 0;
+    while (i < n) {
+      const digit = rle.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+      i++;
     }
-    if (!Number.isInteger(length) || length < 1) {
-      throw new RleError('INVALID_RLE', `Token ${t + 2}: expected a positive integer length, got '${tokens[t + 1]}'.`);
+    token++;
+    const isStart = (token & 1) === 1;
+    const role = isStart ? `(start of run ${pairs + 1})` : `(length of run ${pairs + 1})`;
+    if (i === from || (i < n && !isSpace(rle.charCodeAt(i)))) {
+      throw invalid(token, `${role}: expected a positive integer, got '${tokenText(rle, from)}'.`);
     }
-    const s = start - 1;
-    if (s < end) throw new RleError('INVALID_RLE', `Token ${t + 1}: run starts at ${start}, before the end of the previous run (${end}).`);
-    if (s + length > total) {
-      throw new RleError('OUT_OF_BOUNDS', `Token ${t + 1}: run ${start} ${length} ends at pixel ${s + length}, past the last pixel ${total}.`);
+    if (isStart) {
+      if (value === 0) throw invalid(token, `${role}: expected a positive integer (starts are 1-based), got '${tokenText(rle, from)}'.`);
+      if (value - 1 < previousEnd) {
+        throw invalid(
+          token,
+          `${role}: expected a start of at least ${previousEnd + 1} (after run ${pairs}, which ends at pixel ${previousEnd}), got ${value}; runs must be sorted and must not overlap.`,
+        );
+      }
+      if (value > total) {
+        throw new RleError(
+          'OUT_OF_BOUNDS',
+          `RLE run past the last pixel at token ${token} ${role}: expected a start of at most ${total} (${height}x${width}), got ${tokenText(rle, from)}.`,
+          { location: { token } },
+        );
+      }
+      start = value - 1;
+    } else {
+      if (value === 0) throw invalid(token, `${role}: expected a length of at least 1, got a zero length ('${tokenText(rle, from)}').`);
+      const end = start + value;
+      if (end > total) {
+        throw new RleError(
+          'OUT_OF_BOUNDS',
+          `RLE run past the last pixel at token ${token} ${role}: expected a length of at most ${total - start} (run ${start + 1} ${tokenText(rle, from)} must end by pixel ${total} of ${height}x${width}), got ${tokenText(rle, from)}.`,
+          { location: { token } },
+        );
+      }
+      if (2 * pairs + 2 > runs.length) runs = grow(runs, 2 * pairs + 2);
+      runs[2 * pairs] = start;
+      runs[2 * pairs + 1] = value;
+      pairs++;
+      previousEnd = end;
     }
-    for (let p = s; p < s + length; p++) {
-      const c = (p / height) | 0;
-      mask[(p - c * height) * width + c] = 1;
+  }
+  if ((token & 1) === 1) {
+    throw new RleError(
+      'INVALID_RLE',
+      `Invalid RLE: expected an even number of tokens (start length pairs), got ${token}; token ${token} (start ${start + 1}) has no length.`,
+      { location: { token } },
+    );
+  }
+  return pairs;
+}
+
+/** Options of {@link decode}: the mask shape, and optionally a mask to write into instead of allocating one. */
+export interface DecodeOptions extends MaskShape {
+  /** A mask of `height * width` bytes to reuse; it is cleared, filled and returned. Saves the allocation in hot loops. */
+  readonly out?: Uint8Array;
+}
+
+/**
+ * Decodes a competition RLE string into a row-major binary mask: 0/1, pixel (r, c) at `r * width + c`.
+ * Starts are 1-based and count pixels column by column; `''` (or only whitespace) is an empty mask. Tokens may be separated
+ * by any run of spaces or tabs. The options may be any object with `height` and `width`, a {@link BinaryMask} included.
+ * @throws {RleError} `INVALID_RLE` for an odd token count, a token that is not a positive integer, a zero length, or runs
+ * that overlap or go backwards; `OUT_OF_BOUNDS` if a run passes the last pixel; `SHAPE_MISMATCH` for a bad shape or `out`.
+ * The message names the token position, what was expected and what was found.
+ * @example decode('1 3', { height: 4, width: 2 }); // Uint8Array [1,0, 1,0, 1,0, 0,0]
+ */
+export function decode(rle: string, options: DecodeOptions): Uint8Array {
+  checkShape(options, 'decode');
+  const { height, width, out } = options;
+  const pairs = parseRuns(rle, height, width);
+  let mask: Uint8Array;
+  if (out === undefined) mask = new Uint8Array(height * width);
+  else {
+    if (!(out instanceof Uint8Array)) {
+      throw new RleError('SHAPE_MISMATCH', `decode: expected out to be a Uint8Array of ${height}x${width} = ${height * width} bytes, got ${typeof out}.`);
     }
-    end = s + length;
+    checkLength(out.length, height * width, 'decode: out', `${height}x${width}`);
+    mask = out.fill(0);
+  }
+  for (let k = 0; k < pairs; k++) {
+    const start = runs[2 * k]!;
+    let left = runs[2 * k + 1]!;
+    let c = (start / height) | 0;
+    let r = start - c * height;
+    while (left > 0) {
+      const take = Math.min(left, height - r);
+      for (let i = r * width + c, end = i + take * width; i < end; i += width) mask[i] = 1;
+      left -= take;
+      r = 0;
+      c++;
+    }
   }
   return mask;
+}
+
+/**
+ * Checks an RLE string against a shape without building the mask; returns the number of runs.
+ * @throws {RleError} the same errors as {@link decode}.
+ * @example validateRle('1 3 7 2', { height: 4, width: 2 }); // 2
+ */
+export function validateRle(rle: string, shape: MaskShape): number {
+  checkShape(shape, 'validateRle');
+  return parseRuns(rle, shape.height, shape.width);
 }
