@@ -109,3 +109,65 @@ export const resizeNearestNeighborGrad: KernelFunc = ({ inputs, backend, attrs }
   }
   return makeFloat32(backend, images.shape, dx);
 };
+
+/** Per output row (or column): the two source indices and the weight of the second, as tfjs' forward bilinear resize computes them. */
+export function bilinearSourceWeights(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean) {
+  const effIn = alignCorners && outSize > 1 ? inSize - 1 : inSize;
+  const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
+  const ratio = effIn / effOut;
+  const lo = new Int32Array(outSize);
+  const hi = new Int32Array(outSize);
+  const frac = new Float64Array(outSize);
+  for (let r = 0; r < outSize; r++) {
+    const src = halfPixelCenters ? ratio * (r + 0.5) - 0.5 : ratio * r;
+    const floor = Math.max(0, Math.floor(src));
+    lo[r] = floor;
+    hi[r] = Math.min(inSize - 1, Math.ceil(src));
+    frac[r] = src - floor;
+  }
+  return { lo, hi, frac };
+}
+
+/**
+ * `ResizeBilinearGrad`: each dy is spread over the four source pixels of its output with the forward's interpolation
+ * weights, the exact adjoint of the forward resize for every `alignCorners` / `halfPixelCenters` combination.
+ */
+export const resizeBilinearGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const images = inputs['images']!;
+  const dy = inputs['dy']!;
+  const { alignCorners = false, halfPixelCenters = false } = attrs as NamedAttrMap as { alignCorners?: boolean; halfPixelCenters?: boolean };
+  const [B, H, W, C] = images.shape as [number, number, number, number];
+  const [, OH, OW] = dy.shape as [number, number, number, number];
+  const rows = bilinearSourceWeights(H, OH, alignCorners, halfPixelCenters);
+  const cols = bilinearSourceWeights(W, OW, alignCorners, halfPixelCenters);
+  const dyv = readFloat32(backend, dy);
+  const dx = new Float64Array(B * H * W * C);
+  let k = 0;
+  for (let b = 0; b < B; b++) {
+    for (let r = 0; r < OH; r++) {
+      const rf = rows.frac[r]!;
+      const top = (b * H + rows.lo[r]!) * W;
+      const bottom = (b * H + rows.hi[r]!) * W;
+      for (let c = 0; c < OW; c++) {
+        const cf = cols.frac[c]!;
+        const [c0, c1] = [cols.lo[c]!, cols.hi[c]!];
+        const tl = (top + c0) * C;
+        const tr = (top + c1) * C;
+        const bl = (bottom + c0) * C;
+        const br = (bottom + c1) * C;
+        const wtl = (1 - rf) * (1 - cf);
+        const wtr = (1 - rf) * cf;
+        const wbl = rf * (1 - cf);
+        const wbr = rf * cf;
+        for (let d = 0; d < C; d++) {
+          const g = dyv[k++]!;
+          dx[tl + d] += g * wtl;
+          dx[tr + d] += g * wtr;
+          dx[bl + d] += g * wbl;
+          dx[br + d] += g * wbr;
+        }
+      }
+    }
+  }
+  return makeFloat32(backend, images.shape, Float32Array.from(dx));
+};

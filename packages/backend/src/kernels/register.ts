@@ -1,7 +1,7 @@
 // Registers the kernel fixes of this package with tfjs' global kernel registry (replacing the stock kernel, if any).
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput } from './conv2d-gradients.ts';
-import { maxPoolGrad, resizeNearestNeighborGrad } from './pool-resize-gradients.ts';
+import { maxPoolGrad, resizeBilinearGrad, resizeNearestNeighborGrad } from './pool-resize-gradients.ts';
 import { withExplicitSamePadding } from './same-padding.ts';
 
 interface KernelFix {
@@ -38,8 +38,12 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
     { kernelName: 'Conv2DBackpropInput', reason: 'stock kernel is ~9x slower than the forward Conv2D', create: withConv2D(createConv2DBackpropInput) },
     { kernelName: 'MaxPoolGrad', reason: 'stock kernel is wrong for windows of values <= 0 and ties', create: () => maxPoolGrad },
     { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel ignores halfPixelCenters', create: () => resizeNearestNeighborGrad },
+    { kernelName: 'ResizeBilinearGrad', reason: 'stock kernel ignores halfPixelCenters', create: () => resizeBilinearGrad },
   ],
-  cpu: [{ kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel is wrong for x2 upsampling', create: () => resizeNearestNeighborGrad }],
+  cpu: [
+    { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel is wrong for x2 upsampling', create: () => resizeNearestNeighborGrad },
+    { kernelName: 'ResizeBilinearGrad', reason: 'stock kernel is not the adjoint of the forward resize (e.g. 4x5 -> 8x10)', create: () => resizeBilinearGrad },
+  ],
 };
 
 const stock = new Map<string, tf.KernelConfig | null>();

@@ -1,0 +1,195 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers'; // registers tfjs' gradient functions
+import { fc, test } from '@fast-check/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setupBackend } from '../setup-backend.ts';
+import { stockKernel } from './register.ts';
+import { axisGeometry, randomArray, relativeError } from './reference.test-utils.ts';
+
+interface PoolCase { B: number; H: number; W: number; C: number; KH: number; KW: number; sh: number; sw: number; pad: 'same' | 'valid' }
+
+/** Max pooling and its gradient in float64: the first maximum of each window (padding excluded) takes the window's dy. */
+function maxPoolRef(x: ArrayLike<number>, dy: ArrayLike<number> | null, k: PoolCase) {
+  const gh = axisGeometry(k.H, k.KH, k.sh, k.pad);
+  const gw = axisGeometry(k.W, k.KW, k.sw, k.pad);
+  const y = new Float64Array(k.B * gh.out * gw.out * k.C);
+  const dx = new Float64Array(k.B * k.H * k.W * k.C);
+  for (let b = 0; b < k.B; b++)
+    for (let i = 0; i < gh.out; i++)
+      for (let j = 0; j < gw.out; j++)
+        for (let c = 0; c < k.C; c++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let p = 0; p < k.KH; p++)
+            for (let q = 0; q < k.KW; q++) {
+              const h = i * k.sh + p - gh.before;
+              const w = j * k.sw + q - gw.before;
+              if (h < 0 || h >= k.H || w < 0 || w >= k.W) continue;
+              const idx = ((b * k.H + h) * k.W + w) * k.C + c;
+              if (at < 0 || x[idx]! > best) [best, at] = [x[idx]!, idx];
+            }
+          const o = ((b * gh.out + i) * gw.out + j) * k.C + c;
+          y[o] = best;
+          if (dy) dx[at]! += dy[o]!;
+        }
+  return { y, dx, OH: gh.out, OW: gw.out };
+}
+
+const poolCase = fc
+  .record({
+    B: fc.integer({ min: 1, max: 2 }),
+    H: fc.integer({ min: 1, max: 10 }),
+    W: fc.integer({ min: 1, max: 10 }),
+    C: fc.integer({ min: 1, max: 4 }),
+    KH: fc.integer({ min: 1, max: 3 }),
+    KW: fc.integer({ min: 1, max: 3 }),
+    sh: fc.integer({ min: 1, max: 2 }),
+    sw: fc.integer({ min: 1, max: 2 }),
+    pad: fc.constantFrom('same' as const, 'valid' as const),
+    seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  })
+  .filter((k) => k.pad === 'same' || (k.KH <= k.H && k.KW <= k.W));
+
+// Few distinct values, most of them <= 0: windows full of ties, of zeros (after ReLU) and of negatives.
+const TIES = [-2, -1, -1, 0, 0, 0, 0, 1, 1];
+
+function tfjsMaxPool(k: PoolCase, x: Float32Array, dy: Float32Array, OH: number, OW: number) {
+  return tf.tidy(() => {
+    const xt = tf.tensor4d(x, [k.B, k.H, k.W, k.C]);
+    const dyt = tf.tensor4d(dy, [k.B, OH, OW, k.C]);
+    const pool = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, [k.KH, k.KW], [k.sh, k.sw], k.pad);
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool(a), dyt)))(xt);
+    return { y: pool(xt).dataSync() as Float32Array, dx: dx.dataSync() as Float32Array };
+  });
+}
+
+describe.each(['wasm', 'cpu'] as const)('MaxPool and MaxPoolGrad on %s', (backend) => {
+  beforeAll(async () => {
+    await setupBackend({ backend, threads: 1 });
+  });
+
+  test.prop([poolCase], { numRuns: 60 })('match a float64 reference with ties and values <= 0', (k) => {
+    expect(tf.getBackend()).toBe(backend);
+    const { OH, OW } = maxPoolRef(new Float64Array(k.B * k.H * k.W * k.C), null, k);
+    const x = randomArray(k.B * k.H * k.W * k.C, k.seed, TIES);
+    const dy = randomArray(k.B * OH * OW * k.C, k.seed + 1);
+    const ref = maxPoolRef(x, dy, k);
+    const got = tfjsMaxPool(k, x, dy, OH, OW);
+    expect(Array.from(got.y)).toEqual(Array.from(ref.y));
+    expect(relativeError(got.dx, ref.dx)).toBeLessThan(1e-6);
+  });
+});
+
+describe('the stock wasm MaxPoolGrad (why it is replaced)', () => {
+  it('misroutes gradients of windows that hold values <= 0', async () => {
+    await setupBackend({ backend: 'wasm', threads: 1 });
+    const k: PoolCase = { B: 1, H: 8, W: 8, C: 4, KH: 3, KW: 3, sh: 2, sw: 2, pad: 'same' };
+    const x = randomArray(256, 7, TIES);
+    const dy = randomArray(64, 8);
+    const ref = maxPoolRef(x, dy, k);
+    const stock = stockKernel('MaxPoolGrad', 'wasm');
+    expect(stock).toBeDefined();
+    const dx = tf.tidy(() => {
+      const xt = tf.tensor4d(x, [1, 8, 8, 4]);
+      const inputs = { dy: tf.tensor4d(dy, [1, 4, 4, 4]), input: xt, output: tf.maxPool(xt, 3, 2, 'same') };
+      const info = stock!.kernelFunc({ inputs, backend: tf.backend(), attrs: { filterSize: 3, strides: 2, pad: 'same' } }) as tf.TensorInfo;
+      return tf.engine().makeTensorFromTensorInfo(info).dataSync();
+    });
+    expect(relativeError(dx, ref.dx)).toBeGreaterThan(0.1);
+  });
+});
+
+/** The forward resize as a matrix, read off by resizing one-hot images: m[out * (H·W) + in]. */
+function resizeMatrix(kind: 'nearest' | 'bilinear', H: number, W: number, OH: number, OW: number, alignCorners: boolean, halfPixelCenters: boolean) {
+  return tf.tidy(() => {
+    const eye = tf.reshape(tf.oneHot(tf.range(0, H * W, 1, 'int32'), H * W), [H * W, H, W, 1]) as tf.Tensor4D;
+    const y = kind === 'nearest'
+      ? tf.image.resizeNearestNeighbor(eye, [OH, OW], alignCorners, halfPixelCenters)
+      : tf.image.resizeBilinear(eye, [OH, OW], alignCorners, halfPixelCenters);
+    return tf.transpose(tf.reshape(y, [H * W, OH * OW])).dataSync(); // [OH·OW, H·W]
+  });
+}
+
+const RESIZES = [
+  { H: 4, W: 5, OH: 8, OW: 10 },
+  { H: 3, W: 3, OH: 7, OW: 5 },
+  { H: 6, W: 7, OH: 4, OW: 3 },
+  { H: 1, W: 2, OH: 3, OW: 4 },
+  { H: 5, W: 4, OH: 5, OW: 4 },
+];
+const MODES = [
+  { alignCorners: false, halfPixelCenters: false },
+  { alignCorners: true, halfPixelCenters: false },
+  { alignCorners: false, halfPixelCenters: true },
+];
+const resizeCases = (['nearest', 'bilinear'] as const).flatMap((kind) =>
+  RESIZES.flatMap((size) => MODES.map((mode) => ({ kind, ...size, ...mode }))),
+);
+
+describe.each(['wasm', 'cpu'] as const)('resize gradients on %s', (backend) => {
+  beforeAll(async () => {
+    await setupBackend({ backend, threads: 1 });
+  });
+
+  it.each(resizeCases)('$kind $H x $W -> $OH x $OW, alignCorners $alignCorners, halfPixelCenters $halfPixelCenters is the adjoint of the forward resize', (c) => {
+    const [B, C] = [2, 3];
+    const m = resizeMatrix(c.kind, c.H, c.W, c.OH, c.OW, c.alignCorners, c.halfPixelCenters);
+    const dy = randomArray(B * c.OH * c.OW * C, 3);
+    const ref = new Float64Array(B * c.H * c.W * C);
+    for (let b = 0; b < B; b++)
+      for (let o = 0; o < c.OH * c.OW; o++)
+        for (let i = 0; i < c.H * c.W; i++) {
+          const weight = m[o * c.H * c.W + i]!;
+          if (weight !== 0) for (let ch = 0; ch < C; ch++) ref[(b * c.H * c.W + i) * C + ch]! += weight * dy[(b * c.OH * c.OW + o) * C + ch]!;
+        }
+    const got = tf.tidy(() => {
+      const x = tf.tensor4d(randomArray(B * c.H * c.W * C, 4), [B, c.H, c.W, C]);
+      const dyt = tf.tensor4d(dy, [B, c.OH, c.OW, C]);
+      const f = (a: tf.Tensor) => {
+        const y = c.kind === 'nearest'
+          ? tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [c.OH, c.OW], c.alignCorners, c.halfPixelCenters)
+          : tf.image.resizeBilinear(a as tf.Tensor4D, [c.OH, c.OW], c.alignCorners, c.halfPixelCenters);
+        return tf.sum(tf.mul(y, dyt));
+      };
+      return tf.grad(f)(x).dataSync();
+    });
+    expect(relativeError(got, ref)).toBeLessThan(1e-5);
+  });
+
+  it('x2 nearest upsampling has the 2x2 block sum of dy as gradient', () => {
+    const [B, H, W, C] = [2, 5, 3, 4];
+    const dy = randomArray(B * 2 * H * 2 * W * C, 9);
+    const ref = new Float64Array(B * H * W * C);
+    for (let b = 0; b < B; b++)
+      for (let r = 0; r < 2 * H; r++)
+        for (let s = 0; s < 2 * W; s++)
+          for (let ch = 0; ch < C; ch++) ref[((b * H + (r >> 1)) * W + (s >> 1)) * C + ch]! += dy[((b * 2 * H + r) * 2 * W + s) * C + ch]!;
+    const got = tf.tidy(() =>
+      tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [2 * H, 2 * W]), tf.tensor4d(dy, [B, 2 * H, 2 * W, C]))))(
+        tf.zeros([B, H, W, C]),
+      ).dataSync(),
+    );
+    expect(relativeError(got, ref)).toBeLessThan(1e-6);
+  });
+});
+
+describe('the stock cpu resize gradients (why they are replaced)', () => {
+  it.each(['ResizeNearestNeighborGrad', 'ResizeBilinearGrad'])('%s fails the adjoint test on x2 upsampling', async (kernelName) => {
+    await setupBackend({ backend: 'cpu' });
+    const stock = stockKernel(kernelName, 'cpu');
+    expect(stock).toBeDefined();
+    const [x, dy] = [randomArray(2 * 4 * 5 * 3, 1), randomArray(2 * 8 * 10 * 3, 2)];
+    const gap = tf.tidy(() => {
+      const xt = tf.tensor4d(x, [2, 4, 5, 3]);
+      const dyt = tf.tensor4d(dy, [2, 8, 10, 3]);
+      const y = kernelName === 'ResizeBilinearGrad' ? tf.image.resizeBilinear(xt, [8, 10]) : tf.image.resizeNearestNeighbor(xt, [8, 10]);
+      const attrs = { alignCorners: false, halfPixelCenters: false, size: [8, 10] };
+      const info = stock!.kernelFunc({ inputs: { images: xt, dy: dyt }, backend: tf.backend(), attrs }) as tf.TensorInfo;
+      const dx = tf.engine().makeTensorFromTensorInfo(info);
+      if (dx.shape.join() !== xt.shape.join()) return Infinity; // not even the input's shape
+      const lhs = tf.sum(tf.mul(y, dyt)).dataSync()[0]!;
+      return Math.abs(lhs - tf.sum(tf.mul(xt, dx)).dataSync()[0]!) / Math.abs(lhs);
+    });
+    expect(gap).toBeGreaterThan(1e-2);
+  });
+});
