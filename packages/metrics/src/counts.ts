@@ -24,17 +24,46 @@ function nonZeroBytes(w: number): number {
   return x & 0x01010101;
 }
 
+/** Adds the four byte lanes of `acc` to lanes[at..at+3]. */
+function flush(acc: number, lanes: Float64Array, at: number): void {
+  lanes[at]! += acc & 255;
+  lanes[at + 1]! += (acc >>> 8) & 255;
+  lanes[at + 2]! += (acc >>> 16) & 255;
+  lanes[at + 3]! += acc >>> 24;
+}
+
 /** Adds lane-wise counts of n words into lanes: [0..3] pred, [4..7] target, [8..11] both. */
 function addWords(pw: Int32Array, po: number, tw: Int32Array, to: number, n: number, lanes: Float64Array): void {
-  for (let k = 0; k < n; k += BLOCK_WORDS) {
-    const end = Math.min(n, k + BLOCK_WORDS);
+  // Two interleaved accumulator sets (even and odd words), each taking at most 255 words per block.
+  const BLOCK = 2 * BLOCK_WORDS;
+  for (let k = 0; k < n; k += BLOCK) {
+    const count = Math.min(n - k, BLOCK);
+    const pair = count & ~1;
+    const p0 = po + k;
+    const t0 = to + k;
     let ap = 0;
     let at = 0;
     let ai = 0;
+    let bp = 0;
+    let bt = 0;
+    let bi = 0;
     let bad = 0;
-    for (let j = k; j < end; j++) {
-      const p = pw[po + j]!;
-      const t = tw[to + j]!;
+    for (let j = 0; j < pair; j += 2) {
+      const p = pw[p0 + j]!;
+      const t = tw[t0 + j]!;
+      const q = pw[p0 + j + 1]!;
+      const u = tw[t0 + j + 1]!;
+      ap = (ap + p) | 0;
+      at = (at + t) | 0;
+      ai = (ai + (p & t)) | 0;
+      bp = (bp + q) | 0;
+      bt = (bt + u) | 0;
+      bi = (bi + (q & u)) | 0;
+      bad |= p | t | q | u;
+    }
+    if (pair < count) {
+      const p = pw[p0 + pair]!;
+      const t = tw[t0 + pair]!;
       ap = (ap + p) | 0;
       at = (at + t) | 0;
       ai = (ai + (p & t)) | 0;
@@ -45,26 +74,29 @@ function addWords(pw: Int32Array, po: number, tw: Int32Array, to: number, n: num
       ap = 0;
       at = 0;
       ai = 0;
-      for (let j = k; j < end; j++) {
-        const p = nonZeroBytes(pw[po + j]!);
-        const t = nonZeroBytes(tw[to + j]!);
-        ap = (ap + p) | 0;
-        at = (at + t) | 0;
-        ai = (ai + (p & t)) | 0;
+      bp = 0;
+      bt = 0;
+      bi = 0;
+      for (let j = 0; j < count; j++) {
+        const p = nonZeroBytes(pw[p0 + j]!);
+        const t = nonZeroBytes(tw[t0 + j]!);
+        if ((j & 1) === 0) {
+          ap = (ap + p) | 0;
+          at = (at + t) | 0;
+          ai = (ai + (p & t)) | 0;
+        } else {
+          bp = (bp + p) | 0;
+          bt = (bt + t) | 0;
+          bi = (bi + (p & t)) | 0;
+        }
       }
     }
-    lanes[0]! += ap & 255;
-    lanes[1]! += (ap >>> 8) & 255;
-    lanes[2]! += (ap >>> 16) & 255;
-    lanes[3]! += ap >>> 24;
-    lanes[4]! += at & 255;
-    lanes[5]! += (at >>> 8) & 255;
-    lanes[6]! += (at >>> 16) & 255;
-    lanes[7]! += at >>> 24;
-    lanes[8]! += ai & 255;
-    lanes[9]! += (ai >>> 8) & 255;
-    lanes[10]! += (ai >>> 16) & 255;
-    lanes[11]! += ai >>> 24;
+    flush(ap, lanes, 0);
+    flush(at, lanes, 4);
+    flush(ai, lanes, 8);
+    flush(bp, lanes, 0);
+    flush(bt, lanes, 4);
+    flush(bi, lanes, 8);
   }
 }
 
@@ -170,8 +202,10 @@ export function addSums(
       const wa = a / 4;
       const we = Math.floor(e / 4);
       lanes.fill(0);
-      for (let w = wa; w < we; w += CHUNK_WORDS) {
-        const n = Math.min(CHUNK_WORDS, we - w);
+      // Byte masks read in place need no chunks; packed inputs go through the scratch buffers.
+      const step = viewP !== undefined && viewT !== undefined ? we - wa : CHUNK_WORDS;
+      for (let w = wa; w < we; w += step) {
+        const n = Math.min(step, we - w);
         const po = words(pred, viewP, w, n, threshold, scratchP!);
         const to = words(target, viewT, w, n, threshold, scratchT!);
         addWords(viewP ?? scratchP!, po, viewT ?? scratchT!, to, n, lanes);

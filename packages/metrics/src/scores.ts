@@ -55,6 +55,9 @@ function checkWeights(weights: ArrayLike<number> | undefined, classes: number, r
   if (weights === undefined) {
     throw new MetricsError('INVALID_ARGUMENT', `Reduction '${reduction}' needs classWeights (${classes} numbers), got none.`);
   }
+  if (weights.length !== classes) {
+    throw new MetricsError('INVALID_ARGUMENT', `Expected ${classes} classWeights (one per class), got ${weights.length}.`);
+  }
   let sum = 0;
   const out = new Float64Array(classes);
   for (let c = 0; c < classes; c++) {
@@ -65,12 +68,7 @@ function checkWeights(weights: ArrayLike<number> | undefined, classes: number, r
     out[c] = w;
     sum += w;
   }
-  if (weights.length !== classes || sum === 0) {
-    throw new MetricsError(
-      'INVALID_ARGUMENT',
-      `Expected ${classes} classWeights with a positive sum, got ${weights.length} summing to ${sum}.`,
-    );
-  }
+  if (sum === 0) throw new MetricsError('INVALID_ARGUMENT', `Expected classWeights with a positive sum, got all zeros.`);
   return out.map((w) => w / sum);
 }
 
