@@ -58,7 +58,7 @@ describe('combineProbabilities and createEnsemble', () => {
     const seen: number[][] = [];
     const spy = (t: tf.Tensor4D): tf.Tensor4D => {
       seen.push([...t.shape, ...t.dataSync()]);
-      return tf.tidy(() => tf.sigmoid(tf.mean(t, 3, true)));
+      return tf.tidy(() => tf.sigmoid(tf.mean(t, 3, true)) as tf.Tensor4D);
     };
     const ensemble = createEnsemble([
       { predict: spy, adapt: createInputAdapter({ channels: 1, scale: 1 / 255 }) },

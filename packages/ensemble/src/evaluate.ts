@@ -182,5 +182,5 @@ export function formatStepTable(table: StepTable): string {
   }
   const widths = names.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
   const body = lines.map((l) => l.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
-  return [`${table.images} images`, ...body].join('\n');
+  return [`${table.images} image${table.images === 1 ? '' : 's'}`, ...body].join('\n');
 }

@@ -1,4 +1,4 @@
-import { checkConnectivity, checkShape, scanRuns, type Connectivity } from './components';
+import { checkConnectivity, checkShape, type Connectivity } from './components';
 import { EnsembleError, show } from './errors';
 import type { ClassRule, PostprocessConfig, ProbabilityShape } from './postprocess';
 import { truthAccessor, type GroundTruth } from './truth';
@@ -75,14 +75,180 @@ export const DEFAULT_THRESHOLDS: readonly number[] = Object.freeze([0.3, 0.35, 0
 /** Default minimum component areas of {@link Tuner.search} (pixels, for 256x1600 images). */
 export const DEFAULT_MIN_AREAS: readonly number[] = Object.freeze([0, 100, 200, 300, 400, 600, 800, 900, 1000, 1200, 1500, 2000, 2500, 3000, 4000]);
 
-/** Statistics of one class of one image. Components of threshold j are `offsets[j]` to `offsets[j + 1]`. */
+/**
+ * Statistics of one class of one image. For threshold j, groups `offsets[j]` to `offsets[j + 1]` list the distinct component
+ * areas in decreasing order; `area[g]` is a group's area and `cumArea[g]`, `cumInter[g]`, `cumTop[g]` the total area,
+ * overlap with the truth and top probability of every component of at least that area. Keeping the components larger than
+ * a minimum area is then a prefix of the groups, found by binary search.
+ */
 interface Entry {
   readonly truthArea: number;
   readonly classProb: number;
   readonly offsets: Int32Array;
   readonly area: Int32Array;
+  readonly cumArea: Int32Array;
+  readonly cumInter: Int32Array;
+  readonly cumTop: Float32Array;
+}
+
+/** Scratch of the incremental labelling, sized to one image (internal to a tuner). */
+interface Scratch {
+  readonly parent: Int32Array;
+  readonly size: Int32Array;
   readonly inter: Int32Array;
-  readonly max: Float32Array;
+  readonly top: Float32Array;
+  readonly active: Uint8Array;
+  readonly order: Int32Array;
+  readonly bucket: Uint8Array;
+  readonly chan: Float32Array;
+  readonly tchan: Uint8Array;
+}
+
+function createScratch(pixels: number): Scratch {
+  return {
+    parent: new Int32Array(pixels),
+    size: new Int32Array(pixels),
+    inter: new Int32Array(pixels),
+    top: new Float32Array(pixels),
+    active: new Uint8Array(pixels),
+    order: new Int32Array(pixels),
+    bucket: new Uint8Array(pixels),
+    chan: new Float32Array(pixels),
+    tchan: new Uint8Array(pixels),
+  };
+}
+
+type Stats = Pick<Entry, 'offsets' | 'area' | 'cumArea' | 'cumInter' | 'cumTop'>;
+
+/** Sorts the pixels above the lowest threshold by band (number of thresholds exceeded), highest band first. */
+function sortByBand(chan: Float32Array, ts: Float64Array, bucket: Uint8Array, order: Int32Array, starts: Int32Array, counts: Int32Array): number {
+  const T = ts.length;
+  const t0 = ts[0]!;
+  const n = chan.length;
+  let active = 0;
+  for (let i = 0; i < n; i++) {
+    const v = chan[i]!;
+    if (!(v > t0)) continue;
+    let b = 1;
+    while (b < T && v > ts[b]!) b++;
+    bucket[i] = b;
+    counts[b]!++;
+    active++;
+  }
+  if (active === 0) return 0;
+  for (let b = T, at = 0; b >= 1; b--) {
+    starts[b] = at;
+    at += counts[b]!;
+  }
+  const fill = starts.slice();
+  for (let i = 0; i < n; i++) if (chan[i]! > t0) order[fill[bucket[i]!]!++] = i;
+  return active;
+}
+
+function unite(parent: Int32Array, size: Int32Array, inter: Int32Array, top: Float32Array, p: number, n: number): void {
+  let a = findRoot(parent, p);
+  let z = findRoot(parent, n);
+  if (a === z) return;
+  if (size[a]! < size[z]!) {
+    const t = a;
+    a = z;
+    z = t;
+  }
+  parent[z] = a;
+  size[a]! += size[z]!;
+  inter[a]! += inter[z]!;
+  if (top[z]! > top[a]!) top[a] = top[z]!;
+}
+
+/** Activates the pixels of `order[from, to)` and joins each to its active neighbours. */
+function activate(order: Int32Array, from: number, to: number, width: number, height: number, eight: boolean, chan: Float32Array, tchan: Uint8Array, s: Scratch): void {
+  const { parent, size, inter, top, active } = s;
+  for (let q = from; q < to; q++) {
+    const p = order[q]!;
+    const r = (p / width) | 0;
+    const c = p - r * width;
+    parent[p] = p;
+    size[p] = 1;
+    inter[p] = tchan[p]!;
+    top[p] = chan[p]!;
+    active[p] = 1;
+    const up = r > 0, down = r < height - 1, left = c > 0, right = c < width - 1;
+    if (up && active[p - width]) unite(parent, size, inter, top, p, p - width);
+    if (down && active[p + width]) unite(parent, size, inter, top, p, p + width);
+    if (left && active[p - 1]) unite(parent, size, inter, top, p, p - 1);
+    if (right && active[p + 1]) unite(parent, size, inter, top, p, p + 1);
+    if (eight) {
+      if (up && left && active[p - width - 1]) unite(parent, size, inter, top, p, p - width - 1);
+      if (up && right && active[p - width + 1]) unite(parent, size, inter, top, p, p - width + 1);
+      if (down && left && active[p + width - 1]) unite(parent, size, inter, top, p, p + width - 1);
+      if (down && right && active[p + width + 1]) unite(parent, size, inter, top, p, p + width + 1);
+    }
+  }
+}
+
+/**
+ * Components of every threshold in one sweep: pixels are activated from the highest threshold band down, joined to their
+ * active neighbours by union-find (roots carry area, overlap and top probability), and the roots are read after each band.
+ */
+function summarise(chan: Float32Array, tchan: Uint8Array, height: number, width: number, ts: Float64Array, connectivity: Connectivity, s: Scratch): Stats {
+  const T = ts.length;
+  const offsets = new Int32Array(T + 1);
+  const counts = new Int32Array(T + 2);
+  const starts = new Int32Array(T + 2);
+  const { parent, size, inter, top, active, order } = s;
+  const activeCount = sortByBand(chan, ts, s.bucket, order, starts, counts);
+  if (activeCount === 0) return { offsets, area: new Int32Array(0), cumArea: new Int32Array(0), cumInter: new Int32Array(0), cumTop: new Float32Array(0) };
+  // Per threshold: distinct areas (decreasing) with cumulative area, overlap and top probability.
+  const perThreshold: { area: number[]; cumArea: number[]; cumInter: number[]; cumTop: number[] }[] = [];
+  const roots: number[] = [];
+  for (let b = T; b >= 1; b--) {
+    const end = starts[b]! + counts[b]!;
+    activate(order, starts[b]!, end, width, height, connectivity === 8, chan, tchan, s);
+    // Components at threshold b - 1: the roots among the active pixels, by decreasing area.
+    roots.length = 0;
+    for (let q = 0; q < end; q++) if (parent[order[q]!] === order[q]!) roots.push(order[q]!);
+    roots.sort((x, y) => size[y]! - size[x]!);
+    const g = { area: [] as number[], cumArea: [] as number[], cumInter: [] as number[], cumTop: [] as number[] };
+    perThreshold[b - 1] = g;
+    let cumA = 0, cumI = 0, cumT = -Infinity;
+    for (let q = 0; q < roots.length; q++) {
+      const root = roots[q]!;
+      cumA += size[root]!;
+      cumI += inter[root]!;
+      if (top[root]! > cumT) cumT = top[root]!;
+      if (q + 1 < roots.length && size[roots[q + 1]!] === size[root]) continue;
+      g.area.push(size[root]!);
+      g.cumArea.push(cumA);
+      g.cumInter.push(cumI);
+      g.cumTop.push(cumT);
+    }
+  }
+  for (let q = 0; q < activeCount; q++) active[order[q]!] = 0;
+  let total = 0;
+  for (let j = 0; j < T; j++) {
+    offsets[j] = total;
+    total += perThreshold[j]?.area.length ?? 0;
+  }
+  offsets[T] = total;
+  const area = new Int32Array(total), cumArea = new Int32Array(total), cumInter = new Int32Array(total), cumTop = new Float32Array(total);
+  for (let j = 0; j < T; j++) {
+    const g = perThreshold[j];
+    if (!g) continue;
+    area.set(g.area, offsets[j]);
+    cumArea.set(g.cumArea, offsets[j]);
+    cumInter.set(g.cumInter, offsets[j]);
+    cumTop.set(g.cumTop, offsets[j]);
+  }
+  return { offsets, area, cumArea, cumInter, cumTop };
+}
+
+function findRoot(parent: Int32Array, i: number): number {
+  while (parent[i]! !== i) {
+    const p = parent[parent[i]!]!;
+    parent[i] = p;
+    i = p;
+  }
+  return i;
 }
 
 function checkList(list: unknown, field: string, ok: (v: number) => boolean, expected: string): number[] {
@@ -113,6 +279,9 @@ export function createTuner({ height, width, channels, thresholds = DEFAULT_THRE
   const ts = checkList(thresholds, 'thresholds', isProb, 'a number in [0, 1)');
   const entries: Entry[][] = Array.from({ length: channels }, () => []);
   let withClassProbs = 0;
+  let scratch: Scratch | null = null;
+  if (ts.length > 255) throw new EnsembleError('INVALID_ARGUMENT', `thresholds: expected at most 255 values, got ${ts.length}.`);
+  const tsArray = Float64Array.from(ts);
 
   const add: Tuner['add'] = (probs, truth, { classProbs } = {}) => {
     checkShape({ height, width }, probs.length, channels, 'probabilities');
@@ -120,46 +289,20 @@ export function createTuner({ height, width, channels, thresholds = DEFAULT_THRE
       throw new EnsembleError('SHAPE_MISMATCH', `Expected ${channels} class probabilities, got ${classProbs.length}.`);
     }
     const truths = truthAccessor(truth, pixels, channels);
+    scratch ??= createScratch(pixels);
+    const { chan, tchan } = scratch;
     for (let k = 0; k < channels; k++) {
       const { values: tv, offset: to, stride: tstride } = truths[k]!;
+      // Contiguous copies keep the hot loops on one array type.
+      for (let i = 0, j = k; i < pixels; i++, j += channels) chan[i] = probs[j]!;
       let truthArea = 0;
-      for (let i = 0, j = to; i < pixels; i++, j += tstride) if (tv[j]! > 0) truthArea++;
-      let top = -Infinity;
-      for (let i = k; i < probs.length; i += channels) if (probs[i]! > top) top = probs[i]!;
-      const offsets = new Int32Array(ts.length + 1);
-      const area: number[] = [];
-      const inter: number[] = [];
-      const max: number[] = [];
-      for (let j = 0; j < ts.length; j++) {
-        offsets[j] = area.length;
-        // No pixel exceeds this or any higher threshold.
-        if (!(top > ts[j]!)) continue;
-        const table = scanRuns(probs, height, width, k, channels, ts[j]!, connectivity);
-        const base = area.length;
-        for (let c = 0; c < table.components; c++) {
-          area.push(0);
-          inter.push(0);
-          max.push(-Infinity);
-        }
-        for (let r = 0; r < table.runs; r++) {
-          const c = base + table.component[r]!;
-          const rowBase = table.row[r]! * width;
-          let hit = 0;
-          for (let x = table.start[r]!; x < table.end[r]!; x++) if (tv[to + (rowBase + x) * tstride]! > 0) hit++;
-          area[c]! += table.end[r]! - table.start[r]!;
-          inter[c]! += hit;
-          if (table.max[r]! > max[c]!) max[c] = table.max[r]!;
-        }
+      for (let i = 0, j = to; i < pixels; i++, j += tstride) {
+        const on = tv[j]! > 0 ? 1 : 0;
+        tchan[i] = on;
+        truthArea += on;
       }
-      offsets[ts.length] = area.length;
-      entries[k]!.push({
-        truthArea,
-        classProb: classProbs === undefined ? Number.NaN : classProbs[k]!,
-        offsets,
-        area: Int32Array.from(area),
-        inter: Int32Array.from(inter),
-        max: Float32Array.from(max),
-      });
+      const stats = summarise(chan, tchan, height, width, tsArray, connectivity, scratch);
+      entries[k]!.push({ truthArea, classProb: classProbs === undefined ? Number.NaN : classProbs[k]!, ...stats });
     }
     if (classProbs !== undefined) withClassProbs++;
   };
@@ -194,19 +337,19 @@ export function createTuner({ height, width, channels, thresholds = DEFAULT_THRE
         for (const minArea of minAreas) {
           for (let i = 0; i < n; i++) {
             const e = list[i]!;
-            let p = 0;
-            let h = 0;
-            let t = -Infinity;
-            for (let c = e.offsets[j]!; c < e.offsets[j + 1]!; c++) {
-              if (e.area[c]! > minArea) {
-                p += e.area[c]!;
-                h += e.inter[c]!;
-                if (e.max[c]! > t) t = e.max[c]!;
-              }
+            // Groups with area > minArea form a prefix of [lo, hi): binary search its end.
+            const first = e.offsets[j]!;
+            let lo = first;
+            let hi = e.offsets[j + 1]!;
+            while (lo < hi) {
+              const mid = (lo + hi) >>> 1;
+              if (e.area[mid]! > minArea) lo = mid + 1;
+              else hi = mid;
             }
-            kept[i] = p;
-            hits[i] = h;
-            tops_[i] = t;
+            const last = lo - 1;
+            kept[i] = last >= first ? e.cumArea[last]! : 0;
+            hits[i] = last >= first ? e.cumInter[last]! : 0;
+            tops_[i] = last >= first ? e.cumTop[last]! : -Infinity;
           }
           for (const topThreshold of tops) {
             if (topThreshold > 0 && topThreshold <= threshold) continue;

@@ -1,0 +1,14 @@
+import { createTuner } from '../src/tune.ts';
+const H = 256, W = 1600, C = 4;
+const probs = new Float32Array(H * W * C);
+for (let i = 0; i < probs.length; i++) probs[i] = Math.random() < 0.01 ? 0.3 + 0.5 * Math.random() : 0.05 * Math.random();
+const truth = new Uint8Array(H * W * C);
+const tuner = createTuner({ height: H, width: W, channels: C });
+for (let i = 0; i < 5; i++) tuner.add(probs, truth);
+const t0 = performance.now();
+for (let i = 0; i < 20; i++) tuner.add(probs, truth);
+console.log('speckle only per image ms', (performance.now() - t0) / 20);
+const p2 = new Float32Array(H * W * C);
+const t1 = performance.now();
+for (let i = 0; i < 20; i++) tuner.add(p2, truth);
+console.log('empty per image ms', (performance.now() - t1) / 20);

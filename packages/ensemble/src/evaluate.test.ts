@@ -1,0 +1,77 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { channel, referencePostprocess } from './__fixtures__/reference';
+import { isEnsembleError } from './errors';
+import { createStepEvaluator, formatStepTable } from './evaluate';
+
+/** Dice of two binary arrays from its definition, 1 when both are empty. */
+function refDice(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let p = 0, t = 0, i = 0;
+  for (let j = 0; j < a.length; j++) {
+    p += a[j]! > 0 ? 1 : 0;
+    t += b[j]! > 0 ? 1 : 0;
+    i += a[j]! > 0 && b[j]! > 0 ? 1 : 0;
+  }
+  return p + t === 0 ? 1 : (2 * i) / (p + t);
+}
+
+const H = 5, W = 6, C = 2, N = H * W * C;
+const probs = fc.array(fc.constantFrom(0.1, 0.3, 0.45, 0.55, 0.7, 0.9), { minLength: N, maxLength: N }).map((a) => Float32Array.from(a));
+const image = fc.record({
+  truth: fc.array(fc.constantFrom(0, 0, 1), { minLength: N, maxLength: N }).map((a) => Uint8Array.from(a)),
+  raw: fc.tuple(probs, probs),
+  tta: fc.tuple(probs, probs),
+});
+
+describe('createStepEvaluator', () => {
+  test.prop([fc.array(image, { minLength: 1, maxLength: 3 })], { numRuns: 30 })('reports Dice per class of every step by its definition', (images) => {
+    const rules = [{ threshold: 0.5, minArea: 2 }, { threshold: 0.4, minArea: 0, minMaskArea: 3 }];
+    const steps = createStepEvaluator({ height: H, width: W, channels: C, models: ['unet', 'fpn'], weights: [3, 1], postprocess: { classes: rules } });
+    for (const s of images) steps.add(s);
+    const table = steps.table();
+    expect(table.images).toBe(images.length);
+    expect(table.rows.map((r) => r.step)).toEqual(['raw unet', 'raw fpn', '+ TTA unet', '+ TTA fpn', 'ensemble (+ TTA)', '+ post-processing']);
+    const want = (masksOf: (s: (typeof images)[number], k: number) => ArrayLike<number>) =>
+      Array.from({ length: C }, (_, k) => images.reduce((sum, s) => sum + refDice(masksOf(s, k), channel(s.truth, k, C)), 0) / images.length);
+    const thr = (p: Float32Array, k: number) => channel(p, k, C).map((v) => (v > 0.5 ? 1 : 0));
+    const ens = (s: (typeof images)[number]) => s.tta[0].map((v, j) => 0.75 * v + 0.25 * s.tta[1][j]!);
+    const expected = [
+      want((s, k) => thr(s.raw[0], k)),
+      want((s, k) => thr(s.raw[1], k)),
+      want((s, k) => thr(s.tta[0], k)),
+      want((s, k) => thr(s.tta[1], k)),
+      want((s, k) => channel(ens(s), k, C).map((v) => (v > 0.5 ? 1 : 0))),
+      want((s, k) => referencePostprocess(channel(ens(s), k, C), H, W, rules[k]!)),
+    ];
+    table.rows.forEach((row, r) => {
+      row.dice.forEach((d, k) => expect(d).toBeCloseTo(expected[r]![k]!, 6));
+      expect(row.mean).toBeCloseTo((expected[r]![0]! + expected[r]![1]!) / 2, 6);
+    });
+    expect(table.rows[2]!.gain).toBeCloseTo(table.rows[2]!.mean - table.rows[0]!.mean, 12);
+    expect(table.rows[4]!.gain).toBeCloseTo(table.rows[4]!.mean - Math.max(table.rows[2]!.mean, table.rows[3]!.mean), 12);
+    expect(table.rows[5]!.gain).toBeCloseTo(table.rows[5]!.mean - table.rows[4]!.mean, 12);
+  });
+
+  it('formats a table the app can print', () => {
+    const steps = createStepEvaluator({ height: 1, width: 2, channels: 1, models: ['unet'], postprocess: { classes: [{ threshold: 0.5 }] } });
+    steps.add({ truth: [new Uint8Array([1, 0])], raw: [new Float32Array([0.9, 0.9])], tta: [new Float32Array([0.9, 0.1])] });
+    expect(formatStepTable(steps.table())).toMatchInlineSnapshot(`
+      "1 image
+      step               class 1    mean     gain
+      raw unet            0.6667  0.6667
+      + TTA unet          1.0000  1.0000  +0.3333
+      + post-processing   1.0000  1.0000  +0.0000"
+    `);
+  });
+
+  it('rejects a sample with the wrong number of models', () => {
+    const steps = createStepEvaluator({ height: 1, width: 2, channels: 1, models: ['unet', 'fpn'] , postprocess: { classes: [{ threshold: 0.5 }] } });
+    let error: unknown;
+    try {
+      steps.add({ truth: new Uint8Array(2), raw: [new Float32Array(2)] });
+    } catch (e) {
+      error = e;
+    }
+    expect(isEnsembleError(error) && error.code).toBe('SHAPE_MISMATCH');
+  });
+});
