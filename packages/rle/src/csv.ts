@@ -129,7 +129,12 @@ function createLineParser(options: CsvOptions): { line(text: string, lineNumber:
     line(raw, lineNumber) {
       const text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
       if (format === undefined) {
-        const detected = detectCsvFormat(text);
+        let detected: CsvFormat;
+        try {
+          detected = detectCsvFormat(text);
+        } catch (error) {
+          throw fail(lineNumber, undefined, (error as Error).message);
+        }
         if (expected !== undefined && detected !== expected) {
           throw fail(1, undefined, `expected the ${expected} header '${CSV_HEADERS[expected]}', got '${truncate(text)}' (the ${detected} header).`);
         }
