@@ -51,9 +51,25 @@ function isModuleNotFound(error: unknown, specifier: string): boolean {
   return notFound && error.message.includes(specifier);
 }
 
-/** Dynamic import through a variable, so bundlers and tsc leave packages that may not be installed alone. */
+/**
+ * Dynamic import through a variable, so bundlers and tsc leave packages that may not be installed alone. tfjs-node(-gpu)
+ * and the Dawn `webgpu` package are not declared by this package (pnpm would install optional peers, and tfjs-node's
+ * install downloads libtensorflow), so under pnpm's strict layout they are looked up from the application's directory too.
+ */
 async function importOptional(specifier: string): Promise<unknown> {
-  return import(/* @vite-ignore */ specifier);
+  try {
+    return await import(/* @vite-ignore */ specifier);
+  } catch (error) {
+    if (!isNode() || !isModuleNotFound(error, specifier)) throw error;
+    const [{ createRequire }, { pathToFileURL }, path] = await Promise.all([import('node:module'), import('node:url'), import('node:path')]);
+    let resolved: string;
+    try {
+      resolved = createRequire(path.join(process.cwd(), 'package.json')).resolve(specifier);
+    } catch {
+      throw error;
+    }
+    return import(/* @vite-ignore */ pathToFileURL(resolved).href);
+  }
 }
 
 async function loadPackage(specifier: string, backend: ResolvedBackendName): Promise<unknown> {
@@ -102,12 +118,13 @@ let wasmStartedWith: number | undefined;
 async function withoutEmscriptenProcessHandlers<T>(run: () => Promise<T>): Promise<T> {
   if (!isNode()) return run();
   const events = ['uncaughtException', 'unhandledRejection'] as const;
-  const before = events.map((event) => new Set(process.listeners(event)));
+  const listeners = (event: (typeof events)[number]) => process.listeners(event as 'uncaughtException') as ((...args: unknown[]) => void)[];
+  const before = events.map((event) => new Set(listeners(event)));
   try {
     return await run();
   } finally {
     events.forEach((event, i) => {
-      for (const listener of process.listeners(event)) if (!before[i]!.has(listener)) process.removeListener(event, listener);
+      for (const listener of listeners(event)) if (!before[i]!.has(listener)) process.removeListener(event, listener);
     });
   }
 }

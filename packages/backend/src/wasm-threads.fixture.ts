@@ -1,0 +1,17 @@
+// Run by setup-backend.test.ts in a child process: the wasm thread count is fixed once per process.
+import * as tf from '@tensorflow/tfjs-core';
+import { setupBackend } from './setup-backend.ts';
+
+const setup = await setupBackend({ backend: 'wasm', threads: 2 });
+const [m, k, n] = [64, 96, 80];
+const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
+const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
+const got = tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])).dataSync();
+let maxError = 0;
+for (let i = 0; i < m; i++)
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let p = 0; p < k; p++) s += a[i * k + p]! * b[p * n + j]!;
+    maxError = Math.max(maxError, Math.abs(s - got[i * n + j]!));
+  }
+console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError }));
