@@ -38,7 +38,7 @@ function fillPolygon(mask: Uint8Array, height: number, width: number, xs: number
 /** A 0/1 mask with `blobs` random polygons, each about `rx` x `ry` pixels in radius with jagged outlines. */
 export function polygonBlobMask(
   seed: number,
-  { height = 256, width = 1600, blobs = 4, rx = 80, ry = 30 }: { height?: number; width?: number; blobs?: number; rx?: number; ry?: number } = {},
+  { height = 256, width = 1600, blobs = 5, rx = 80, ry = 50 }: { height?: number; width?: number; blobs?: number; rx?: number; ry?: number } = {},
 ): Uint8Array {
   const next = random(seed);
   const mask = new Uint8Array(height * width);

@@ -1,0 +1,78 @@
+// RLE benchmark: encode/decode of realistic 256x1600 defect masks against a naive per-pixel baseline in the same process,
+// and CSV parsing of the competition's 22,024-row predictions file when ../shared/data is present.
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { report, timeMs, timeMsAsync, type BenchRow } from '../../../tooling/bench/report.ts';
+import { decode, encode, parseCsv, readCsv } from '../src/index.ts';
+import { polygonBlobMask } from './masks.ts';
+import { naiveDecode, naiveEncode } from './naive.ts';
+
+const HEIGHT = 256;
+const WIDTH = 1600;
+const SHAPE = { height: HEIGHT, width: WIDTH };
+const PIXELS = HEIGHT * WIDTH;
+const FLOOR_ENCODE_US = 100;
+const FLOOR_DECODE_US = 50;
+
+// 64 distinct masks (26 MB), so that timings are not of one mask sitting in cache.
+const masks = Array.from({ length: 64 }, (_, i) => polygonBlobMask(1000 + i));
+const rles = masks.map((m) => encode(m, SHAPE));
+for (let i = 0; i < masks.length; i++) {
+  if (naiveEncode(masks[i]!, HEIGHT, WIDTH) !== rles[i]) throw new Error(`mask ${i}: encode differs from the baseline`);
+}
+const runsPerMask = rles.reduce((sum, rle) => sum + rle.split(' ').length / 2, 0) / masks.length;
+const onFraction = masks.reduce((sum, m) => sum + m.reduce((a, v) => a + v, 0), 0) / masks.length / PIXELS;
+
+const out = new Uint8Array(PIXELS);
+let sink = 0;
+const perMask = (fn: (i: number) => void, runs = 15) => timeMs(() => masks.forEach((_, i) => fn(i)), { runs, warmup: 3 }) / masks.length;
+
+const encodeUs = perMask((i) => (sink += encode(masks[i]!, SHAPE).length)) * 1000;
+const decodeUs = perMask((i) => (sink += decode(rles[i]!, SHAPE)[0]!)) * 1000;
+const decodeIntoUs = perMask((i) => (sink += decode(rles[i]!, { ...SHAPE, out })[0]!)) * 1000;
+const naiveEncodeUs = perMask((i) => (sink += naiveEncode(masks[i]!, HEIGHT, WIDTH).length), 5) * 1000;
+const naiveDecodeUs = perMask((i) => (sink += naiveDecode(rles[i]!, HEIGHT, WIDTH)[0]!), 5) * 1000;
+
+const mbps = (us: number) => Number((PIXELS / us).toFixed(0)); // bytes per µs = MB/s
+const row = (op: string, us: number, baselineUs: number | null, floorUs: number | null): BenchRow => ({
+  op,
+  'µs/mask': Number(us.toFixed(1)),
+  'MB/s': mbps(us),
+  'runs/mask': Number(runsPerMask.toFixed(0)),
+  'x naive': baselineUs === null ? null : Number((baselineUs / us).toFixed(1)),
+  'floor µs': floorUs,
+  'floor met': floorUs === null ? null : us <= floorUs,
+});
+
+const rows: BenchRow[] = [
+  row('encode', encodeUs, naiveEncodeUs, FLOOR_ENCODE_US),
+  row('decode (new mask)', decodeUs, naiveDecodeUs, FLOOR_DECODE_US),
+  row('decode (into reused mask)', decodeIntoUs, naiveDecodeUs, FLOOR_DECODE_US),
+  row('naive encode (baseline)', naiveEncodeUs, null, null),
+  row('naive decode (baseline)', naiveDecodeUs, null, null),
+];
+
+const predictions = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/severstal-sample/predictions/unet-resnet34-test-predictions.csv');
+if (existsSync(predictions)) {
+  const text = readFileSync(predictions, 'utf8');
+  const megabytes = Buffer.byteLength(text) / 1e6;
+  const csvRow = (op: string, ms: number): BenchRow => ({ op, 'ms/file': Number(ms.toFixed(1)), 'MB/s': Number((megabytes / (ms / 1000)).toFixed(0)), 'rows/s': Math.round(22_024 / (ms / 1000)) });
+  const parseMs = timeMs(() => (sink += parseCsv(text).records.length), { runs: 10, warmup: 2 });
+  const validateMs = timeMs(() => (sink += parseCsv(text, { validate: SHAPE }).records.length), { runs: 10, warmup: 2 });
+  const streamMs = await timeMsAsync(async () => {
+    for await (const record of readCsv(createReadStream(predictions))) sink += record.classId;
+  });
+  rows.push(csvRow('parseCsv predictions (4 MB, 22,024 rows)', parseMs), csvRow('parseCsv + validate', validateMs), csvRow('readCsv stream from disk', streamMs));
+} else {
+  console.log(`[rle bench] ${predictions} is absent: skipping the CSV rows.`);
+}
+
+const floors = { encodeUs: FLOOR_ENCODE_US, decodeUs: FLOOR_DECODE_US, encodeMet: encodeUs <= FLOOR_ENCODE_US, decodeMet: decodeUs <= FLOOR_DECODE_US, decodeIntoMet: decodeIntoUs <= FLOOR_DECODE_US };
+report('rle', rows, { masks: masks.length, runsPerMask, onFraction, floors });
+console.log(
+  `masks: ${masks.length} x ${HEIGHT}x${WIDTH}, ${runsPerMask.toFixed(0)} runs and ${(onFraction * 100).toFixed(1)}% pixels on average\n` +
+    `floor encode <= ${FLOOR_ENCODE_US} µs: ${floors.encodeMet ? 'met' : 'NOT met'} (${encodeUs.toFixed(1)} µs); ` +
+    `floor decode <= ${FLOOR_DECODE_US} µs: ${floors.decodeMet ? 'met' : 'NOT met'} (${decodeUs.toFixed(1)} µs new mask, ${decodeIntoUs.toFixed(1)} µs into a reused mask)` +
+    (sink === -1 ? '' : ''),
+);
