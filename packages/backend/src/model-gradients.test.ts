@@ -51,12 +51,14 @@ describe('whole-model gradients: wasm (with the kernel fixes) against cpu', () =
   let net: ReturnType<typeof createNetwork>;
 
   function gradients(): Map<string, Float32Array> {
-    return tf.tidy(() => {
+    const out = new Map<string, Float32Array>();
+    tf.tidy(() => {
       const xt = tf.tensor4d(x, [2, 16, 16, 1]);
       const yt = tf.tensor4d(y, [2, 16, 16, 4]);
       const { grads } = tf.variableGrads(() => tf.losses.sigmoidCrossEntropy(yt, net.forward(xt)) as tf.Scalar);
-      return new Map(Object.entries(grads).map(([name, g]) => [name, g.dataSync() as Float32Array]));
+      for (const [name, g] of Object.entries(grads)) out.set(name, g.dataSync() as Float32Array);
     });
+    return out;
   }
 
   beforeAll(async () => {

@@ -161,10 +161,10 @@ export const resizeBilinearGrad: KernelFunc = ({ inputs, backend, attrs }) => {
         const wbr = rf * cf;
         for (let d = 0; d < C; d++) {
           const g = dyv[k++]!;
-          dx[tl + d] += g * wtl;
-          dx[tr + d] += g * wtr;
-          dx[bl + d] += g * wbl;
-          dx[br + d] += g * wbr;
+          dx[tl + d] = dx[tl + d]! + g * wtl;
+          dx[tr + d] = dx[tr + d]! + g * wtr;
+          dx[bl + d] = dx[bl + d]! + g * wbl;
+          dx[br + d] = dx[br + d]! + g * wbr;
         }
       }
     }
