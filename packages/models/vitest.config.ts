@@ -1,3 +1,4 @@
 import { steelProject } from '../../vitest.shared.ts';
 
-export default steelProject('models', { tfjs: true });
+// Full-size ResNet models take seconds to build on the cpu backend, more on a loaded machine.
+export default steelProject('models', { tfjs: true, testTimeout: 120_000 });

@@ -79,7 +79,7 @@ async function parity(fixture: ParityFixture) {
 }
 
 describe('forward parity with PyTorch (segmentation_models naming, inference mode)', () => {
-  it('UNet-ResNet18, 1 channel, with classification head', { timeout: 120_000 }, () => parity(unetR18 as ParityFixture));
-  it('UNet-ResNet34, 3 channels', { timeout: 120_000 }, () => parity(unetR34 as ParityFixture));
-  it('FPN-ResNet34, 3 channels', { timeout: 120_000 }, () => parity(fpnR34 as ParityFixture));
+  it('UNet-ResNet18, 1 channel, with classification head', { timeout: 120_000 }, () => parity(unetR18 as unknown as ParityFixture));
+  it('UNet-ResNet34, 3 channels', { timeout: 120_000 }, () => parity(unetR34 as unknown as ParityFixture));
+  it('FPN-ResNet34, 3 channels', { timeout: 120_000 }, () => parity(fpnR34 as unknown as ParityFixture));
 });
