@@ -64,48 +64,70 @@ function rowTransitionsGeneric(mask: ArrayLike<number>, height: number, width: n
   }
 }
 
+let blockFlags = new Uint8Array(8192); // 1 where a 64-byte block of the mask is nonzero
+let blockList = new Int32Array(8192); // the nonzero blocks, in order
+
 /**
- * Needs `width % 64 === 0` and an 8-byte aligned `byteOffset`. Blocks of 64 bytes (a cache line, always inside one row) are
- * tested for zero as eight 64-bit integers; only the rare nonzero blocks are compared with the blocks above and below.
+ * Needs `width % 64 === 0` and an 8-byte aligned `byteOffset`. Pass 1 tests blocks of 64 bytes (a cache line, always
+ * inside one row) for zero as eight 64-bit integers. Pass 2 visits only the nonzero blocks: against a zero block above,
+ * every on pixel starts a run; against a nonzero one, only differing 8-byte words are looked at byte by byte; when the
+ * block below is zero, every on pixel ends a run there.
  */
 function rowTransitionsBlocks(mask: Uint8Array, height: number, width: number): void {
   const n = height * width;
   const wide = new BigUint64Array(mask.buffer, mask.byteOffset, n >> 3);
-  const words = new Int32Array(mask.buffer, mask.byteOffset, n >> 2);
-  const wideCount = n >> 3;
+  const blocks = n >> 6;
+  const rowBlocks = width >> 6;
   const rowWide = width >> 3;
-  const rowWords = width >> 2;
-  let r = 0;
-  let rowEnd = rowWide;
-  for (let w = 0; w < wideCount; w += 8) {
+  if (blockFlags.length < blocks) {
+    blockFlags = new Uint8Array(blocks);
+    blockList = new Int32Array(blocks);
+  } else blockFlags.fill(0, 0, blocks);
+  const flags = blockFlags;
+  const list = blockList;
+  let count = 0;
+  for (let b = 0, w = 0; b < blocks; b++, w += 8) {
     if ((wide[w]! | wide[w + 1]! | wide[w + 2]! | wide[w + 3]! | wide[w + 4]! | wide[w + 5]! | wide[w + 6]! | wide[w + 7]!) === 0n) continue;
-    while (w >= rowEnd) {
+    flags[b] = 1;
+    list[count++] = b;
+  }
+  let r = 0;
+  let rowEnd = rowBlocks;
+  for (let j = 0; j < count; j++) {
+    const b = list[j]!;
+    while (b >= rowEnd) {
       r++;
-      rowEnd += rowWide;
+      rowEnd += rowBlocks;
     }
-    const first = w << 1; // int32 word index of the block
+    const first = b << 3; // first 8-byte word of the block
     const rowStart = r * width;
     if (r > 0) {
-      // Against the row above: equal words have no transitions.
-      for (let k = first; k < first + 16; k++) {
-        if (words[k] === words[k - rowWords]) continue;
-        for (let i = k << 2, end = i + 4; i < end; i++) {
-          if ((mask[i] !== 0) !== (mask[i - width] !== 0)) {
-            const c = i - rowStart;
-            pushEvent(c * height + r, c);
+      if (flags[b - rowBlocks] === 0) {
+        for (let k = first; k < first + 8; k++) {
+          if (wide[k] === 0n) continue;
+          for (let i = k << 3, end = i + 8; i < end; i++) {
+            if (mask[i] !== 0) {
+              const c = i - rowStart;
+              pushEvent(c * height + r, c);
+            }
+          }
+        }
+      } else {
+        for (let k = first; k < first + 8; k++) {
+          if (wide[k] === wide[k - rowWide]) continue;
+          for (let i = k << 3, end = i + 8; i < end; i++) {
+            if ((mask[i] !== 0) !== (mask[i - width] !== 0)) {
+              const c = i - rowStart;
+              pushEvent(c * height + r, c);
+            }
           }
         }
       }
     }
-    const below = w + rowWide;
-    if (
-      below < wideCount &&
-      (wide[below]! | wide[below + 1]! | wide[below + 2]! | wide[below + 3]! | wide[below + 4]! | wide[below + 5]! | wide[below + 6]! | wide[below + 7]!) === 0n
-    ) {
-      // The block below is zero and skipped by the scan, so the runs that end there are found from this block.
-      for (let k = first; k < first + 16; k++) {
-        if (words[k] === 0) continue;
-        for (let i = k << 2, end = i + 4; i < end; i++) {
+    if (r + 1 < height && flags[b + rowBlocks] === 0) {
+      for (let k = first; k < first + 8; k++) {
+        if (wide[k] === 0n) continue;
+        for (let i = k << 3, end = i + 8; i < end; i++) {
           if (mask[i] !== 0) {
             const c = i - rowStart;
             pushEvent(c * height + r + 1, c);
