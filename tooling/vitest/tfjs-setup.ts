@@ -7,7 +7,6 @@ import { afterEach, beforeEach, expect } from 'vitest';
 import { BACKEND_NAMES, type BackendName, setupBackend } from '../../packages/backend/src/index.ts';
 
 process.env['IS_TEST'] = 'true';
-tf.env().set('IS_TEST', true); // silences tfjs' console warnings (the cpu backend's tfjs-node banner)
 const backend = (process.env['STEEL_TEST_BACKEND'] ?? 'wasm') as BackendName;
 if (!BACKEND_NAMES.includes(backend)) throw new Error(`STEEL_TEST_BACKEND must be one of ${BACKEND_NAMES.join(', ')}, got ${backend}.`);
 await setupBackend({ backend, threads: Number(process.env['STEEL_TEST_THREADS'] ?? 1) });
