@@ -118,7 +118,7 @@ export const PRESETS = {
     architecture: 'fpn',
     encoder: 'resnet34',
     inChannels: 3,
-    loss: 'bce-dice',
+    loss: 'bce-weighted-dice',
     posWeight: [2, 2, 1, 1.5],
     optimizer: 'adam',
     lr: 3e-4,

@@ -156,8 +156,9 @@ export interface RunMetrics {
   backend: string;
   bestEpoch: number | null;
   validation: SetScores;
-  test?: SetScores & { submissionRows: number; imagesPerSecond: number };
-  seconds: { train: number; total?: number };
+  test?: SetScores & { submissionRows: number };
+  /** Wall-clock figures (they differ between runs; everything else is reproducible). */
+  timing: { trainSeconds: number; predictImagesPerSecond?: number; totalSeconds?: number };
 }
 
 /** Scores the best model, writes submission.csv, metrics.json and report.html. */
@@ -185,7 +186,7 @@ export async function finishRun(options: {
       backend: options.backend,
       bestEpoch: state.best?.epoch ?? null,
       validation: validation.scores,
-      seconds: { train: state.history.reduce((a, e) => a + e.seconds, 0) },
+      timing: { trainSeconds: state.history.reduce((a, e) => a + e.seconds, 0) },
     };
     const tableRows = [
       { name: 'validation: all-empty baseline', ...flat(validation.scores.baseline) },
@@ -200,7 +201,8 @@ export async function finishRun(options: {
       if (truth !== undefined) {
         const labelled = files.filter((f) => truth.has(f.id));
         const test = await scoreImages(labelled, (id) => decodeMask({ rles: truth.get(id)! }, shape), predict, common);
-        metrics.test = { ...test.scores, submissionRows: sub.rows, imagesPerSecond: sub.imagesPerSecond };
+        metrics.test = { ...test.scores, submissionRows: sub.rows };
+        metrics.timing.predictImagesPerSecond = sub.imagesPerSecond;
         tableRows.push(
           { name: 'test: all-empty baseline', ...flat(test.scores.baseline) },
           { name: 'test: model (threshold only)', ...flat(test.scores.raw) },

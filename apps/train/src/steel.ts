@@ -1,7 +1,7 @@
 // The app's bindings to the model, loss and optimizer packages, chosen from the config.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import * as losses from '@steel/losses';
+import { createLoss, isLossName, losses, type LossFn } from '@steel/losses';
 import { architectures, createModel, encoders, registerSteelLayers } from '@steel/models';
 import type { Size, TrainConfig } from './config.ts';
 import { AppError } from './errors.ts';
@@ -16,6 +16,14 @@ export function checkModelNames(config: Pick<TrainConfig, 'architecture' | 'enco
   }
   if (!Object.hasOwn(encoders, config.encoder)) {
     throw new AppError('UNKNOWN_NAME', `Unknown encoder "${config.encoder.slice(0, 80)}". Expected one of: ${Object.keys(encoders).join(', ')}.`);
+  }
+}
+
+/** Checks every registry name of a config (architecture, encoder, loss) before any work starts. */
+export function checkNames(config: Pick<TrainConfig, 'architecture' | 'encoder' | 'loss'>): void {
+  checkModelNames(config);
+  if (!isLossName(config.loss)) {
+    throw new AppError('UNKNOWN_NAME', `Unknown loss "${config.loss.slice(0, 80)}". Expected one of: ${Object.keys(losses).join(', ')}.`);
   }
 }
 
@@ -44,23 +52,14 @@ export function buildOptimizer(config: Pick<TrainConfig, 'optimizer' | 'lr'>): t
   }
 }
 
-type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
-
-/** The configured loss `(yTrue, yPredLogits) => scalar`, from the @steel/losses registry. */
+/** The configured loss `(yTrue, yPredLogits) => scalar`, from the @steel/losses registry (positive weights where it takes them). */
 export function buildLoss(config: Pick<TrainConfig, 'loss' | 'posWeight'>, classes: number): LossFn {
+  if (!isLossName(config.loss)) {
+    throw new AppError('UNKNOWN_NAME', `Unknown loss "${config.loss.slice(0, 80)}". Expected one of: ${Object.keys(losses).join(', ')}.`);
+  }
   const posWeight = config.posWeight.length === classes ? config.posWeight : Array.from({ length: classes }, () => 1);
-  const create = (losses as Record<string, unknown>)['createLoss'] as ((name: string, options?: object) => LossFn) | undefined;
-  if (create !== undefined) return create(config.loss, { posWeight });
-  // Until the registry is available: BCE with logits and per-class positive weights.
-  if (config.loss !== 'bce') throw new AppError('UNKNOWN_NAME', `Unknown loss "${config.loss}". Expected one of: bce.`);
-  const w = tf.tensor1d(posWeight);
-  return (yTrue, logits) =>
-    tf.tidy(() => {
-      // (1 - y) * x + (1 + (w - 1) * y) * log(1 + exp(-x)), stable: log(1 + exp(-|x|)) + max(-x, 0).
-      const lw = tf.add(1, tf.mul(tf.sub(w, 1), yTrue));
-      const softplusNeg = tf.add(tf.log1p(tf.exp(tf.neg(tf.abs(logits)))), tf.relu(tf.neg(logits)));
-      return tf.mean(tf.add(tf.mul(tf.sub(1, yTrue), logits), tf.mul(lw, softplusNeg))) as tf.Scalar;
-    });
+  if (config.loss === 'bce' || config.loss === 'bce-weighted-dice') return createLoss(config.loss, { posWeight });
+  return createLoss(config.loss);
 }
 
 /** Probabilities `[B, H, W, classes]` (sigmoid of the logits) for an NHWC batch. */

@@ -7,7 +7,7 @@ import { padTo32, type TrainConfig } from './config.ts';
 import { epochOrder, SampleStore, scaledSize, stackBatch, trainBatch, trainTransform, type PreparedData } from './data.ts';
 import { AppError } from './errors.ts';
 import type { Progress } from './progress.ts';
-import { appendJsonLine, type RunPaths } from './run-dir.ts';
+import { appendJsonLine, resolveAtomicDir, writeFileAtomic, type RunPaths } from './run-dir.ts';
 import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
 import { scoreMasks, type DiceScore } from './scoring.ts';
 import { buildLoss, buildModel, buildOptimizer, predictProbabilities } from './steel.ts';
@@ -120,6 +120,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   let state = freshState(config);
   if (options.resume && existsSync(paths.log)) {
     state = await loadCheckpoint(paths.checkpoint, model, optimizer, identity);
+    truncateLog(paths.log, state);
     progress.log(`Resuming from epoch ${state.epoch + 1}, step ${state.stepInEpoch} (global step ${state.step}).`);
   }
   const perEpoch = stepsPerEpoch(config, data.train.length);
@@ -170,7 +171,9 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
             throw new AppError(
               'NON_FINITE_LOSS',
               `The loss became ${v} at epoch ${epoch + 1}, step ${state.stepInEpoch + 1} (global step ${state.step + 1}); training stopped. ` +
-                `The last good checkpoint is in ${paths.checkpoint}${existsSync(paths.best) ? ` and the best model in ${paths.best}` : ''}. ` +
+                (resolveAtomicDir(paths.checkpoint) !== undefined
+                  ? `The last good checkpoint stays in ${paths.checkpoint}${existsSync(paths.best) ? ` and the best model in ${paths.best}` : ''}. `
+                  : 'No checkpoint had been saved yet. ') +
                 `Lower --lr (now ${lr}) or check the data, then start a new run.`,
             );
           }
@@ -252,6 +255,21 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     model.dispose();
   }
   return { state, stopped: 'finished' };
+}
+
+/**
+ * Drops log lines written after the checkpoint (a run killed between a step and its checkpoint logged steps that the
+ * resumed run does again), so the log of a resumed run equals an uninterrupted one.
+ */
+export function truncateLog(path: string, state: TrainState): void {
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const kept = lines.filter((line) => {
+    const record = JSON.parse(line) as { type?: string; step?: number; epoch?: number };
+    if (record.type === 'step') return (record.step ?? 0) <= state.step;
+    if (record.type === 'epoch') return (record.epoch ?? 0) <= state.epoch;
+    return true;
+  });
+  if (kept.length !== lines.length) writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
 }
 
 /** Reads a run's training state (for reports). */

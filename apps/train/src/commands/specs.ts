@@ -163,7 +163,7 @@ export function overviewText(): string {
     `Usage: ${BIN} <command> [options]      (${BIN} <command> --help for its options)`,
     '',
     'Commands:',
-    ...COMMAND_SPECS.map((c) => `  ${c.name.padEnd(width)}${c.summary.split(';')[0]!.split(': ')[0]}`),
+    ...COMMAND_SPECS.map((c) => `  ${c.name.padEnd(width)}${c.summary.split(/[:;(]| — |\. /)[0]!.trim()}`),
     '',
     'Examples:',
     `  ${BIN} start                       # the main job on the synthetic data`,

@@ -4,7 +4,7 @@ import { resolveTrainConfig, checkMultipleOf32 } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { RunMetrics } from '../finish.ts';
 import { formatDuration } from '../progress.ts';
-import { runPaths, timestampName } from '../run-dir.ts';
+import { runPaths, timestampName, writeJson } from '../run-dir.ts';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { trainRun } from './train.ts';
@@ -31,6 +31,8 @@ export async function runStart(args: ParsedArgs): Promise<number> {
   const metrics = JSON.parse(readFileSync(paths.metrics, 'utf8')) as RunMetrics;
   const { summaryTable } = await import('../finish.ts');
   const total = (performance.now() - started) / 1000;
+  metrics.timing.totalSeconds = total;
+  writeJson(paths.metrics, metrics);
   const rows = [
     { name: 'validation  all-empty baseline', score: metrics.validation.baseline },
     { name: 'validation  model + post-processing', score: metrics.validation.postprocessed },
@@ -45,7 +47,7 @@ export async function runStart(args: ParsedArgs): Promise<number> {
   const classes = metrics.validation.baseline.perClass.length;
   process.stdout.write(
     `\nCompetition Dice (mean over image x class pairs; an empty prediction of an empty mask scores 1):\n${summaryTable(rows, classes)}\n\n` +
-      `Backend ${metrics.backend}; best epoch ${metrics.bestEpoch ?? '-'}; training ${formatDuration(metrics.seconds.train)}; ` +
+      `Backend ${metrics.backend}; best epoch ${metrics.bestEpoch ?? '-'}; training ${formatDuration(metrics.timing.trainSeconds)}; ` +
       `total wall time ${formatDuration(total)}.\n` +
       `Run folder: ${paths.root}\n  submission: ${paths.submission}\n  report:     ${paths.report}\n`,
   );

@@ -66,6 +66,8 @@ export async function trainRun(
   options: { stopAfterSteps?: number | undefined; finish?: boolean } = {},
 ): Promise<{ exitCode: number; dataDir: string }> {
   const progress = createProgress(process.stderr);
+  const { checkNames } = await import('../steel.ts');
+  checkNames(config);
   const dataDir = await ensureDataset(config, progress);
   const [{ openDataset }, { runTraining }, { makeSplit }, { finishRun }] = await Promise.all([
     import('../data.ts'),
@@ -73,9 +75,7 @@ export async function trainRun(
     import('../split.ts'),
     import('../finish.ts'),
   ]);
-  const dataset = await openDataset(dataDir);
-  const { checkModelNames } = await import('../steel.ts');
-  checkModelNames(config);
+  const dataset = await openDataset(dataDir, { verify: true });
   const backend = await initBackend(config);
   mkdirSync(paths.root, { recursive: true });
   if (!resume) writeJson(paths.config, config);
