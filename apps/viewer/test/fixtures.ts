@@ -27,6 +27,8 @@ export interface Fixtures {
   readonly brokenDir: string;
   /** A folder without model.json. */
   readonly emptyDir: string;
+  /** Parameters of the run's UNet, counted in Node. */
+  readonly runParameters: number;
 }
 
 /** Writes every fixture under `root` (about 5 s on 2 cores, mostly the UNet's weights). */
@@ -40,6 +42,7 @@ export async function createFixtures(root: string): Promise<Fixtures> {
   registerSteelLayers();
   const unet = createModel({ architecture: 'unet', encoder: 'resnet18', inChannels: 1, classes: 4, seed: 1 });
   await unet.save(createFileIOHandler(join(runDir, 'best')));
+  const runParameters = unet.countParams();
   unet.dispose();
   const config = { data: dataDir, architecture: 'unet', encoder: 'resnet18', inChannels: 1, scale: 1, threshold: 0.5, minArea: [0, 0, 0, 0], epochs: 1, batchSize: 2, loss: 'bce', optimizer: 'adam', lr: 0.001, schedule: 'constant', crop: null };
   await writeFile(join(runDir, 'config.json'), JSON.stringify(config, null, 2));
@@ -60,5 +63,5 @@ export async function createFixtures(root: string): Promise<Fixtures> {
   const emptyDir = join(root, 'empty');
   await mkdir(emptyDir, { recursive: true });
   await writeFile(join(emptyDir, 'notes.txt'), 'no model here');
-  return { dataDir, runDir, probeDir, brokenDir, emptyDir };
+  return { dataDir, runDir, probeDir, brokenDir, emptyDir, runParameters };
 }

@@ -20,16 +20,25 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
   return el;
 }
 
-/** Shows a message above the page; errors stay until dismissed, notes too. Returns the element. */
-export function showMessage(text: string, kind: 'error' | 'info' = 'error'): HTMLElement {
+/**
+ * Shows a message above the page until it is dismissed or its `topic` is cleared (see {@link clearMessages}), e.g. a
+ * model error once a model loads. Returns the element.
+ */
+export function showMessage(text: string, kind: 'error' | 'info' = 'error', topic = 'general'): HTMLElement {
   const box = byId('messages');
+  for (const old of box.querySelectorAll<HTMLElement>('.message')) if (old.dataset['topic'] === topic && old.textContent?.startsWith(text)) old.remove();
   const dismiss = h('button', { type: 'button', 'aria-label': 'Dismiss this message' }, 'Dismiss');
-  const message = h('div', { class: `message ${kind}`, role: kind === 'error' ? 'alert' : 'status', 'data-kind': kind }, h('p', {}, text), dismiss);
+  const message = h('div', { class: `message ${kind}`, role: kind === 'error' ? 'alert' : 'status', 'data-kind': kind, 'data-topic': topic }, h('p', {}, text), dismiss);
   dismiss.addEventListener('click', () => message.remove());
   box.append(message);
   // Keep the newest few.
   while (box.children.length > 4) box.firstElementChild?.remove();
   return message;
+}
+
+/** Removes the messages of a topic. */
+export function clearMessages(topic: string): void {
+  for (const el of byId('messages').querySelectorAll<HTMLElement>('.message')) if (el.dataset['topic'] === topic) el.remove();
 }
 
 /** A number with `digits` decimals, or "–" when it is not finite. */

@@ -5,7 +5,7 @@ import { analyse, csvSafeId, decodeTruth, imageDice, submissionCsv, submissionRe
 import { CLASS_COLOURS } from '../shared/colours.ts';
 import { countPainted, paintOverlay } from '../shared/outline.ts';
 import { initBackend } from './backend.ts';
-import { byId, fmt, h, showMessage } from './dom.ts';
+import { byId, clearMessages, h, showMessage } from './dom.ts';
 import { renderModelDetails } from './metrics-view.ts';
 import { loadModel, planFor, predictImage, type InputPolicy, type LoadedModel } from './model.ts';
 
@@ -105,11 +105,12 @@ async function selectModel(id: string | null): Promise<void> {
       return;
     }
     state.model = loaded;
+    clearMessages('model');
     status(`Model ${info.name} loaded in ${Math.round(loaded.loadMs)} ms (${loaded.classes} classes, ${loaded.inChannels} channel input). Backend: ${state.backend}.`);
     byId('status').dataset['model'] = 'loaded';
   } catch (error) {
     state.modelError = error instanceof Error ? error.message : String(error);
-    showMessage(state.modelError);
+    showMessage(state.modelError, 'error', 'model');
     status(`No model loaded. Backend: ${state.backend}.`);
     byId('status').dataset['model'] = 'failed';
   }
@@ -244,7 +245,7 @@ async function openEntry(entry: Entry, { focus }: { focus: boolean }): Promise<v
   renderCurrent();
   if (focus) byId('viewer').focus({ preventScroll: false });
   if (state.model === null) {
-    if (entry.split === null) showMessage(`No model is loaded, so "${entry.id}" cannot be analysed. ${state.modelError ?? ''}`.trim());
+    if (entry.split === null) showMessage(`No model is loaded, so "${entry.id}" cannot be analysed. ${state.modelError ?? ''}`.trim(), 'error', 'model');
     return;
   }
   byId('pred-note').textContent = 'Predicting…';
@@ -426,7 +427,7 @@ async function predictPage(): Promise<void> {
     return;
   }
   if (state.model === null) {
-    showMessage(`No model is loaded, so the images cannot be predicted. ${state.modelError ?? ''}`.trim());
+    showMessage(`No model is loaded, so the images cannot be predicted. ${state.modelError ?? ''}`.trim(), 'error', 'model');
     return;
   }
   const page = state.page;
@@ -465,16 +466,17 @@ const IMAGE_NAME = /\.(png|jpe?g|webp|bmp|gif)$/i;
 async function openUpload(file: File): Promise<void> {
   const name = file.name || 'image';
   if (!(file.type.startsWith('image/') || (file.type === '' && IMAGE_NAME.test(name)))) {
-    showMessage(`"${name}" is not an image (its type is ${file.type || 'unknown'}). Choose a PNG, JPEG, WebP, BMP or GIF file.`);
+    showMessage(`"${name}" is not an image (its type is ${file.type || 'unknown'}). Choose a PNG, JPEG, WebP, BMP or GIF file.`, 'error', 'upload');
     return;
   }
   let decoded;
   try {
     decoded = await decodeImage(file);
   } catch {
-    showMessage(`"${name}" could not be decoded as an image: the file is damaged or in a format this browser cannot read. Choose a PNG, JPEG, WebP, BMP or GIF file.`);
+    showMessage(`"${name}" could not be decoded as an image: the file is damaged or in a format this browser cannot read. Choose a PNG, JPEG, WebP, BMP or GIF file.`, 'error', 'upload');
     return;
   }
+  clearMessages('upload');
   const id = csvSafeId(name);
   const key = `upload/${id}`;
   state.predictions.delete(key);
@@ -545,7 +547,7 @@ async function start(): Promise<void> {
   const response = await fetch('/api/info');
   const info = (await response.json()) as ViewerInfo;
   state.info = info;
-  for (const notice of info.notices) showMessage(notice, 'info');
+  for (const notice of info.notices) showMessage(notice, 'info', 'notice');
   const select = byId<HTMLSelectElement>('model-select');
   select.replaceChildren(...info.models.map((m) => h('option', { value: m.id }, `${m.name}${m.kind === 'run' ? '' : ' (folder)'}`)));
   select.disabled = info.models.length === 0;
