@@ -1,0 +1,107 @@
+// Training-step and forward-pass timings of UNet-ResNet18/34 on every tfjs backend that starts here, with PyTorch's time
+// for the same shapes (Debian python3-torch, all cores) as a ratio when /usr/bin/python3 has torch.
+// STEEL_BENCH_BACKENDS=wasm,cpu limits the backends (the cpu backend takes minutes per step).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { setupBackend, type ResolvedBackendName } from '@steel/backend';
+import { report, timeMsAsync, type BenchRow } from '../../../tooling/bench/report.ts';
+import { createModel, type EncoderName } from '../src/index.ts';
+
+interface Case {
+  op: 'train' | 'forward';
+  encoder: EncoderName;
+  shape: [number, number, number, number];
+}
+
+const CASES: Case[] = [
+  { op: 'train', encoder: 'resnet18', shape: [2, 128, 256, 1] },
+  { op: 'train', encoder: 'resnet34', shape: [2, 256, 384, 1] },
+  { op: 'forward', encoder: 'resnet18', shape: [1, 256, 1600, 1] },
+  { op: 'forward', encoder: 'resnet34', shape: [1, 256, 1600, 1] },
+];
+/** The UNet-ResNet18 training step on wasm measured with the kernel fixes (ms). */
+const WASM_R18_STEP_FLOOR_MS = 3700;
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function pytorchTimes(): { ms: number[]; label: string } | null {
+  const python = '/usr/bin/python3';
+  if (!existsSync(python)) return null;
+  try {
+    execFileSync(python, ['-c', 'import torch, torchvision'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  const out = execFileSync(python, [join(here, '../scripts/pytorch_bench.py'), JSON.stringify(CASES)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const parsed = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; threads: number; ms: number[] };
+  return { ms: parsed.ms, label: `torch ${parsed.torch}, ${parsed.threads} threads` };
+}
+
+async function timeCase(c: Case, backend: ResolvedBackendName): Promise<number> {
+  const model = createModel({ architecture: 'unet', encoder: c.encoder, inChannels: 1, classes: 4, seed: 0 });
+  const x = tf.randomUniform(c.shape, 0, 1, 'float32', 1);
+  const y = tf.cast(tf.greater(tf.randomUniform([...c.shape.slice(0, 3), 4], 0, 1, 'float32', 2), 0.9), 'float32');
+  const optimizer = tf.train.adam(1e-3);
+  const variables = model.trainableWeights.map((v) => v.read() as tf.Variable);
+  const slow = backend === 'cpu';
+  try {
+    return await timeMsAsync(
+      async () => {
+        if (c.op === 'train') {
+          const loss = optimizer.minimize(
+            () => tf.losses.sigmoidCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+            true,
+            variables,
+          )!;
+          await loss.data();
+          loss.dispose();
+        } else {
+          const out = model.predict(x) as tf.Tensor;
+          await out.data();
+          out.dispose();
+        }
+      },
+      { runs: slow ? 1 : 3, warmup: slow ? 0 : 1 },
+    );
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+    tf.dispose([x, y]);
+  }
+}
+
+const wanted = (process.env['STEEL_BENCH_BACKENDS'] ?? 'tensorflow,webgpu,wasm,cpu').split(',') as ResolvedBackendName[];
+const torch = pytorchTimes();
+const rows: BenchRow[] = [];
+const skipped: Record<string, string> = {};
+for (const backend of wanted) {
+  let threads: number | null = null;
+  try {
+    const setup = await setupBackend({ backend });
+    threads = setup.threads;
+  } catch (error) {
+    skipped[backend] = (error as Error).message.slice(0, 200);
+    console.log(`skipping ${backend}: ${skipped[backend]}`);
+    continue;
+  }
+  for (const [i, c] of CASES.entries()) {
+    const ms = await timeCase(c, backend);
+    const torchMs = torch?.ms[i] ?? null;
+    rows.push({
+      backend,
+      threads,
+      model: `unet-${c.encoder}`,
+      op: c.op === 'train' ? 'train step (fwd+BCE+bwd+Adam)' : 'forward',
+      shape: `[${c.shape.join(',')}]`,
+      ms: Math.round(ms),
+      pytorchMs: torchMs === null ? null : Math.round(torchMs),
+      vsPytorch: torchMs === null ? null : `${(ms / torchMs).toFixed(1)}x`,
+      floorMs: backend === 'wasm' && c.op === 'train' && c.encoder === 'resnet18' ? WASM_R18_STEP_FLOOR_MS : null,
+    });
+    console.log(JSON.stringify(rows.at(-1)));
+  }
+}
+report('models', rows, { pytorch: torch?.label ?? 'not installed (/usr/bin/python3 without torch)', skipped });

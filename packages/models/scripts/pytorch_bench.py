@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""PyTorch timings for the shapes of packages/models/bench: one training step (forward, BCE-with-logits, backward, Adam)
+and inference forward passes, on the CPU with all cores. Prints one JSON object on stdout.
+
+Usage: /usr/bin/python3 packages/models/scripts/pytorch_bench.py '[{"op": "train", "encoder": "resnet18", "shape": [2,128,256,1]}]'
+"""
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_reference import SegmentationModel  # noqa: E402
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def bench(case, runs=3, warmup=1):
+    n, h, w, c = case["shape"]
+    model = SegmentationModel(case.get("architecture", "unet"), case["encoder"], c, 4, False)
+    x = torch.rand(n, c, h, w)
+    if case["op"] == "train":
+        model.train()
+        y = (torch.rand(n, 4, h, w) > 0.9).float()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+
+        def step():
+            opt.zero_grad()
+            loss = loss_fn(model(x)[0], y)
+            loss.backward()
+            opt.step()
+            loss.item()
+    else:
+        model.eval()
+
+        def step():
+            with torch.no_grad():
+                model(x)[0].sum().item()
+
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    return median(times)
+
+
+def main():
+    torch.set_num_threads(os.cpu_count() or 1)
+    cases = json.loads(sys.argv[1])
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "ms": [bench(c) for c in cases]}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
