@@ -57,6 +57,8 @@ export const trainConfigSchema = z
     bestBy: z.enum(['loss', 'dice']).default('loss'),
     threshold: z.number().gt(0).lt(1).default(0.5),
     minArea: z.array(z.number().int().nonnegative()).default([0, 0, 0, 0]),
+    tune: z.boolean().default(false).describe('tune post-processing on the validation images after training (tuned.json)'),
+    budgetMinutes: z.number().positive().optional().describe('start: fit training into this wall-clock budget'),
     checkpointEvery: z.number().int().positive().default(10),
     backend: z.enum(BACKENDS).default('auto'),
     threads: z.number().int().positive().optional(),
@@ -74,12 +76,15 @@ export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 
 /**
- * Presets. `default` is the main job scaled to a 2-core CPU: UNet-ResNet18 on 1-channel 64x400 synthetic images.
+ * Presets. `default` is the main job scaled to a 2-core CPU: UNet-ResNet18 on 1-channel 64x400 synthetic images trained
+ * at half scale (32x200, padded to 32x224), with the steps fitted into a 9-minute budget and post-processing tuned on the
+ * validation images.
  * The reference presets are the original recipe (Adam 3e-4, batch 12 accumulated to 24, crops 224x512, plateau patience 4,
  * best model by validation loss, validation on full images).
  */
 export const PRESETS = {
   default: {
+    data: 'synthetic',
     architecture: 'unet',
     encoder: 'resnet18',
     inChannels: 1,
@@ -87,10 +92,15 @@ export const PRESETS = {
     lr: 1e-3,
     schedule: 'cosine',
     epochs: 3,
-    batchSize: 4,
-    scale: 1,
+    batchSize: 8,
+    scale: 0.5,
     crop: null,
     bestBy: 'dice',
+    threshold: 0.5,
+    // The reference minimum areas [600, 600, 900, 2000] scaled from 256x1600 to the 64x400 synthetic images.
+    minArea: [38, 38, 56, 125],
+    tune: true,
+    budgetMinutes: 9,
   },
   'reference-unet-r34': {
     data: 'synthetic',

@@ -4,7 +4,10 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeMask, parseTrainCsv, readImage, type ImageEntry, type KaggleDataset } from '@steel/data';
-import { postprocess, predictSubmission, writeSubmission, type PostprocessConfig } from '@steel/ensemble';
+import { createTuner, postprocess, predictSubmission, writeSubmission, type PostprocessConfig, type TuningResult } from '@steel/ensemble';
+
+/** Minimum component areas tried by the tuner, in pixels of a 256x1600 image (scaled to the data). */
+export const TUNE_MIN_AREAS = [0, 100, 200, 300, 400, 600, 800, 900, 1000, 1200, 1500, 2000, 2500, 3000, 4000];
 import type { TrainConfig } from './config.ts';
 import { createPredictor, disposeMembers, loadMember, toBatch, type ImagePredictor } from './inference.ts';
 import type { Progress } from './progress.ts';
@@ -55,7 +58,16 @@ export async function scoreImages(
   entries: readonly { id: string; file: string }[],
   truthOf: (id: string) => Uint8Array,
   predict: ImagePredictor,
-  options: { channels: 1 | 3; classes: number; batchSize: number; threshold: number; post: PostprocessConfig; keep?: number },
+  options: {
+    channels: 1 | 3;
+    classes: number;
+    batchSize: number;
+    threshold: number;
+    post: PostprocessConfig;
+    keep?: number;
+    /** Sees every image's probabilities and truth (e.g. a tuner), before they are dropped. */
+    onProbs?: (probs: Float32Array, truth: Uint8Array) => void;
+  },
 ): Promise<{ scores: SetScores; samples: OverlaySample[] }> {
   const { classes } = options;
   const raw: Uint8Array[] = [];
@@ -71,6 +83,7 @@ export async function scoreImages(
       const im = images[b]!;
       const truth = truthOf(e.id);
       const p = probs[b]!;
+      options.onProbs?.(p, truth);
       const masks = interleave(postprocess(p, { height: im.height, width: im.width, channels: classes }, options.post));
       raw.push(thresholdMask(p, options.threshold));
       post.push(masks);
@@ -156,6 +169,8 @@ export interface RunMetrics {
   backend: string;
   bestEpoch: number | null;
   validation: SetScores;
+  /** The tuned post-processing (tuned.json) when the run tunes it on the validation images. */
+  tuned?: { score: number; classScores: readonly number[] };
   test?: SetScores & { submissionRows: number };
   /** Wall-clock figures (they differ between runs; everything else is reproducible). */
   timing: { trainSeconds: number; predictImagesPerSecond?: number; totalSeconds?: number };
@@ -175,12 +190,31 @@ export async function finishRun(options: {
   const member = await loadMember(paths.root);
   try {
     const { predict, predictTensor, channels } = createPredictor([member]);
-    const post = postprocessFromConfig(config, classes);
+    let post: PostprocessConfig = postprocessFromConfig(config, classes);
     const shape = { height: dataset.height, width: dataset.width, numClasses: classes };
     const byId = new Map(val.map((e) => [e.id, e]));
     progress.log(`Scoring the best model on ${val.length} validation images...`);
     const common = { channels, classes, batchSize: config.batchSize, threshold: config.threshold, post };
-    const validation = await scoreImages(val, (id) => decodeMask(byId.get(id)!, shape), predict, { ...common, keep: config.samples });
+    const tuner = config.tune ? createTuner({ height: dataset.height, width: dataset.width, channels: classes }) : undefined;
+    const validation = await scoreImages(val, (id) => decodeMask(byId.get(id)!, shape), predict, {
+      ...common,
+      keep: config.samples,
+      ...(tuner ? { onProbs: (p: Float32Array, t: Uint8Array) => tuner.add(p, t) } : {}),
+    });
+    let tuned: TuningResult | undefined;
+    if (tuner) {
+      // Minimum areas of the reference grid, scaled from 256x1600 to this image size.
+      const factor = (dataset.height * dataset.width) / (256 * 1600);
+      const minAreas = [...new Set(TUNE_MIN_AREAS.map((a) => Math.round(a * factor)))];
+      tuned = tuner.search({ minAreas, keepCandidates: 20 });
+      writeJson(join(paths.root, 'tuned.json'), tuned);
+      post = tuned;
+      progress.log(
+        `Tuned post-processing on the validation images (Dice ${tuned.score.toFixed(4)}): ` +
+          tuned.classes.map((r, k) => `class ${k + 1} threshold ${r.threshold} min area ${r.minArea}`).join('; '),
+      );
+    }
+    common.post = post;
     const state = JSON.parse(readFileSync(join(paths.checkpoint, 'state.json'), 'utf8')) as TrainState;
     const metrics: RunMetrics = {
       backend: options.backend,
@@ -191,8 +225,12 @@ export async function finishRun(options: {
     const tableRows = [
       { name: 'validation: all-empty baseline', ...flat(validation.scores.baseline) },
       { name: 'validation: model (threshold only)', ...flat(validation.scores.raw) },
-      { name: 'validation: model + post-processing', ...flat(validation.scores.postprocessed) },
+      { name: 'validation: model + post-processing (run config)', ...flat(validation.scores.postprocessed) },
     ];
+    if (tuned) {
+      metrics.tuned = { score: tuned.score, classScores: tuned.classScores };
+      tableRows.push({ name: 'validation: model + tuned post-processing (tuned on these images)', perClass: [...tuned.classScores], mean: tuned.score });
+    }
     if (dataset.testImages.length > 0) {
       const files = dataset.testImages.map((id) => ({ id, file: join(dataset.dir, 'test_images', id) }));
       progress.log(`Predicting ${files.length} test images into ${paths.submission}...`);
@@ -206,7 +244,7 @@ export async function finishRun(options: {
         tableRows.push(
           { name: 'test: all-empty baseline', ...flat(test.scores.baseline) },
           { name: 'test: model (threshold only)', ...flat(test.scores.raw) },
-          { name: 'test: model + post-processing', ...flat(test.scores.postprocessed) },
+          { name: `test: model + ${tuned ? 'tuned ' : ''}post-processing`, ...flat(test.scores.postprocessed) },
         );
       }
     }
@@ -225,7 +263,8 @@ export async function finishRun(options: {
       samples: validation.samples,
       notes: [
         `Data: ${dataset.dir} (${dataset.height}x${dataset.width}, ${classes} classes). Backend: ${options.backend}. Best epoch: ${metrics.bestEpoch ?? '-'}.`,
-        `Post-processing: threshold ${config.threshold}, minimum component areas [${post.classes.map((c) => c.minArea ?? 0).join(', ')}] pixels.`,
+        `Post-processing${tuned ? ' (tuned on the validation images, tuned.json)' : ''}: thresholds [${post.classes.map((c) => c.threshold).join(', ')}], ` +
+          `minimum component areas [${post.classes.map((c) => c.minArea ?? 0).join(', ')}] pixels.`,
       ],
     });
     return metrics;

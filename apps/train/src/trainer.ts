@@ -279,3 +279,56 @@ export function readState(path: string): TrainState | undefined {
 }
 
 export { predictProbabilities };
+
+/** Median seconds of one optimizer step of the configured model on a random batch of the given shape (a throwaway model). */
+export async function measureStep(config: TrainConfig, classes: number, shape: [number, number, number, number]): Promise<number> {
+  const model = await buildModel(config, classes);
+  const optimizer = buildOptimizer(config);
+  const lossFn = buildLoss(config, classes);
+  const x = tf.randomUniform(shape, 0, 1, 'float32', 1);
+  const y = tf.cast(tf.greater(tf.randomUniform([shape[0], shape[1], shape[2], classes], 0, 1, 'float32', 2), 0.9), 'float32');
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const step = async () => {
+    const t0 = performance.now();
+    const { value, grads } = tf.variableGrads(() => lossFn(y, model.apply(x, { training: true }) as tf.Tensor), vars);
+    optimizer.applyGradients(grads);
+    await value.data();
+    tf.dispose([value, ...Object.values(grads)]);
+    return (performance.now() - t0) / 1000;
+  };
+  try {
+    await step(); // warm-up: kernel setup and first-call costs
+    return Math.min(await step(), await step());
+  } finally {
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * Fits training into `config.budgetMinutes` of wall time counted from process start: measures a step, reserves time for
+ * validation, checkpoints and the final predictions, and returns the steps per epoch that fit (at most one pass per epoch).
+ */
+export async function planBudget(
+  config: TrainConfig,
+  classes: number,
+  counts: { train: number; val: number; test: number },
+  inputSize: { height: number; width: number },
+  log: (line: string) => void,
+): Promise<number | undefined> {
+  if (config.budgetMinutes === undefined) return undefined;
+  const stepSeconds = await measureStep(config, classes, [config.batchSize, inputSize.height, inputSize.width, config.inChannels]);
+  const forwardSeconds = 0.35 * stepSeconds; // a forward pass of one batch, measured at ~1/3 of a step
+  const batches = (n: number) => Math.ceil(n / config.batchSize);
+  const evalSeconds = (config.epochs + 1) * batches(counts.val) * forwardSeconds + 2 * batches(counts.test) * forwardSeconds;
+  const fixedSeconds = 25; // model loading, checkpoints at epoch ends, report
+  const left = config.budgetMinutes * 60 - performance.now() / 1000 - evalSeconds - fixedSeconds;
+  const natural = stepsPerEpoch(config, counts.train);
+  const perEpoch = Math.max(1, Math.min(natural, Math.floor(left / (stepSeconds * config.accumulate) / config.epochs)));
+  log(
+    `Budget ${config.budgetMinutes} min: one step of ${config.batchSize} images takes ${stepSeconds.toFixed(2)} s here, ` +
+      `so training runs ${config.epochs} epochs of ${perEpoch} steps (a full pass is ${natural}).`,
+  );
+  return perEpoch;
+}

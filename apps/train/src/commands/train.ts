@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ParsedArgs } from '../cli.ts';
-import { checkMultipleOf32, parseTrainConfig, resolveTrainConfig, type TrainConfig } from '../config.ts';
+import { checkMultipleOf32, padTo32, parseTrainConfig, resolveTrainConfig, type TrainConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { createProgress } from '../progress.ts';
 import { runPaths, timestampName, writeJson, type RunPaths } from '../run-dir.ts';
@@ -60,11 +60,12 @@ export async function runTrain(args: ParsedArgs): Promise<number> {
 
 /** Runs training (new or resumed) and the post-training steps; returns the exit code. */
 export async function trainRun(
-  config: TrainConfig,
+  initialConfig: TrainConfig,
   paths: RunPaths,
   resume: boolean,
   options: { stopAfterSteps?: number | undefined; finish?: boolean } = {},
 ): Promise<{ exitCode: number; dataDir: string }> {
+  let config = initialConfig;
   const progress = createProgress(process.stderr);
   const { checkNames } = await import('../steel.ts');
   checkNames(config);
@@ -78,11 +79,20 @@ export async function trainRun(
   const dataset = await openDataset(dataDir, { verify: true });
   const backend = await initBackend(config);
   mkdirSync(paths.root, { recursive: true });
-  if (!resume) writeJson(paths.config, config);
-  process.stdout.write(`Run folder: ${paths.root}\nResolved config:\n${JSON.stringify(config)}\n`);
   progress.log(`Backend: ${backend.backend}${backend.detail ? ` (${backend.detail})` : ''}`);
   const split = await makeSplit(config, dataset, paths, resume);
   progress.log(`Data: ${dataDir} — ${split.train.length} training and ${split.val.length} validation images, ${dataset.numClasses} classes, ${dataset.height}x${dataset.width}`);
+  if (!resume && config.budgetMinutes !== undefined && config.steps === undefined) {
+    const { planBudget } = await import('../trainer.ts');
+    const { scaledSize } = await import('../data.ts');
+    const size = scaledSize(dataset, config.scale);
+    const input = config.crop ?? { height: padTo32(size.height), width: padTo32(size.width) };
+    const counts = { train: split.train.length, val: split.val.length, test: dataset.testImages.length };
+    const steps = await planBudget(config, dataset.numClasses, counts, input, (line) => progress.log(line));
+    if (steps !== undefined) config = { ...config, steps };
+  }
+  if (!resume) writeJson(paths.config, config);
+  process.stdout.write(`Run folder: ${paths.root}\nResolved config:\n${JSON.stringify(config)}\n`);
 
   const stop = { requested: false };
   const onSigint = () => {
