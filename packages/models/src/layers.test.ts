@@ -130,3 +130,42 @@ describe('registerSteelLayers', () => {
     m.dispose();
   });
 });
+
+describe('gradients of the custom layers on the test backend', () => {
+  it('BilinearUpsampling passes the adjoint test <f(x), dy> = <x, grad(dy)>', () => {
+    for (const scale of [2, 4]) {
+      const [x, dy] = tf.tidy(() => [tf.tensor4d(Float32Array.from(values(2 * 5 * 7 * 3, 21)), [2, 5, 7, 3]), tf.tensor4d(Float32Array.from(values(2 * 5 * scale * 7 * scale * 3, 22)), [2, 5 * scale, 7 * scale, 3])]);
+      const layer = new BilinearUpsampling({ scale });
+      const [lhs, rhs] = tf.tidy(() => {
+        const f = (t: tf.Tensor) => layer.apply(t) as tf.Tensor;
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), dy!)))(x!);
+        return [tf.sum(tf.mul(f(x!), dy!)).dataSync()[0]!, tf.sum(tf.mul(x!, g)).dataSync()[0]!];
+      });
+      expect(Math.abs(lhs! - rhs!) / Math.abs(lhs!)).toBeLessThan(1e-4);
+      tf.dispose([x!, dy!]);
+    }
+  });
+
+  it('GroupNormalization gradient matches central finite differences along a direction', () => {
+    const [n, h, w, c] = [2, 3, 4, 8];
+    const layer = new GroupNormalization({ groups: 4 });
+    layer.build([n, h, w, c]);
+    const affine = [tf.tensor1d(Float32Array.from(values(c, 31))), tf.tensor1d(Float32Array.from(values(c, 32)))];
+    layer.setWeights(affine);
+    tf.dispose(affine);
+    const x = tf.tensor4d(Float32Array.from(values(n * h * w * c, 33)), [n, h, w, c]);
+    const v = tf.tensor4d(Float32Array.from(values(n * h * w * c, 34)), [n, h, w, c]);
+    const weights = tf.tensor4d(Float32Array.from(values(n * h * w * c, 35)), [n, h, w, c]);
+    const loss = (t: tf.Tensor) => tf.sum(tf.mul(tf.square(layer.apply(t) as tf.Tensor), weights));
+    const [analytic, numeric] = tf.tidy(() => {
+      const eps = 1e-2;
+      const g = tf.grad(loss)(x);
+      const plus = loss(tf.add(x, tf.mul(v, eps))).dataSync()[0]!;
+      const minus = loss(tf.sub(x, tf.mul(v, eps))).dataSync()[0]!;
+      return [tf.sum(tf.mul(g, v)).dataSync()[0]!, (plus - minus) / (2 * eps)];
+    });
+    expect(Math.abs(analytic! - numeric!) / Math.abs(numeric!)).toBeLessThan(1e-2);
+    tf.dispose([x, v, weights]);
+    for (const wv of layer.weights) wv.dispose();
+  });
+});
