@@ -58,17 +58,14 @@ const status = (text: string) => {
 
 // ---- model ------------------------------------------------------------------------------------------------------
 
-/** The height images are resized to for the current model (see InputPolicy). */
+/**
+ * The height images are resized to for the current model: the stored height of its training images times the run's
+ * scale; for a model folder without a run, the gallery's image height; else each image's own height.
+ */
 function inputPolicy(): InputPolicy {
-  const config = state.modelInfo?.config ?? null;
-  const dataset = state.info?.dataset ?? null;
-  let stored: number | null = null;
-  if (config) {
-    const synthetic = config['synthetic'] as Record<string, unknown> | undefined;
-    if (config['data'] === 'synthetic' && typeof synthetic?.['height'] === 'number') stored = synthetic['height'];
-    else if (dataset) stored = dataset.height;
-  } else if (dataset) stored = dataset.height;
-  const scale = typeof config?.['scale'] === 'number' ? config['scale'] : 1;
+  const info = state.modelInfo;
+  const scale = typeof info?.config?.['scale'] === 'number' ? info.config['scale'] : 1;
+  const stored = info?.trainSize?.height ?? (info?.config ? null : (state.info?.dataset?.height ?? null));
   return { workHeight: stored === null ? null : Math.max(1, Math.round(stored * scale)), tileWidth: 2048 };
 }
 
@@ -552,7 +549,8 @@ async function start(): Promise<void> {
   select.replaceChildren(...info.models.map((m) => h('option', { value: m.id }, `${m.name}${m.kind === 'run' ? '' : ' (folder)'}`)));
   select.disabled = info.models.length === 0;
   const splits = Object.keys(info.dataset?.splits ?? {});
-  byId('split-select').replaceChildren(
+  const splitSelect = byId<HTMLSelectElement>('split-select');
+  splitSelect.replaceChildren(
     ...splits.map((s) => h('option', { value: s }, `${s} (${info.dataset!.splits[s]!.images} images${info.dataset!.splits[s]!.hasTruth ? '' : ', no ground truth'})`)),
   );
   if (info.dataset === null) byId('gallery-note').textContent = 'No dataset: start the viewer with --data <folder>, or train once so the synthetic data exists.';
@@ -567,7 +565,10 @@ async function start(): Promise<void> {
     status('TensorFlow.js could not start.');
     return;
   }
-  const split = splits.includes('test') ? 'test' : (splits[0] ?? null);
+  // The test images when their ground truth is known (synthetic data), else the training images.
+  const withTruth = splits.filter((s) => info.dataset!.splits[s]!.hasTruth);
+  const split = withTruth.includes('test') ? 'test' : (withTruth[0] ?? splits[0] ?? null);
+  if (split !== null) splitSelect.value = split;
   const pageLoad = split === null ? Promise.resolve() : loadPage(split, 0);
   state.loading = selectModel(params.get('model') ?? info.defaultModel);
   await Promise.all([pageLoad, state.loading]);

@@ -7,7 +7,7 @@ import type { ModelInfo, ViewerInfo } from '../shared/api.ts';
 import { bundleClient } from './bundle.ts';
 import { ViewerError } from './errors.ts';
 import type { Gallery } from './gallery.ts';
-import { runConfig, runHistory, runMetrics, VIEWER_ROOT, type ModelSource } from './sources.ts';
+import { runConfig, runHistory, runMetrics, runTrainSize, VIEWER_ROOT, type ModelSource } from './sources.ts';
 
 /** Options of {@link startViewerServer}. */
 export interface ViewerServerOptions {
@@ -56,15 +56,17 @@ const HEADERS = {
 /** A safe single path segment (no slashes, no `..`). */
 const SEGMENT = /^[\w][\w.-]*$/;
 
-function modelInfo(source: ModelSource, id: string): ModelInfo {
+async function modelInfo(source: ModelSource, id: string): Promise<ModelInfo> {
+  const config = runConfig(source);
   return {
     id,
     name: source.name,
     dir: source.dir,
     kind: source.kind,
     hasModelJson: existsSync(join(source.dir, 'model.json')),
-    config: runConfig(source),
+    config,
     metrics: runMetrics(source),
+    trainSize: await runTrainSize(config),
     history: runHistory(source),
   };
 }
@@ -76,7 +78,7 @@ function modelInfo(source: ModelSource, id: string): ModelInfo {
 export async function startViewerServer(options: ViewerServerOptions): Promise<ViewerServer> {
   const { gallery, host = '127.0.0.1', port = 0 } = options;
   const bundle = await bundleClient();
-  const models = options.models.map((source, i) => ({ source, info: modelInfo(source, `m${i}`) }));
+  const models = await Promise.all(options.models.map(async (source, i) => ({ source, info: await modelInfo(source, `m${i}`) })));
   const info: ViewerInfo = {
     models: models.map((m) => m.info),
     defaultModel: models[0]?.info.id ?? null,

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readImageSize, readManifest } from '@steel/data';
 import { ViewerError } from './errors.ts';
 
 /** apps/viewer */
@@ -171,4 +172,21 @@ export function newestSyntheticDir(dir = cacheDir()): string | null {
     .map((n) => ({ dir: join(dir, n), time: statSync(join(dir, n, 'dataset.json')).mtimeMs }))
     .sort((a, b) => b.time - a.time);
   return found[0]?.dir ?? null;
+}
+
+/**
+ * The stored size of the images a run was trained on: the synthetic options' size, else the size in its dataset's
+ * manifest, else the size of its first training image. Null when the run does not say or its data is gone.
+ */
+export async function runTrainSize(config: Record<string, unknown> | null): Promise<{ height: number; width: number } | null> {
+  if (config === null) return null;
+  const s = asRecord(config['synthetic']);
+  if (config['data'] === 'synthetic' && typeof s?.['height'] === 'number' && typeof s['width'] === 'number') return { height: s['height'], width: s['width'] };
+  const dir = runDataDir(config);
+  if (dir === null) return null;
+  const manifest = await readManifest(dir).catch(() => undefined);
+  if (manifest) return { height: manifest.height, width: manifest.width };
+  const images = join(dir, 'train_images');
+  const first = isDir(images) ? readdirSync(images).find((n) => /\.(jpe?g|png)$/i.test(n)) : undefined;
+  return first === undefined ? null : ((await readImageSize(join(images, first))) ?? null);
 }

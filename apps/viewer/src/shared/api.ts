@@ -22,6 +22,8 @@ export interface ModelInfo {
   readonly config: Record<string, unknown> | null;
   /** The run's metrics.json when there is one. */
   readonly metrics: Record<string, unknown> | null;
+  /** Stored size of the images the model was trained on (before the run's `scale`), when the run says. */
+  readonly trainSize: { readonly height: number; readonly width: number } | null;
   /** Per-epoch history from the run's checkpoint state, when there is one. */
   readonly history: readonly Record<string, unknown>[] | null;
 }

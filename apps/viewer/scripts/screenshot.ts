@@ -1,0 +1,65 @@
+// Opens the viewer in headless Chromium on the given run (same flags as `start`), predicts the first page of images,
+// saves a screenshot and prints page-load and inference times.
+// pnpm --filter viewer screenshot [--run runs/<name>] [--data <dir>] [--out docs/screenshot.png] [--backend wasm]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { resolveStart } from '../src/server/cli.ts';
+import { startViewerServer } from '../src/server/server.ts';
+
+const args = process.argv.slice(2);
+const take = (flag: string, fallback: string) => {
+  const i = args.indexOf(flag);
+  if (i === -1) return fallback;
+  const [value] = args.splice(i, 2).slice(1);
+  return value ?? fallback;
+};
+const out = resolve(process.env['INIT_CWD'] ?? process.cwd(), take('--out', resolve(import.meta.dirname, '..', 'docs', 'screenshot.png')));
+const backend = take('--backend', '');
+const width = Number(take('--width', '1440'));
+
+const start = await resolveStart([...args, '--port', '0']);
+const viewer = await startViewerServer({ models: start.models, gallery: start.gallery, notices: start.notices });
+const profile = mkdtempSync(join(tmpdir(), 'steel-viewer-shot-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width, height: 900 },
+});
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  const started = performance.now();
+  await page.goto(`${viewer.url}${backend ? `?backend=${backend}` : ''}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  const readyMs = performance.now() - started;
+  const thumb = page.locator('.thumb[aria-label*="defect classes"]').first();
+  await ((await thumb.count()) > 0 ? thumb : page.locator('.thumb').first()).click();
+  await page.waitForFunction(() => document.querySelector('#image-summary')?.textContent?.includes('Inference'), null, { timeout: 120_000 });
+  await page.click('#predict-page');
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Predicted'), null, { timeout: 600_000 });
+  const timings = await page.evaluate(() => {
+    const { state } = (globalThis as unknown as { steelViewer: { state: { timings: number[]; backend: string } } }).steelViewer;
+    return { timings: [...state.timings], backend: state.backend };
+  });
+  await page.locator('#messages .message[data-topic="notice"] button').evaluateAll((buttons) => buttons.forEach((b) => (b as HTMLButtonElement).click()));
+  await page.locator('#viewer').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: out, fullPage: true });
+  const sorted = [...timings.timings].sort((a, b) => a - b);
+  console.log(
+    JSON.stringify({
+      screenshot: out,
+      backend: timings.backend,
+      pageReadyMs: Math.round(readyMs),
+      images: sorted.length,
+      firstInferenceMs: Math.round(timings.timings[0] ?? Number.NaN),
+      medianInferenceMs: Math.round(sorted[Math.floor(sorted.length / 2)] ?? Number.NaN),
+    }),
+  );
+} finally {
+  await context.close();
+  await viewer.close();
+  rmSync(profile, { recursive: true, force: true });
+}
