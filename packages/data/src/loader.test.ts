@@ -21,6 +21,9 @@ async function collect(options: Partial<LoaderOptions>): Promise<Batch[]> {
 
 const flip = { module: FLIP_MODULE, exportName: 'createFlip', options: { width: 64 } };
 
+// Workers started from source register tsx first, which takes seconds on a loaded 2-core machine.
+const WORKER_TIMEOUT = 180_000;
+
 describe('createLoader', () => {
   it('yields NHWC batches whose pixels and masks match the files', async () => {
     const batches = await collect({ shuffle: false });
@@ -61,7 +64,7 @@ describe('createLoader', () => {
         expect(batch.masks).toEqual(inThread[i]!.masks);
       });
     }
-  });
+  }, WORKER_TIMEOUT);
 
   it('terminates its workers on return() and at the end', async () => {
     const loader = createLoader({ dataset, batchSize: 2, workers: 2, epochs: 5 });
@@ -75,7 +78,7 @@ describe('createLoader', () => {
     const full = createLoader({ dataset, batchSize: 5, workers: 1 });
     for await (const batch of full) expect(batch.ids).toHaveLength(5);
     expect(full.activeWorkers).toBe(0);
-  });
+  }, WORKER_TIMEOUT);
 
   it('keeps at most maxInFlight samples decoded ahead of the consumer', async () => {
     let started = 0;
@@ -113,7 +116,7 @@ describe('createLoader', () => {
     const error = await createLoader({ dataset: broken, batchSize: 1, workers: 1 }).next().catch((e: unknown) => e);
     expect(isDataError(error) && error.code).toBe('MISSING_FILE');
     expect(isDataError(error) && error.file).toBe('/nonexistent/x.jpg');
-  });
+  }, WORKER_TIMEOUT);
 });
 
 describe.skipIf(!HAS_SEVERSTAL)('createLoader on severstal-sample', () => {
