@@ -56,6 +56,10 @@ describe('bad input from the command line', () => {
     expectUserError(runCli(['train', '--backend', 'tpu']), 2, 'backend', '"wasm"');
   });
 
+  it('a backend that is not installed names the install command', () => {
+    expectUserError(runCli(['train', '--backend', 'tensorflow', '--runs-dir', root]), 5, '@tensorflow/tfjs-node-gpu', 'CUDA 11.2 and cuDNN 8.1');
+  });
+
   it('input size that is not a multiple of 32', () => {
     expectUserError(runCli(['train', '--crop', '200x500']), 2, '--crop must have height and width divisible by 32, got 200x500', 'Use 192x512');
   });

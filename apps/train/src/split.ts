@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   addHardNegatives,
   foldSplit,
@@ -37,11 +38,13 @@ export async function makeSplit(
     return { train: lookup(split.train), val: lookup(split.valid) };
   }
   let images: readonly ImageEntry[] = dataset.images;
+  // An imported dataset's own split (train_imgids.txt / valid_imgids.txt) is used as is (capped by maxImages).
   if (config.maxImages !== undefined) images = images.slice(0, config.maxImages);
   if (images.length < 2) {
     throw new AppError('DATA_NOT_FOUND', `${dataset.dir} has ${images.length} training image(s); training needs at least 2 (one to validate).`);
   }
-  let split =
+  let split = config.folds === undefined ? await predefinedSplit(dataset, byId, config) : undefined;
+  split ??=
     config.folds !== undefined
       ? foldSplit(stratifiedKFold(images, { folds: config.folds, seed: config.seed }), config.fold)
       : holdoutSplit(
@@ -61,4 +64,19 @@ export async function makeSplit(
   }
   await writeSplit(paths.split, split, { seed: config.seed, folds: config.folds ?? null, fold: config.fold });
   return { train: lookup(split.train), val: lookup(split.valid) };
+}
+
+/** The dataset's own split lists, when both exist and name only images of the dataset. */
+async function predefinedSplit(
+  dataset: KaggleDataset,
+  byId: ReadonlyMap<string, ImageEntry>,
+  config: TrainConfig,
+): Promise<{ train: readonly string[]; valid: readonly string[] } | undefined> {
+  const files = { train: join(dataset.dir, 'train_imgids.txt'), valid: join(dataset.dir, 'valid_imgids.txt') };
+  if (!existsSync(files.train) || !existsSync(files.valid)) return undefined;
+  const split = await readSplit(files);
+  if (![...split.train, ...split.valid].every((id) => byId.has(id)) || split.train.length === 0 || split.valid.length === 0) return undefined;
+  if (config.maxImages === undefined) return split;
+  const valid = Math.max(1, Math.round(config.maxImages * config.valFraction));
+  return { train: split.train.slice(0, Math.max(1, config.maxImages - valid)), valid: split.valid.slice(0, valid) };
 }

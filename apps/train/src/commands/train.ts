@@ -69,6 +69,7 @@ export async function trainRun(
   const progress = createProgress(process.stderr);
   const { checkNames } = await import('../steel.ts');
   checkNames(config);
+  const backend = await initBackend(config);
   const dataDir = await ensureDataset(config, progress);
   const [{ openDataset }, { runTraining }, { makeSplit }, { finishRun }] = await Promise.all([
     import('../data.ts'),
@@ -77,7 +78,6 @@ export async function trainRun(
     import('../finish.ts'),
   ]);
   const dataset = await openDataset(dataDir, { verify: true });
-  const backend = await initBackend(config);
   mkdirSync(paths.root, { recursive: true });
   progress.log(`Backend: ${backend.backend}${backend.detail ? ` (${backend.detail})` : ''}`);
   const split = await makeSplit(config, dataset, paths, resume);
