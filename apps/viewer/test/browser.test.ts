@@ -83,6 +83,10 @@ describe.skipIf(!available && !process.env['CI'])('viewer in Chromium', () => {
     expect(details).toContain('unet with resnet18 encoder');
     expect(details).toContain(`Parameters${fx.runParameters.toLocaleString('en')}`);
     expect(details).toMatch(/model \+ post-processing\s*0\.750/);
+    expect(details).toMatch(/model \+ tuned post-processing \(tuned on these images\)\s*0\.800/);
+    // The sliders start at the run's tuned post-processing.
+    expect(await page.inputValue('#threshold-2')).toBe('0.45');
+    expect(await page.inputValue('#min-area-4')).toBe('8');
     expect(pageErrors).toEqual([]);
   });
 
@@ -135,6 +139,7 @@ describe.skipIf(!available && !process.env['CI'])('viewer in Chromium', () => {
     // Reset brings back the run's settings.
     await page.click('#reset-post');
     expect(await page.inputValue('#threshold-1')).toBe('0.5');
+    expect(await page.inputValue('#min-area-2')).toBe('4');
   });
 
   test('uploads images of any size and downloads their masks as a competition CSV', async () => {

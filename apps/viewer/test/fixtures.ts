@@ -46,8 +46,11 @@ export async function createFixtures(root: string): Promise<Fixtures> {
   unet.dispose();
   const config = { data: dataDir, architecture: 'unet', encoder: 'resnet18', inChannels: 1, scale: 1, threshold: 0.5, minArea: [0, 0, 0, 0], epochs: 1, batchSize: 2, loss: 'bce', optimizer: 'adam', lr: 0.001, schedule: 'constant', crop: null };
   await writeFile(join(runDir, 'config.json'), JSON.stringify(config, null, 2));
+  // Tuned post-processing in the shape of the tuner's tuned.json.
+  const tuned = [0.5, 0.45, 0.55, 0.5].map((threshold, k) => ({ threshold, minArea: [0, 4, 0, 8][k]!, topThreshold: 0, minMaskArea: 0, gate: 0 }));
+  await writeFile(join(runDir, 'tuned.json'), JSON.stringify({ version: 1, classes: tuned, connectivity: 8, score: 0.8, classScores: [0.8, 0.8, 0.8, 0.8], images: 2, candidates: [] }));
   const score = (mean: number) => ({ mean, perClass: [mean, mean, mean, mean], images: 2 });
-  await writeFile(join(runDir, 'metrics.json'), JSON.stringify({ backend: 'cpu', bestEpoch: 1, validation: { images: 2, baseline: score(0.625), raw: score(0.5), postprocessed: score(0.75) }, seconds: { train: 3 } }));
+  await writeFile(join(runDir, 'metrics.json'), JSON.stringify({ backend: 'cpu', bestEpoch: 1, validation: { images: 2, baseline: score(0.625), raw: score(0.5), postprocessed: score(0.75) }, seconds: { train: 3 }, tuned: { score: 0.8, classScores: [0.8, 0.8, 0.8, 0.8] } }));
 
   const probeDir = join(root, 'probe');
   const probe = sequential({

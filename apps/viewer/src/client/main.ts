@@ -69,9 +69,11 @@ function inputPolicy(): InputPolicy {
   return { workHeight: stored === null ? null : Math.max(1, Math.round(stored * scale)), tileWidth: 2048 };
 }
 
-/** The run's post-processing (threshold and minimum areas), or threshold 0.5 and no minimum area. */
+/** The run's post-processing: tuned.json when the run tuned it, else its threshold and minimum areas, else 0.5 and none. */
 function defaultRules(classes: number): ClassRule[] {
-  const config = state.modelInfo?.config ?? null;
+  const info = state.modelInfo;
+  if (info?.postprocess && info.postprocess.length === classes) return info.postprocess.map((rule) => ({ ...rule }));
+  const config = info?.config ?? null;
   const threshold = typeof config?.['threshold'] === 'number' ? config['threshold'] : 0.5;
   const areas = Array.isArray(config?.['minArea']) ? (config['minArea'] as unknown[]) : [];
   return Array.from({ length: classes }, (_, k) => ({ threshold, minArea: typeof areas[k] === 'number' ? areas[k] : 0 }));
@@ -150,7 +152,7 @@ function buildSliders(classes: number): void {
     const tOut = h('output', { for: tId }, rule.threshold.toFixed(2));
     const aOut = h('output', { for: aId }, String(rule.minArea ?? 0));
     const update = () => {
-      state.rules[k] = { threshold: Number(threshold.value), minArea: Number(area.value) };
+      state.rules[k] = { ...state.rules[k], threshold: Number(threshold.value), minArea: Number(area.value) };
       tOut.textContent = Number(threshold.value).toFixed(2);
       aOut.textContent = area.value;
       scheduleRender();

@@ -12,7 +12,7 @@ function facts(rows: [string, string][]): HTMLElement {
   return dl;
 }
 
-function scoreTable(title: string, set: Rec, classes: number): HTMLElement {
+function scoreTable(title: string, set: Rec, classes: number, tuned: Rec | null = null): HTMLElement {
   const head = h('tr', {}, h('th', { scope: 'col' }, 'Predictions'), h('th', { scope: 'col' }, 'Dice'));
   for (let k = 1; k <= classes; k++) head.append(h('th', { scope: 'col' }, `Class ${k}`));
   const body = h('tbody');
@@ -26,6 +26,12 @@ function scoreTable(title: string, set: Rec, classes: number): HTMLElement {
     if (score === null) continue;
     const row = h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, fmt(score['mean'])));
     const per = Array.isArray(score['perClass']) ? (score['perClass'] as unknown[]) : [];
+    for (let k = 0; k < classes; k++) row.append(h('td', {}, fmt(per[k])));
+    body.append(row);
+  }
+  if (tuned && typeof tuned['score'] === 'number') {
+    const row = h('tr', {}, h('th', { scope: 'row' }, 'model + tuned post-processing (tuned on these images)'), h('td', {}, fmt(tuned['score'])));
+    const per = Array.isArray(tuned['classScores']) ? (tuned['classScores'] as unknown[]) : [];
     for (let k = 0; k < classes; k++) row.append(h('td', {}, fmt(per[k])));
     body.append(row);
   }
@@ -121,7 +127,12 @@ export function renderModelDetails(target: HTMLElement, info: ModelInfo | null, 
       ['Optimizer', `${String(config['optimizer'] ?? '?')}, learning rate ${String(config['lr'] ?? '?')} (${String(config['schedule'] ?? '?')})`],
       ['Image scale', String(config['scale'] ?? 1)],
       ['Crop', crop ? `${String(crop['height'])} x ${String(crop['width'])}` : 'none (full images)'],
-      ['Post-processing', `threshold ${String(config['threshold'] ?? '?')}, minimum areas [${Array.isArray(config['minArea']) ? config['minArea'].join(', ') : '?'}]`],
+      [
+        'Post-processing',
+        info.postprocess
+          ? `tuned (tuned.json): thresholds [${info.postprocess.map((r) => r.threshold).join(', ')}], minimum areas [${info.postprocess.map((r) => r.minArea).join(', ')}]`
+          : `threshold ${String(config['threshold'] ?? '?')}, minimum areas [${Array.isArray(config['minArea']) ? config['minArea'].join(', ') : '?'}]`,
+      ],
     ];
     if (metrics) {
       trainFacts.push(['Best epoch', String(metrics['bestEpoch'] ?? '–')], ['Trained on', String(metrics['backend'] ?? '?')]);
@@ -138,7 +149,7 @@ export function renderModelDetails(target: HTMLElement, info: ModelInfo | null, 
       ['test', 'Test'],
     ] as const) {
       const set = rec(metrics[key]);
-      if (set) tables.append(scoreTable(title, set, classes));
+      if (set) tables.append(scoreTable(title, set, classes, key === 'validation' ? rec(metrics['tuned']) : null));
     }
     target.append(h('h3', {}, 'Scores of the run'), tables);
   } else {

@@ -7,7 +7,7 @@ import type { ModelInfo, ViewerInfo } from '../shared/api.ts';
 import { bundleClient } from './bundle.ts';
 import { ViewerError } from './errors.ts';
 import type { Gallery } from './gallery.ts';
-import { runConfig, runHistory, runMetrics, runTrainSize, VIEWER_ROOT, type ModelSource } from './sources.ts';
+import { runConfig, runHistory, runMetrics, runPostprocess, runTrainSize, VIEWER_ROOT, type ModelSource } from './sources.ts';
 
 /** Options of {@link startViewerServer}. */
 export interface ViewerServerOptions {
@@ -67,6 +67,7 @@ async function modelInfo(source: ModelSource, id: string): Promise<ModelInfo> {
     config,
     metrics: runMetrics(source),
     trainSize: await runTrainSize(config),
+    postprocess: runPostprocess(source),
     history: runHistory(source),
   };
 }

@@ -3,6 +3,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readImageSize, readManifest } from '@steel/data';
+import { parsePostprocessConfig } from '@steel/ensemble';
+import type { PostprocessRule } from '../shared/api.ts';
 import { ViewerError } from './errors.ts';
 
 /** apps/viewer */
@@ -189,4 +191,19 @@ export async function runTrainSize(config: Record<string, unknown> | null): Prom
   const images = join(dir, 'train_images');
   const first = isDir(images) ? readdirSync(images).find((n) => /\.(jpe?g|png)$/i.test(n)) : undefined;
   return first === undefined ? null : ((await readImageSize(join(images, first))) ?? null);
+}
+
+/**
+ * A run's tuned post-processing (tuned.json, written by the training app's tuner), or null when there is none.
+ * @throws {ViewerError} BAD_DATA when tuned.json exists but is not a valid post-processing config.
+ */
+export function runPostprocess(source: ModelSource): PostprocessRule[] | null {
+  if (source.runDir === null) return null;
+  const file = join(source.runDir, 'tuned.json');
+  if (!existsSync(file)) return null;
+  try {
+    return parsePostprocessConfig(readFileSync(file, 'utf8')).classes.map((r) => ({ ...r }));
+  } catch (error) {
+    throw new ViewerError('BAD_DATA', `${file} is not a valid post-processing config: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }

@@ -6,6 +6,15 @@ export interface DiceSummary {
   readonly perClass: readonly number[];
 }
 
+/** One class's post-processing rule as @steel/ensemble takes it. */
+export interface PostprocessRule {
+  readonly threshold: number;
+  readonly minArea: number;
+  readonly topThreshold: number;
+  readonly minMaskArea: number;
+  readonly gate: number;
+}
+
 /** A model the page can load. */
 export interface ModelInfo {
   /** URL-safe id; files are served under `/models/<id>/`. */
@@ -24,6 +33,8 @@ export interface ModelInfo {
   readonly metrics: Record<string, unknown> | null;
   /** Stored size of the images the model was trained on (before the run's `scale`), when the run says. */
   readonly trainSize: { readonly height: number; readonly width: number } | null;
+  /** The run's tuned post-processing (tuned.json): one complete rule per class, when there is one. */
+  readonly postprocess: readonly PostprocessRule[] | null;
   /** Per-epoch history from the run's checkpoint state, when there is one. */
   readonly history: readonly Record<string, unknown>[] | null;
 }
