@@ -27,17 +27,29 @@ const WASM_R18_STEP_FLOOR_MS = 3700;
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function pytorchTimes(): { ms: number[]; label: string } | null {
-  const python = '/usr/bin/python3';
-  if (!existsSync(python)) return null;
+const PYTHON = '/usr/bin/python3';
+const hasTorch = (() => {
+  if (!existsSync(PYTHON)) return false;
   try {
-    execFileSync(python, ['-c', 'import torch, torchvision'], { stdio: 'ignore' });
+    execFileSync(PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore' });
+    return true;
   } catch {
-    return null;
+    return false;
   }
-  const out = execFileSync(python, [join(here, '../scripts/pytorch_bench.py'), JSON.stringify(CASES)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  const parsed = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; threads: number; ms: number[] };
-  return { ms: parsed.ms, label: `torch ${parsed.torch}, ${parsed.threads} threads` };
+})();
+let torchLabel = hasTorch ? '' : 'not installed (/usr/bin/python3 without torch)';
+const torchMsByCase = new Map<Case, number>();
+
+/** PyTorch's median time for a case, measured once, right after the first tfjs measurement of it (same machine load). */
+function pytorchMs(c: Case): number | null {
+  if (!hasTorch) return null;
+  if (!torchMsByCase.has(c)) {
+    const out = execFileSync(PYTHON, [join(here, '../scripts/pytorch_bench.py'), JSON.stringify([c])], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const parsed = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; threads: number; ms: number[] };
+    torchLabel = `torch ${parsed.torch}, ${parsed.threads} threads`;
+    torchMsByCase.set(c, parsed.ms[0]!);
+  }
+  return torchMsByCase.get(c)!;
 }
 
 async function timeCase(c: Case, backend: ResolvedBackendName): Promise<number> {
@@ -74,7 +86,6 @@ async function timeCase(c: Case, backend: ResolvedBackendName): Promise<number> 
 }
 
 const wanted = (process.env['STEEL_BENCH_BACKENDS'] ?? 'tensorflow,webgpu,wasm,cpu').split(',') as ResolvedBackendName[];
-const torch = pytorchTimes();
 const rows: BenchRow[] = [];
 const skipped: Record<string, string> = {};
 for (const backend of wanted) {
@@ -87,9 +98,9 @@ for (const backend of wanted) {
     console.log(`skipping ${backend}: ${skipped[backend]}`);
     continue;
   }
-  for (const [i, c] of CASES.entries()) {
+  for (const c of CASES) {
     const ms = await timeCase(c, backend);
-    const torchMs = torch?.ms[i] ?? null;
+    const torchMs = pytorchMs(c);
     rows.push({
       backend,
       threads,
@@ -104,4 +115,4 @@ for (const backend of wanted) {
     console.log(JSON.stringify(rows.at(-1)));
   }
 }
-report('models', rows, { pytorch: torch?.label ?? 'not installed (/usr/bin/python3 without torch)', skipped });
+report('models', rows, { pytorch: torchLabel, skipped });
