@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { decodeMask, parseTrainCsv, readImage, type ImageEntry, type KaggleDataset } from '@steel/data';
 import { createTuner, postprocess, predictSubmission, writeSubmission, type PostprocessConfig, type TuningResult } from '@steel/ensemble';
 
+/** Pixel thresholds tried by the tuner (lower than the package default: short trainings give low probabilities). */
+export const TUNE_THRESHOLDS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7];
 /** Minimum component areas tried by the tuner, in pixels of a 256x1600 image (scaled to the data). */
 export const TUNE_MIN_AREAS = [0, 100, 200, 300, 400, 600, 800, 900, 1000, 1200, 1500, 2000, 2500, 3000, 4000];
 import type { TrainConfig } from './config.ts';
@@ -195,7 +197,9 @@ export async function finishRun(options: {
     const byId = new Map(val.map((e) => [e.id, e]));
     progress.log(`Scoring the best model on ${val.length} validation images...`);
     const common = { channels, classes, batchSize: config.batchSize, threshold: config.threshold, post };
-    const tuner = config.tune ? createTuner({ height: dataset.height, width: dataset.width, channels: classes }) : undefined;
+    const tuner = config.tune
+      ? createTuner({ height: dataset.height, width: dataset.width, channels: classes, thresholds: TUNE_THRESHOLDS })
+      : undefined;
     const validation = await scoreImages(val, (id) => decodeMask(byId.get(id)!, shape), predict, {
       ...common,
       keep: config.samples,
