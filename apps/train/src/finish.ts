@@ -115,7 +115,10 @@ export async function scoreImages(
   };
 }
 
-/** Ground truth of the test images when the dataset keeps it (the synthetic generator does), else undefined. */
+/**
+ * Ground truth of the test images when the dataset keeps it (the synthetic generator does), else undefined. Images missing
+ * from the file have no defect.
+ */
 export function readTestTruth(dataset: KaggleDataset): Map<string, Record<number, string>> | undefined {
   const names = [typeof dataset.manifest?.['testTruth'] === 'string' ? (dataset.manifest['testTruth'] as string) : undefined, 'test_ground_truth.csv'];
   for (const name of names) {
@@ -241,8 +244,8 @@ export async function finishRun(options: {
       const sub = await writeSubmissionFile(paths.submission, files, predictTensor, { channels, batchSize: config.batchSize, post });
       const truth = readTestTruth(dataset);
       if (truth !== undefined) {
-        const labelled = files.filter((f) => truth.has(f.id));
-        const test = await scoreImages(labelled, (id) => decodeMask({ rles: truth.get(id)! }, shape), predict, common);
+        // The truth file lists only test images with a defect; the others are defect-free.
+        const test = await scoreImages(files, (id) => decodeMask({ rles: truth.get(id) ?? {} }, shape), predict, common);
         metrics.test = { ...test.scores, submissionRows: sub.rows };
         metrics.timing.predictImagesPerSecond = sub.imagesPerSecond;
         tableRows.push(

@@ -22,8 +22,8 @@ export async function labelledImages(
   if (split === 'test') {
     const truth = readTestTruth(dataset);
     if (truth === undefined) throw new AppError('DATA_NOT_FOUND', `${dataDir} has no test ground truth (test_ground_truth.csv); use --split val.`);
-    images = dataset.testImages.filter((id) => truth.has(id)).map((id) => ({ id, file: join(dataset.dir, 'test_images', id) }));
-    truthOf = (id) => decodeMask({ rles: truth.get(id)! }, shape);
+    images = dataset.testImages.map((id) => ({ id, file: join(dataset.dir, 'test_images', id) }));
+    truthOf = (id) => decodeMask({ rles: truth.get(id) ?? {} }, shape);
   } else if (split === 'all') {
     images = dataset.images.map((e) => ({ id: e.id, file: e.file }));
   } else if (split === 'val' || split === 'train') {
