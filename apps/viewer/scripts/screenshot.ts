@@ -1,10 +1,11 @@
 // Opens the viewer in headless Chromium on the given run (same flags as `start`), predicts the first page of images,
 // saves a screenshot and prints page-load and inference times.
-// pnpm --filter viewer screenshot [--run runs/<name>] [--data <dir>] [--out docs/screenshot.png] [--backend wasm]
+// pnpm --filter viewer screenshot [--run runs/<name>] [--data <dir>] [--out docs/screenshot.png] [--backend wasm] [--threshold 0.3]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import sharp from 'sharp';
 import { resolveStart } from '../src/server/cli.ts';
 import { startViewerServer } from '../src/server/server.ts';
 
@@ -18,6 +19,8 @@ const take = (flag: string, fallback: string) => {
 const out = resolve(process.env['INIT_CWD'] ?? process.cwd(), take('--out', resolve(import.meta.dirname, '..', 'docs', 'screenshot.png')));
 const backend = take('--backend', '');
 const width = Number(take('--width', '1440'));
+// Optional: set every class threshold before the screenshot, then open the defective image with the best Dice.
+const threshold = take('--threshold', '');
 
 const start = await resolveStart([...args, '--port', '0']);
 const viewer = await startViewerServer({ models: start.models, gallery: start.gallery, notices: start.notices });
@@ -44,9 +47,21 @@ try {
     const { state } = (globalThis as unknown as { steelViewer: { state: { timings: number[]; backend: string } } }).steelViewer;
     return { timings: [...state.timings], backend: state.backend };
   });
+  if (threshold !== '') {
+    for (const input of await page.locator('input[id^="threshold-"]').all()) await input.fill(threshold);
+    await page.locator('input[id="threshold-1"]').dispatchEvent('change');
+    const best = await page.$$eval('.thumb[aria-label*="defect classes"]', (buttons) =>
+      buttons
+        .map((b) => ({ key: b.getAttribute('data-key'), dice: Number(b.querySelector('.badge')?.textContent?.replace('Dice ', '') ?? 0) }))
+        .sort((a, b) => b.dice - a.dice)[0]?.key,
+    );
+    if (best) await page.click(`.thumb[data-key="${best}"]`);
+    await page.waitForTimeout(500);
+  }
   await page.locator('#messages .message[data-topic="notice"] button').evaluateAll((buttons) => buttons.forEach((b) => (b as HTMLButtonElement).click()));
   await page.locator('#viewer').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: out, fullPage: true });
+  // A palette PNG keeps the file small enough for the repository.
+  await sharp(await page.screenshot({ fullPage: true })).png({ palette: true, quality: 90, effort: 10 }).toFile(out);
   const sorted = [...timings.timings].sort((a, b) => a - b);
   console.log(
     JSON.stringify({

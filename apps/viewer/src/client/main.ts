@@ -148,7 +148,7 @@ function buildSliders(classes: number): void {
     const tId = `threshold-${classId}`;
     const aId = `min-area-${classId}`;
     const threshold = h('input', { type: 'range', id: tId, min: 0.01, max: 0.99, step: 0.01, value: rule.threshold, 'data-class': classId });
-    const area = h('input', { type: 'range', id: aId, min: 0, max: maxArea, step: Math.max(1, Math.round(maxArea / 500)), value: rule.minArea ?? 0, 'data-class': classId });
+    const area = h('input', { type: 'range', id: aId, min: 0, max: maxArea, step: 1, value: rule.minArea ?? 0, 'data-class': classId });
     const tOut = h('output', { for: tId }, rule.threshold.toFixed(2));
     const aOut = h('output', { for: aId }, String(rule.minArea ?? 0));
     const update = () => {

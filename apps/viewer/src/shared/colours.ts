@@ -6,8 +6,3 @@ export const CLASS_COLOURS: readonly (readonly [number, number, number])[] = [
   [244, 162, 97],
 ];
 
-/** The colour of a 1-based class id as CSS `rgb(...)`. */
-export function classColour(classId: number): string {
-  const [r, g, b] = CLASS_COLOURS[(classId - 1) % CLASS_COLOURS.length]!;
-  return `rgb(${r}, ${g}, ${b})`;
-}
