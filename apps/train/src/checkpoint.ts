@@ -47,7 +47,10 @@ export interface EpochRecord {
 interface Manifest {
   identity: ModelIdentity;
   weights: { name: string; shape: number[] }[];
+  /** Specs of the weight file, in the order of `model.weights`. */
   specs: tf.io.WeightsManifestEntry[];
+  /** The weight file; default weights.bin. */
+  file?: string;
 }
 
 function encodeNamed(tensors: NamedTensor[]): Promise<{ data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] }> {
@@ -93,12 +96,10 @@ export function loadModelWeights(model: LayersModel, dir: string, identity: Mode
         `. Use the same --architecture/--encoder/--in-channels as the run that wrote it, or start a new run.`,
     );
   }
-  const buffer = readFileSync(join(dir, 'weights.bin'));
+  const buffer = readFileSync(join(dir, manifest.file ?? 'weights.bin'));
   const tensors = tf.io.decodeWeights(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength), manifest.specs);
-  model.weights.forEach((w, i) => {
-    const t = tensors[`w${i}`]!;
-    w.write(t);
-  });
+  // Specs are in the order of model.weights, whatever their names.
+  model.weights.forEach((w, i) => w.write(tensors[manifest.specs[i]!.name]!));
   tf.dispose(Object.values(tensors));
 }
 
@@ -115,20 +116,16 @@ interface AdamInternals {
   accBeta2?: tf.Variable;
 }
 
-/** Saves model weights, the tfjs-layers model.json (for browsers), and extra files into `dir`, atomically. */
+/**
+ * Saves a model into `dir` atomically in the standard tfjs layers format (model.json + one weight shard, so a browser can
+ * `tf.loadLayersModel` it), plus weights.json naming the network, and extra files.
+ */
 export async function saveModelDir(
   dir: string,
   model: LayersModel,
   identity: ModelIdentity,
   extra: Record<string, string | Uint8Array> = {},
 ): Promise<void> {
-  const { data, manifest } = await encodeModel(model, identity);
-  const files: Record<string, string | Uint8Array> = {
-    'weights.json': JSON.stringify(manifest),
-    'weights.bin': data,
-    ...extra,
-  };
-  // The standard tfjs layers format beside it, so `tf.loadLayersModel` can open the best model.
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -136,17 +133,28 @@ export async function saveModelDir(
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
-  if (artifacts?.weightData !== undefined && artifacts.weightSpecs !== undefined) {
-    const weightData = artifacts.weightData instanceof ArrayBuffer ? artifacts.weightData : tf.io.concatenateArrayBuffers(artifacts.weightData);
-    files['model.json'] = JSON.stringify({
+  if (artifacts?.weightData === undefined || artifacts.weightSpecs === undefined) {
+    throw new Error('tfjs returned no weights when saving the model');
+  }
+  const weightData = artifacts.weightData instanceof ArrayBuffer ? artifacts.weightData : tf.io.concatenateArrayBuffers(artifacts.weightData);
+  const shard = 'group1-shard1of1.bin';
+  const manifest: Manifest = {
+    identity,
+    weights: model.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[] })),
+    specs: artifacts.weightSpecs,
+    file: shard,
+  };
+  writeDirAtomic(dir, {
+    'model.json': JSON.stringify({
       format: 'layers-model',
       generatedBy: 'steel train',
       modelTopology: artifacts.modelTopology,
-      weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }],
-    });
-    files['group1-shard1of1.bin'] = new Uint8Array(weightData);
-  }
-  writeDirAtomic(dir, files);
+      weightsManifest: [{ paths: [shard], weights: artifacts.weightSpecs }],
+    }),
+    [shard]: new Uint8Array(weightData),
+    'weights.json': JSON.stringify(manifest),
+    ...extra,
+  });
 }
 
 /** Saves a full training checkpoint: model, optimizer state, training state. Atomic. */

@@ -28,7 +28,7 @@ function epochs(name: string) {
 }
 
 function expectSameResult(a: string, b: string): void {
-  for (const file of ['checkpoint/weights.bin', 'checkpoint/optimizer.bin', 'best/weights.bin', 'submission.csv']) same(a, b, file);
+  for (const file of ['checkpoint/weights.bin', 'checkpoint/optimizer.bin', 'best/group1-shard1of1.bin', 'submission.csv']) same(a, b, file);
   expect(epochs(b)).toEqual(epochs(a));
   const metrics = (n: string) => {
     const { timing: _t, ...rest } = JSON.parse(readFileSync(join(runs, n, 'metrics.json'), 'utf8')) as Record<string, unknown>;
