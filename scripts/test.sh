@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+# The viewer's browser tests drive Debian's chromium.
+bash apps/viewer/scripts/ensure-chromium.sh
 pnpm test
