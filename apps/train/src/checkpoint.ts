@@ -26,7 +26,7 @@ export interface TrainState {
   /** Random state: everything random derives from (seed, epoch, step), so this is the whole state. */
   rng: { seed: number; epoch: number; step: number };
   schedule: Record<string, number>;
-  best: { value: number; epoch: number } | null;
+  best: { value: number; epoch: number; loss?: number } | null;
   history: EpochRecord[];
   /** Sum of step losses so far in the current epoch (the epoch's mean train loss survives a resume). */
   epochLossSum: number;

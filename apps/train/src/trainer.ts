@@ -232,10 +232,14 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       };
       state.history.push(record);
       appendJsonLine(paths.log, { type: 'epoch', ...record });
+      // Best by validation loss, or by Dice with the loss breaking ties (an untrained model's empty masks tie with later ones).
       const monitored = config.bestBy === 'loss' ? v.loss : -v.dice.mean;
-      const improved = state.best === null || monitored < state.best.value;
+      const improved =
+        state.best === null ||
+        monitored < state.best.value - 1e-12 ||
+        (Math.abs(monitored - state.best.value) <= 1e-12 && v.loss < (state.best.loss ?? Infinity));
       if (improved) {
-        state.best = { value: monitored, epoch: epoch + 1 };
+        state.best = { value: monitored, epoch: epoch + 1, loss: v.loss };
         await saveModelDir(paths.best, model, identity, { 'best.json': JSON.stringify(record, null, 2) });
       }
       progress.log(

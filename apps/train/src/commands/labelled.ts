@@ -27,7 +27,8 @@ export async function labelledImages(
   } else if (split === 'all') {
     images = dataset.images.map((e) => ({ id: e.id, file: e.file }));
   } else if (split === 'val' || split === 'train') {
-    const runDir = members.map((m) => m.path).find((p) => existsSync(join(p, 'split.json')));
+    // The run folder is the model path itself, or its parent for a best/ or checkpoint/ folder.
+    const runDir = members.flatMap((m) => [m.path, join(m.path, '..')]).find((p) => existsSync(join(p, 'split.json')));
     if (runDir === undefined) throw new AppError('USAGE', `--split ${split} needs a run folder with split.json in --models; use --split all or test.`);
     const saved = JSON.parse(readFileSync(join(runDir, 'split.json'), 'utf8')) as { train: string[]; valid: string[] };
     const ids = split === 'val' ? saved.valid : saved.train;
