@@ -1,6 +1,7 @@
 // RLE benchmark: encode/decode of realistic 256x1600 defect masks against a naive per-pixel baseline in the same process,
 // and CSV parsing of the competition's 22,024-row predictions file when ../shared/data is present.
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -81,6 +82,26 @@ const rows: BenchRow[] = [
   row('naive decode (baseline)', naiveDecodeUs, cpu.naiveDecode, null, null),
 ];
 
+// The Kaggle numpy helpers on the same masks, in the same run, when python3 with numpy is installed: the floors are
+// 10x under their times, so the ratio is the fair check on a machine that is slower or busier than the one they came from.
+const numpyDir = mkdtempSync(join(os.tmpdir(), 'rle-bench-'));
+const all = new Uint8Array(masks.length * PIXELS);
+masks.forEach((m, i) => all.set(m, i * PIXELS));
+writeFileSync(join(numpyDir, 'masks.bin'), all);
+const script = join(dirname(fileURLToPath(import.meta.url)), 'numpy_rle.py');
+const py = spawnSync('python3', [script, join(numpyDir, 'masks.bin'), String(masks.length), String(HEIGHT), String(WIDTH)], { encoding: 'utf8' });
+rmSync(numpyDir, { recursive: true, force: true });
+let numpy: { encodeUs: number; decodeUs: number; numpy: string } | null = null;
+if (py.status === 0) {
+  numpy = JSON.parse(py.stdout) as { encodeUs: number; decodeUs: number; numpy: string };
+  rows.push(
+    { op: `numpy mask2rle (numpy ${numpy.numpy})`, 'µs/mask': Number(numpy.encodeUs.toFixed(1)), 'x numpy (ours)': Number((numpy.encodeUs / encodeUs).toFixed(1)) },
+    { op: 'numpy rle2mask', 'µs/mask': Number(numpy.decodeUs.toFixed(1)), 'x numpy (ours)': Number((numpy.decodeUs / decodeUs).toFixed(1)) },
+  );
+} else {
+  console.log(`[rle bench] python3 with numpy is not available: no numpy baseline (${(py.stderr || String(py.error)).trim().split('\n').pop()}).`);
+}
+
 const predictions = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/severstal-sample/predictions/unet-resnet34-test-predictions.csv');
 if (existsSync(predictions)) {
   const text = readFileSync(predictions, 'utf8');
@@ -97,11 +118,12 @@ if (existsSync(predictions)) {
 }
 
 const floors = { encodeUs: FLOOR_ENCODE_US, decodeUs: FLOOR_DECODE_US, encodeMet: encodeUs <= FLOOR_ENCODE_US, decodeMet: decodeUs <= FLOOR_DECODE_US, decodeIntoMet: decodeIntoUs <= FLOOR_DECODE_US };
-report('rle', rows, { masks: masks.length, runsPerMask, onFraction, floors, loadAverage: os.loadavg() });
+report('rle', rows, { masks: masks.length, runsPerMask, onFraction, floors, numpy, loadAverage: os.loadavg() });
 console.log(
   `masks: ${masks.length} x ${HEIGHT}x${WIDTH}, ${runsPerMask.toFixed(0)} runs and ${(onFraction * 100).toFixed(1)}% pixels on average\n` +
     `floor encode <= ${FLOOR_ENCODE_US} µs: ${floors.encodeMet ? 'met' : 'NOT met'} (${encodeUs.toFixed(1)} µs); ` +
     `floor decode <= ${FLOOR_DECODE_US} µs: ${floors.decodeMet ? 'met' : 'NOT met'} (${decodeUs.toFixed(1)} µs new mask, ${decodeIntoUs.toFixed(1)} µs into a reused mask)` +
+    (numpy ? `; vs numpy in this run: encode ${(numpy.encodeUs / encodeUs).toFixed(1)}x, decode ${(numpy.decodeUs / decodeUs).toFixed(1)}x faster (${(numpy.decodeUs / decodeIntoUs).toFixed(1)}x into a reused mask)` : '') +
     `; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores (wall times include other processes)` +
     (sink === -1 ? '' : ''),
 );

@@ -247,6 +247,11 @@ function invalid(token: number, message: string): RleError {
   return new RleError('INVALID_RLE', `Invalid RLE at token ${token} ${message}`, { location: { token } });
 }
 
+/** The role of a token in an error message; built only on error paths, since the parse loop runs once per token. */
+function roleText(isStart: boolean, pairs: number): string {
+  return isStart ? `(start of run ${pairs + 1})` : `(length of run ${pairs + 1})`;
+}
+
 /**
  * Parses and checks `rle` against `height * width` pixels into the scratch `runs` (0-based start, length pairs);
  * returns the number of runs.
@@ -275,33 +280,32 @@ function parseRuns(rle: string, height: number, width: number): number {
     }
     token++;
     const isStart = (token & 1) === 1;
-    const role = isStart ? `(start of run ${pairs + 1})` : `(length of run ${pairs + 1})`;
     if (i === from || (i < n && !isSpace(rle.charCodeAt(i)))) {
-      throw invalid(token, `${role}: expected a positive integer, got '${tokenText(rle, from)}'.`);
+      throw invalid(token, `${roleText(isStart, pairs)}: expected a positive integer, got '${tokenText(rle, from)}'.`);
     }
     if (isStart) {
-      if (value === 0) throw invalid(token, `${role}: expected a positive integer (starts are 1-based), got '${tokenText(rle, from)}'.`);
+      if (value === 0) throw invalid(token, `${roleText(isStart, pairs)}: expected a positive integer (starts are 1-based), got '${tokenText(rle, from)}'.`);
       if (value - 1 < previousEnd) {
         throw invalid(
           token,
-          `${role}: expected a start of at least ${previousEnd + 1} (after run ${pairs}, which ends at pixel ${previousEnd}), got ${value}; runs must be sorted and must not overlap.`,
+          `${roleText(isStart, pairs)}: expected a start of at least ${previousEnd + 1} (after run ${pairs}, which ends at pixel ${previousEnd}), got ${value}; runs must be sorted and must not overlap.`,
         );
       }
       if (value > total) {
         throw new RleError(
           'OUT_OF_BOUNDS',
-          `RLE run past the last pixel at token ${token} ${role}: expected a start of at most ${total} (${height}x${width}), got ${tokenText(rle, from)}.`,
+          `RLE run past the last pixel at token ${token} ${roleText(isStart, pairs)}: expected a start of at most ${total} (${height}x${width}), got ${tokenText(rle, from)}.`,
           { location: { token } },
         );
       }
       start = value - 1;
     } else {
-      if (value === 0) throw invalid(token, `${role}: expected a length of at least 1, got a zero length ('${tokenText(rle, from)}').`);
+      if (value === 0) throw invalid(token, `${roleText(isStart, pairs)}: expected a length of at least 1, got a zero length ('${tokenText(rle, from)}').`);
       const end = start + value;
       if (end > total) {
         throw new RleError(
           'OUT_OF_BOUNDS',
-          `RLE run past the last pixel at token ${token} ${role}: expected a length of at most ${total - start} (run ${start + 1} ${tokenText(rle, from)} must end by pixel ${total} of ${height}x${width}), got ${tokenText(rle, from)}.`,
+          `RLE run past the last pixel at token ${token} ${roleText(isStart, pairs)}: expected a length of at most ${total - start} (run ${start + 1} ${tokenText(rle, from)} must end by pixel ${total} of ${height}x${width}), got ${tokenText(rle, from)}.`,
           { location: { token } },
         );
       }
