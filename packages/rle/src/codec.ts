@@ -328,7 +328,7 @@ function parseRuns(rle: string, height: number, width: number): number {
 
 /** Options of {@link decode}: the mask shape, and optionally a mask to write into instead of allocating one. */
 export interface DecodeOptions extends MaskShape {
-  /** A mask of `height * width` bytes to reuse; it is cleared, filled and returned. Saves the allocation in hot loops. */
+  /** A mask of `height * width` bytes to reuse; it is cleared, filled and returned (when decoding throws, its contents are unspecified). Saves the allocation in hot loops. */
   readonly out?: Uint8Array;
 }
 
@@ -344,7 +344,7 @@ export interface DecodeOptions extends MaskShape {
 export function decode(rle: string, options: DecodeOptions): Uint8Array {
   checkShape(options, 'decode');
   const { height, width, out } = options;
-  const pairs = parseRuns(rle, height, width);
+  if (typeof rle !== 'string') parseRuns(rle, height, width); // throws the typed error
   let mask: Uint8Array;
   if (out === undefined) mask = new Uint8Array(height * width);
   else {
@@ -354,20 +354,78 @@ export function decode(rle: string, options: DecodeOptions): Uint8Array {
     checkLength(out.length, height * width, 'decode: out', `${height}x${width}`);
     mask = out.fill(0);
   }
-  for (let k = 0; k < pairs; k++) {
-    const start = runs[2 * k]!;
-    let left = runs[2 * k + 1]!;
+  if (decodeCanonical(rle, height, width, mask)) return mask;
+  // Not in the canonical form (other whitespace) or malformed: parse with full checks (throws a typed error when malformed).
+  const pairs = parseRuns(rle, height, width);
+  mask.fill(0);
+  for (let k = 0; k < pairs; k++) writeRun(mask, runs[2 * k]!, runs[2 * k + 1]!, height, width);
+  return mask;
+}
+
+/** Sets the pixels of the 0-based column-major run `start, length` in the row-major `mask`: strided writes down each column. */
+function writeRun(mask: Uint8Array, start: number, length: number, height: number, width: number): void {
+  let left = length;
+  let c = (start / height) | 0;
+  let r = start - c * height;
+  while (left > 0) {
+    const take = left < height - r ? left : height - r;
+    for (let i = r * width + c, end = i + take * width; i < end; i += width) mask[i] = 1;
+    left -= take;
+    r = 0;
+    c++;
+  }
+}
+
+/**
+ * The hot path of {@link decode}: parses and writes in one pass, with locals only, for RLE in the canonical form
+ * (single spaces between tokens, optional leading and trailing spaces). Returns false, having possibly written some
+ * runs, on anything else (another separator, a bad token, an invalid run); the caller then takes the checked path.
+ */
+function decodeCanonical(rle: string, height: number, width: number, mask: Uint8Array): boolean {
+  const n = rle.length;
+  const total = height * width;
+  let i = 0;
+  let previousEnd = 0;
+  while (i < n) {
+    let code = rle.charCodeAt(i);
+    while (code === 32) {
+      if (++i >= n) return true;
+      code = rle.charCodeAt(i);
+    }
+    let start = 0;
+    let digit = code - 48;
+    if (digit >>> 0 > 9) return false;
+    do {
+      start = start * 10 + digit;
+      if (++i >= n) return false; // a start without a length
+      digit = rle.charCodeAt(i) - 48;
+    } while (digit >>> 0 <= 9);
+    if (digit !== -16 || ++i >= n) return false; // the separator must be one space, followed by the length
+    let length = 0;
+    digit = rle.charCodeAt(i) - 48;
+    if (digit >>> 0 > 9) return false;
+    do {
+      length = length * 10 + digit;
+      if (++i >= n) break;
+      digit = rle.charCodeAt(i) - 48;
+    } while (digit >>> 0 <= 9);
+    if (i < n && digit !== -16) return false;
+    start -= 1;
+    const end = start + length;
+    if (start < previousEnd || length === 0 || end > total) return false;
+    previousEnd = end;
     let c = (start / height) | 0;
     let r = start - c * height;
+    let left = length;
     while (left > 0) {
-      const take = Math.min(left, height - r);
-      for (let i = r * width + c, end = i + take * width; i < end; i += width) mask[i] = 1;
+      const take = left < height - r ? left : height - r;
+      for (let p = r * width + c, e = p + take * width; p < e; p += width) mask[p] = 1;
       left -= take;
       r = 0;
       c++;
     }
   }
-  return mask;
+  return true;
 }
 
 /**
