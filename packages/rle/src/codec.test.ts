@@ -122,6 +122,55 @@ describe('encode and decode', () => {
   });
 });
 
+/** Masks of at least 4096 pixels and width >= 16 (decoded by flips and a WebAssembly SIMD prefix XOR down the columns). */
+const largeRunMask = fc
+  .record({ height: fc.integer({ min: 1, max: 300 }), width: fc.integer({ min: 16, max: 700 }) })
+  .filter(({ height, width }) => height * width >= 4096)
+  .chain(({ height, width }) =>
+    fc.record({
+      height: fc.constant(height),
+      width: fc.constant(width),
+      runs: fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 2 * height + 1 })), { maxLength: 400 }),
+    }),
+  )
+  .map(({ height, width, runs }) => {
+    const n = height * width;
+    const columnMajor = new Uint8Array(n);
+    let p = 0;
+    for (const [on, length] of runs) {
+      if (on) columnMajor.fill(1, p, Math.min(n, p + length));
+      p += length;
+    }
+    return { height, width, rle: referenceEncode(Array.from(columnMajor), n, 1) };
+  });
+
+describe('large masks', () => {
+  test.prop([largeRunMask], { numRuns: 60 })('decode matches the numpy reference and the checked path (tab separators)', ({ height, width, rle }) => {
+    const expected = referenceDecode(rle, height, width);
+    expect(firstDifference(decode(rle, { height, width }), expected)).toBe(-1);
+    const out = new Uint8Array(height * width).fill(7);
+    expect(decode(rle, { height, width, out })).toBe(out);
+    expect(firstDifference(out, expected)).toBe(-1);
+    expect(firstDifference(decode(rle.replaceAll(' ', '\t'), { height, width }), expected)).toBe(-1);
+  });
+
+  it('decodes touching runs (one ends where the next starts) and runs through the last pixel', () => {
+    const height = 64;
+    const width = 80;
+    const n = height * width;
+    const rle = `1 64 65 10 75 1 200 300 ${n - 100} 100`;
+    expect(firstDifference(decode(rle, { height, width }), referenceDecode(rle, height, width))).toBe(-1);
+  });
+
+  it('decodes the realistic 256x1600 benchmark masks exactly', () => {
+    for (let seed = 1; seed <= 4; seed++) {
+      const mask = polygonBlobMask(seed);
+      const rle = referenceEncode(mask, 256, 1600);
+      expect(firstDifference(decode(rle, { height: 256, width: 1600 }), mask)).toBe(-1);
+    }
+  });
+});
+
 describe('errors', () => {
   const shape = { height: 4, width: 2 };
   it.each([

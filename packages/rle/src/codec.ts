@@ -1,6 +1,7 @@
 import { RleError, truncate } from './errors';
 import { checkLength, checkShape } from './shape';
 import type { BinaryMask, MaskShape } from './types';
+import { xorRowsKernel } from './xor-rows';
 
 // Encoding works on transitions: in column-major order (pixel p = c * height + r), a run starts where pixel p is on and
 // p - 1 is off, and ends (exclusively) where p is off and p - 1 is on, with virtual off pixels before the first and after
@@ -345,15 +346,31 @@ export function decode(rle: string, options: DecodeOptions): Uint8Array {
   checkShape(options, 'decode');
   const { height, width, out } = options;
   if (typeof rle !== 'string') parseRuns(rle, height, width); // throws the typed error
-  let mask: Uint8Array;
-  if (out === undefined) mask = new Uint8Array(height * width);
-  else {
-    if (!(out instanceof Uint8Array)) {
-      throw new RleError('SHAPE_MISMATCH', `decode: expected out to be a Uint8Array of ${height}x${width} = ${height * width} bytes, got ${typeof out}.`);
-    }
-    checkLength(out.length, height * width, 'decode: out', `${height}x${width}`);
-    mask = out.fill(0);
+  const n = height * width;
+  if (out !== undefined && !(out instanceof Uint8Array)) {
+    throw new RleError('SHAPE_MISMATCH', `decode: expected out to be a Uint8Array of ${height}x${width} = ${n} bytes, got ${typeof out}.`);
   }
+  if (out !== undefined) checkLength(out.length, n, 'decode: out', `${height}x${width}`);
+  // Large masks: flips into WebAssembly memory, a SIMD prefix XOR down the columns, one copy out (sequential memory
+  // access instead of one strided write per pixel).
+  if (width >= 16 && n >= 4096) {
+    const kernel = xorRowsKernel();
+    if (kernel !== undefined) {
+      const pages = Math.ceil((n + 16) / 65536) - kernel.memory.buffer.byteLength / 65536;
+      if (pages > 0) kernel.memory.grow(pages);
+      const buffer = new Uint8Array(kernel.memory.buffer, 0, n);
+      buffer.fill(0);
+      if (toggleCanonical(rle, height, width, buffer)) {
+        kernel.xorRows(width, n);
+        if (out === undefined) return buffer.slice();
+        out.set(buffer);
+        return out;
+      }
+    }
+  }
+  let mask: Uint8Array;
+  if (out === undefined) mask = new Uint8Array(n);
+  else mask = out.fill(0);
   if (decodeCanonical(rle, height, width, mask)) return mask;
   // Not in the canonical form (other whitespace) or malformed: parse with full checks (throws a typed error when malformed).
   const pairs = parseRuns(rle, height, width);
@@ -420,6 +437,59 @@ function decodeCanonical(rle: string, height: number, width: number, mask: Uint8
     while (left > 0) {
       const take = left < height - r ? left : height - r;
       for (let p = r * width + c, e = p + take * width; p < e; p += width) mask[p] = 1;
+      left -= take;
+      r = 0;
+      c++;
+    }
+  }
+  return true;
+}
+
+/**
+ * Like {@link decodeCanonical}, but marks each column segment of a run by flipping its first pixel and the pixel just
+ * below its last one (flips, so that a run ending where the next begins cancels out); a prefix XOR down every column then
+ * gives the mask.
+ */
+function toggleCanonical(rle: string, height: number, width: number, mask: Uint8Array): boolean {
+  const n = rle.length;
+  const total = height * width;
+  let i = 0;
+  let previousEnd = 0;
+  while (i < n) {
+    let code = rle.charCodeAt(i);
+    while (code === 32) {
+      if (++i >= n) return true;
+      code = rle.charCodeAt(i);
+    }
+    let start = 0;
+    let digit = code - 48;
+    if (digit >>> 0 > 9) return false;
+    do {
+      start = start * 10 + digit;
+      if (++i >= n) return false; // a start without a length
+      digit = rle.charCodeAt(i) - 48;
+    } while (digit >>> 0 <= 9);
+    if (digit !== -16 || ++i >= n) return false; // the separator must be one space, followed by the length
+    let length = 0;
+    digit = rle.charCodeAt(i) - 48;
+    if (digit >>> 0 > 9) return false;
+    do {
+      length = length * 10 + digit;
+      if (++i >= n) break;
+      digit = rle.charCodeAt(i) - 48;
+    } while (digit >>> 0 <= 9);
+    if (i < n && digit !== -16) return false;
+    start -= 1;
+    const end = start + length;
+    if (start < previousEnd || length === 0 || end > total) return false;
+    previousEnd = end;
+    let c = (start / height) | 0;
+    let r = start - c * height;
+    let left = length;
+    while (left > 0) {
+      const take = left < height - r ? left : height - r;
+      mask[r * width + c]! ^= 1;
+      if (r + take < height) mask[(r + take) * width + c]! ^= 1;
       left -= take;
       r = 0;
       c++;
