@@ -23,12 +23,11 @@ async function crop(id: string, top: number, left: number, height: number, width
   return { x, y };
 }
 
-async function trainSteps(steps: number): Promise<number[]> {
-  const [h, w] = [64, 128];
+async function trainSteps(steps: number, [h, w]: [number, number]): Promise<number[]> {
   const samples = [await crop('72aaba8ad', 160, 600, h, w), await crop('b2ad335bf', 160, 0, h, w)];
   const x = tf.tensor4d(Float32Array.from(samples.flatMap((s) => [...s.x])), [2, h, w, 1]);
   const y = tf.tensor4d(Float32Array.from(samples.flatMap((s) => [...s.y])), [2, h, w, 4]);
-  expect(tf.tidy(() => tf.sum(y).dataSync()[0]!)).toBeGreaterThan(500); // both crops hold defects
+  expect(tf.tidy(() => tf.sum(y).dataSync()[0]!)).toBeGreaterThan(0.05 * 2 * h * w); // the crops hold defects
   const model = createModel({ architecture: 'unet', encoder: 'resnet18', inChannels: 1, classes: 4, seed: 1 });
   const optimizer = tf.train.adam(1e-3);
   const variables = model.trainableWeights.map((v) => v.read() as tf.Variable);
@@ -53,17 +52,18 @@ async function trainSteps(steps: number): Promise<number[]> {
 
 describe.skipIf(!hasData)('UNet-ResNet18 trains on a real Severstal sample', () => {
   it('loss goes down on the test backend (wasm by default)', async () => {
-    const losses = await trainSteps(6);
+    const losses = await trainSteps(6, [64, 128]);
     console.log(`${tf.getBackend()} losses`, losses.map((l) => l.toFixed(4)).join(' '));
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.8);
   });
 
+  // The stock cpu Conv2DBackpropFilter takes ~85% of a step (~90 s per step at this size on 2 cores).
   it('loss goes down on cpu', { tags: ['slow'], timeout: 1_800_000 }, async () => {
     const previous = tf.getBackend();
     await tf.setBackend('cpu');
     try {
-      const losses = await trainSteps(4);
+      const losses = await trainSteps(3, [32, 64]);
       console.log('cpu losses', losses.map((l) => l.toFixed(4)).join(' '));
       expect(losses.at(-1)!).toBeLessThan(losses[0]!);
     } finally {
