@@ -1,4 +1,5 @@
 import type { Layout } from './input';
+import { BLOCK, CHUNK, countKernel, float32Threshold, PRED_AT, TARGET_AT, type CountKernel } from './simd';
 import type { MaskData } from './types';
 
 // Counting kernel. Per (image, class) it sums three things: predicted pixels (p), target pixels (t) and pixels in both (i);
@@ -164,6 +165,50 @@ function addScalar(
   }
 }
 
+const isBytes = (data: MaskData): data is Uint8Array | Uint8ClampedArray =>
+  data instanceof Uint8Array || data instanceof Uint8ClampedArray;
+
+/**
+ * Counts elements [s, s + 16 v) of one image with the WebAssembly kernel, copying them into its memory a chunk at a time,
+ * and adds the four int32 lanes of each sum to `sums` (lane k holds class k % classes).
+ */
+function addSimd(
+  k: CountKernel,
+  pred: Uint8Array | Uint8ClampedArray | Float32Array,
+  target: Uint8Array | Uint8ClampedArray,
+  s: number,
+  v: number,
+  classes: number,
+  threshold: number,
+  sums: Float64Array,
+): void {
+  const float = pred instanceof Float32Array;
+  const end = s + 16 * v;
+  k.sums.fill(0);
+  for (let i = s; i < end; i += CHUNK) {
+    const len = Math.min(CHUNK, end - i);
+    k.bytes.set(target.subarray(i, i + len), TARGET_AT);
+    const vectors = len >>> 4;
+    if (float) {
+      k.floats.set(pred.subarray(i, i + len), PRED_AT >>> 2);
+      for (let b = 0; b < vectors; b += BLOCK) {
+        k.countFloats(PRED_AT + 64 * b, TARGET_AT + 16 * b, Math.min(BLOCK, vectors - b), threshold);
+      }
+    } else {
+      k.bytes.set(pred.subarray(i, i + len), PRED_AT);
+      for (let b = 0; b < vectors; b += BLOCK) {
+        k.countBytes(PRED_AT + 16 * b, TARGET_AT + 16 * b, Math.min(BLOCK, vectors - b));
+      }
+    }
+  }
+  for (let lane = 0; lane < 4; lane++) {
+    const c = lane % classes;
+    sums[c]! += k.sums[lane]!;
+    sums[classes + c]! += k.sums[4 + lane]!;
+    sums[2 * classes + c]! += k.sums[8 + lane]!;
+  }
+}
+
 /**
  * Adds the per (image, class) sums of `pred` and `target` to `p`, `t` and `i` (pair (img, c) at `(offset + img) * classes + c`).
  * Inputs are checked by the caller.
@@ -182,6 +227,9 @@ export function addSums(
   const perImage = pixels * classes;
   const sums = new Float64Array(3 * classes);
   const fast = LITTLE_ENDIAN && 4 % classes === 0;
+  const simd =
+    fast && isBytes(target) && (isBytes(pred) || pred instanceof Float32Array) ? countKernel() : undefined;
+  const threshold32 = simd !== undefined ? float32Threshold(threshold) : threshold;
   const viewP = fast ? wordView(pred) : undefined;
   const viewT = fast ? wordView(target) : undefined;
   const lanes = new Float64Array(12);
@@ -195,6 +243,11 @@ export function addSums(
     sums.fill(0);
     if (!fast) {
       addScalar(pred, target, s, e, 0, classes, threshold, sums);
+    } else if (simd !== undefined) {
+      // Whole 16-element vectors in the kernel (an image starts at a multiple of `classes`), then a scalar tail.
+      const v = Math.floor(perImage / 16);
+      addSimd(simd, pred as Uint8Array | Float32Array, target as Uint8Array, s, v, classes, threshold32, sums);
+      addScalar(pred, target, s + 16 * v, e, 0, classes, threshold, sums);
     } else {
       // Scalar head up to a word boundary, words, scalar tail. An image starts at a multiple of `classes`.
       const a = Math.min(e, s + ((4 - (s % 4)) % 4));
