@@ -5,7 +5,9 @@ import type { MaskData } from './types';
 // Counting kernel. Per (image, class) it sums three things: predicted pixels (p), target pixels (t) and pixels in both (i);
 // the confusion counts follow (tp = i, fp = p - i, fn = t - i, tn = pixels - p - t + i).
 //
-// The fast path reads four mask bytes as one 32-bit word and adds words lane by lane (SIMD within a register): with 0/1
+// Where WebAssembly SIMD is available, byte masks and float32 probabilities against byte targets (1, 2 or 4 classes)
+// are copied, a chunk at a time, into the memory of the kernel in ./simd and counted 16 elements per step.
+// Otherwise the fast path reads four mask bytes as one 32-bit word and adds words lane by lane (SIMD within a register): with 0/1
 // bytes, 255 words can be summed before any byte lane can carry into the next. Binary Uint8 masks are read in place
 // through an Int32Array view; other inputs are first packed, 4096 values at a time, into 0/1 bytes of a scratch buffer.
 // With channel-last data and 1, 2 or 4 classes, byte lane L of every word always holds class L % classes.

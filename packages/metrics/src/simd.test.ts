@@ -1,5 +1,5 @@
 import { fc, test } from '@fast-check/vitest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { confusionCounts } from './confusion';
 import { countKernel, float32Threshold } from './simd';
 
@@ -97,4 +97,23 @@ describe('the WebAssembly SIMD counting path', () => {
       expect(next32(t, false) >= threshold).toBe(false);
     },
   );
+});
+
+describe('without WebAssembly', () => {
+  test.prop([pairs], { numRuns: 30 })('the JavaScript path equals the reference too', async ({ pred, target, images, pixels, classes, threshold }) => {
+    vi.resetModules();
+    vi.stubGlobal('WebAssembly', undefined);
+    try {
+      const simd = await import('./simd');
+      expect(simd.countKernel()).toBeUndefined();
+      const { confusionCounts: jsCounts } = await import('./confusion');
+      const expected = reference(pred, target, images, classes, threshold);
+      const counts = jsCounts(pred, target, { shape: [images, 1, pixels, classes], threshold });
+      expect(Array.from(counts.tp)).toEqual(expected.tp);
+      expect(Array.from(counts.fp)).toEqual(expected.fp);
+      expect(Array.from(counts.fn)).toEqual(expected.fn);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
 });
