@@ -169,6 +169,23 @@ export async function writeSubmissionFile(
   return { rows, imagesPerSecond };
 }
 
+/**
+ * A class whose best rule does not beat predicting nothing on the validation images is switched off (its masks are kept
+ * only above an area no mask can reach), so the tuned post-processing never scores below the all-empty baseline there.
+ */
+export function neverWorseThanEmpty(
+  result: TuningResult,
+  emptyPerClass: readonly number[],
+  shape: { height: number; width: number },
+): TuningResult {
+  const classes = result.classes.map((rule, k) =>
+    result.classScores[k]! > emptyPerClass[k]! ? rule : { ...rule, minMaskArea: shape.height * shape.width },
+  );
+  const classScores = result.classScores.map((d, k) => Math.max(d, emptyPerClass[k]!));
+  const score = classScores.reduce((a, b) => a + b, 0) / classScores.length;
+  return { ...result, classes, classScores, score };
+}
+
 /** Everything finishRun computed (also metrics.json). */
 export interface RunMetrics {
   backend: string;
@@ -213,12 +230,12 @@ export async function finishRun(options: {
       // Minimum areas of the reference grid, scaled from 256x1600 to this image size.
       const factor = (dataset.height * dataset.width) / (256 * 1600);
       const minAreas = [...new Set(TUNE_MIN_AREAS.map((a) => Math.round(a * factor)))];
-      tuned = tuner.search({ minAreas, keepCandidates: 20 });
+      tuned = neverWorseThanEmpty(tuner.search({ minAreas, keepCandidates: 20 }), validation.scores.baseline.perClass, dataset);
       writeJson(join(paths.root, 'tuned.json'), tuned);
       post = tuned;
       progress.log(
         `Tuned post-processing on the validation images (Dice ${tuned.score.toFixed(4)}): ` +
-          tuned.classes.map((r, k) => `class ${k + 1} threshold ${r.threshold} min area ${r.minArea}`).join('; '),
+          tuned.classes.map((r, k) => (r.minMaskArea >= dataset.height * dataset.width ? `class ${k + 1} off` : `class ${k + 1} threshold ${r.threshold} min area ${r.minArea}`)).join('; '),
       );
     }
     common.post = post;

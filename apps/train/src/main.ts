@@ -1,4 +1,3 @@
-#!/usr/bin/env -S npx tsx
 // The steel-train command line: `tsx src/main.ts <command> [options]`.
 import { helpText, parseCommandArgs, type CommandSpec, type ParsedArgs } from './cli.ts';
 import { COMMAND_SPECS, overviewText } from './commands/specs.ts';
