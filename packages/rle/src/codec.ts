@@ -1,6 +1,7 @@
 import { RleError, truncate } from './errors';
 import { checkLength, checkShape } from './shape';
 import type { BinaryMask, MaskShape } from './types';
+import { transitionsKernel } from './transitions';
 import { xorRowsKernel } from './xor-rows';
 
 // Encoding works on transitions: in column-major order (pixel p = c * height + r), a run starts where pixel p is on and
@@ -139,6 +140,43 @@ function rowTransitionsBlocks(mask: Uint8Array, height: number, width: number): 
   }
 }
 
+/**
+ * Rows 1 to height - 1 with the WebAssembly SIMD kernel: the mask is copied into its memory, the kernel writes the
+ * row-major indices of pixels that differ from the pixel above, in order, and they become column-major transitions here.
+ * Returns false where the kernel is unavailable.
+ */
+function rowTransitionsWasm(mask: Uint8Array, height: number, width: number): boolean {
+  const kernel = transitionsKernel();
+  if (kernel === undefined) return false;
+  const n = height * width;
+  const outOffset = (n + 64 + 3) & ~3;
+  const needed = outOffset + 4 * (n + 64);
+  const pages = Math.ceil(needed / 65536) - kernel.memory.buffer.byteLength / 65536;
+  if (pages > 0) kernel.memory.grow(pages);
+  const bytes = new Uint8Array(kernel.memory.buffer, 0, n + 64);
+  bytes.set(mask);
+  bytes.fill(0, n, n + 64);
+  const found = kernel.transitions(width, n, outOffset);
+  const positions = new Int32Array(kernel.memory.buffer, outOffset, found);
+  if (eventCount + found > events.length) {
+    events = grow(events, eventCount + found);
+    eventCols = grow(eventCols, eventCount + found);
+  }
+  const ev = events;
+  const cols = eventCols;
+  let e = eventCount;
+  for (let k = 0; k < found; k++) {
+    const i = positions[k]!;
+    if (i >= n) break;
+    const r = (i / width) | 0;
+    const c = i - r * width;
+    ev[e] = c * height + r;
+    cols[e++] = c;
+  }
+  eventCount = e;
+  return true;
+}
+
 function writeNumber(out: Uint8Array, p: number, value: number): number {
   let v = value;
   if (v >= 1_000_000) {
@@ -205,7 +243,9 @@ export function encode(mask: ArrayLike<number> | BinaryMask, shape?: MaskShape):
   eventCount = 0;
   rowZeroTransitions(data, height, width);
   if (height > 1) {
-    if (data instanceof Uint8Array && width % 64 === 0 && data.byteOffset % 8 === 0) rowTransitionsBlocks(data, height, width);
+    if (data instanceof Uint8Array && n >= 4096 && rowTransitionsWasm(data, height, width)) {
+      // done
+    } else if (data instanceof Uint8Array && width % 64 === 0 && data.byteOffset % 8 === 0) rowTransitionsBlocks(data, height, width);
     else rowTransitionsGeneric(data, height, width);
   }
   const count = eventCount;

@@ -1,0 +1,85 @@
+import { fc, test } from '@fast-check/vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { polygonBlobMask } from '../bench/masks';
+import { encode } from './codec';
+import { transitionsKernel } from './transitions';
+
+// Independent reference, a port of the Kaggle numpy mask2rle: pixels = [0, *img.T.flatten(), 0];
+// runs = where(pixels[1:] != pixels[:-1]) + 1; runs[1::2] -= runs[::2].
+function referenceEncode(data: ArrayLike<number>, height: number, width: number): string {
+  const pixels = new Uint8Array(height * width + 2);
+  for (let c = 0; c < width; c++) for (let r = 0; r < height; r++) pixels[1 + c * height + r] = data[r * width + c] !== 0 ? 1 : 0;
+  const runs: number[] = [];
+  for (let i = 1; i < pixels.length; i++) if (pixels[i] !== pixels[i - 1]) runs.push(i);
+  for (let k = 1; k < runs.length; k += 2) runs[k]! -= runs[k - 1]!;
+  return runs.join(' ');
+}
+
+/** The codec with WebAssembly unavailable: a second module instance whose kernel lookup finds none. */
+let encodeJs: typeof encode;
+beforeAll(async () => {
+  vi.resetModules();
+  vi.doMock('./transitions', () => ({ transitionsKernel: () => undefined }));
+  encodeJs = (await import('./codec')).encode;
+  vi.doUnmock('./transitions');
+});
+
+/**
+ * Masks of at least 4096 pixels (encoded by the WebAssembly SIMD kernel), widths multiple of 16 and not, built from
+ * column-major runs so that runs wrap from the bottom of a column into the next; on pixels take values 1, 7, 128 or 255.
+ */
+const kernelMask = fc
+  .record({
+    width: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 40 }).map((k) => 16 * k), fc.constantFrom(1600, 1601)),
+    height: fc.integer({ min: 1, max: 260 }),
+  })
+  .map(({ width, height }) => ({ width, height: Math.max(height, Math.ceil(4096 / width)) }))
+  .chain(({ height, width }) =>
+    fc.record({
+      height: fc.constant(height),
+      width: fc.constant(width),
+      runs: fc.array(fc.tuple(fc.constantFrom(0, 1, 7, 128, 255), fc.integer({ min: 1, max: 2 * height + 1 })), { maxLength: 300 }),
+    }),
+  )
+  .map(({ height, width, runs }) => {
+    const n = height * width;
+    const columnMajor = new Uint8Array(n);
+    let p = 0;
+    for (const [value, length] of runs) {
+      columnMajor.fill(value, p, Math.min(n, p + length));
+      p += length;
+    }
+    const data = new Uint8Array(n);
+    for (let c = 0; c < width; c++) for (let r = 0; r < height; r++) data[r * width + c] = columnMajor[c * height + r]!;
+    return { height, width, data };
+  });
+
+describe('encode: WebAssembly SIMD kernel and JavaScript fallback', () => {
+  it('the kernel compiles here, and the fallback module has none', () => {
+    expect(transitionsKernel()).toBeDefined();
+  });
+
+  test.prop([kernelMask], { numRuns: 80 })('both paths equal the numpy reference, incl. runs wrapping into the next column', ({ height, width, data }) => {
+    const expected = referenceEncode(data, height, width);
+    expect(encode(data, { height, width })).toBe(expected);
+    expect(encodeJs(data, { height, width })).toBe(expected);
+  });
+
+  it('both paths agree on the realistic 256x1600 masks, at an unaligned offset too, and after a larger mask', () => {
+    const shape = { height: 256, width: 1600 };
+    const big = new Uint8Array(512 * 1600).fill(1);
+    expect(encode(big, { height: 512, width: 1600 })).toBe(referenceEncode(big, 512, 1600));
+    for (let seed = 0; seed < 4; seed++) {
+      const mask = polygonBlobMask(seed);
+      const expected = referenceEncode(mask, 256, 1600);
+      expect(encode(mask, shape)).toBe(expected);
+      expect(encodeJs(mask, shape)).toBe(expected);
+      const shifted = new Uint8Array(mask.length + 3);
+      shifted.set(mask, 3);
+      expect(encode(shifted.subarray(3), shape)).toBe(expected);
+    }
+    // A full mask then a smaller one: no stale bytes or indices from the earlier call.
+    expect(encode(new Uint8Array(4096), { height: 64, width: 64 })).toBe('');
+    expect(encode(new Uint8Array(4096).fill(9), { height: 64, width: 64 })).toBe('1 4096');
+  });
+});
