@@ -141,37 +141,54 @@ function rowTransitionsBlocks(mask: Uint8Array, height: number, width: number): 
 }
 
 /**
- * Rows 1 to height - 1 with the WebAssembly SIMD kernel: the mask is copied into its memory, the kernel writes the
- * row-major indices of pixels that differ from the pixel above, in order, and they become column-major transitions here.
+ * All transitions with the WebAssembly SIMD kernel. Its memory holds, from byte 0, a row standing for "the pixel before
+ * row 0": the last row shifted right by one column (the pixel before (0, c) is (height - 1, c - 1)), with 0 before column
+ * 0; then the mask. The kernel compares every row with the one above from row 0 on and writes the indices that differ in
+ * increasing order; they become column-major transitions here. The end of a run through the last pixel is added after.
  * Returns false where the kernel is unavailable.
  */
-function rowTransitionsWasm(mask: Uint8Array, height: number, width: number): boolean {
+function transitionsWasm(mask: Uint8Array, height: number, width: number): boolean {
   const kernel = transitionsKernel();
   if (kernel === undefined) return false;
   const n = height * width;
-  const outOffset = (n + 64 + 3) & ~3;
+  const end = width + n;
+  const outOffset = (end + 64 + 3) & ~3;
   const needed = outOffset + 4 * (n + 64);
   const pages = Math.ceil(needed / 65536) - kernel.memory.buffer.byteLength / 65536;
   if (pages > 0) kernel.memory.grow(pages);
-  const bytes = new Uint8Array(kernel.memory.buffer, 0, n + 64);
-  bytes.set(mask);
-  bytes.fill(0, n, n + 64);
-  const found = kernel.transitions(width, n, outOffset);
+  const bytes = new Uint8Array(kernel.memory.buffer, 0, end + 64);
+  const lastRow = n - width;
+  bytes[0] = 0;
+  bytes.set(mask.subarray(lastRow, n - 1), 1);
+  bytes.set(mask, width);
+  bytes.fill(0, end, end + 64);
+  const found = kernel.transitions(width, end, outOffset);
   const positions = new Int32Array(kernel.memory.buffer, outOffset, found);
-  if (eventCount + found > events.length) {
-    events = grow(events, eventCount + found);
-    eventCols = grow(eventCols, eventCount + found);
+  if (found + 1 > events.length) {
+    events = grow(events, found + 1);
+    eventCols = grow(eventCols, found + 1);
   }
   const ev = events;
   const cols = eventCols;
-  let e = eventCount;
+  let e = 0;
+  let r = 0;
+  let rowStart = width; // memory index of (r, 0)
+  let rowEnd = rowStart + width;
   for (let k = 0; k < found; k++) {
     const i = positions[k]!;
-    if (i >= n) break;
-    const r = (i / width) | 0;
-    const c = i - r * width;
+    if (i >= end) break;
+    while (i >= rowEnd) {
+      r++;
+      rowStart = rowEnd;
+      rowEnd += width;
+    }
+    const c = i - rowStart;
     ev[e] = c * height + r;
     cols[e++] = c;
+  }
+  if (mask[n - 1] !== 0) {
+    ev[e] = n;
+    cols[e++] = width;
   }
   eventCount = e;
   return true;
@@ -241,12 +258,12 @@ export function encode(mask: ArrayLike<number> | BinaryMask, shape?: MaskShape):
   checkLength(data.length, n, 'encode: mask', `${height}x${width}`);
 
   eventCount = 0;
-  rowZeroTransitions(data, height, width);
-  if (height > 1) {
-    if (data instanceof Uint8Array && n >= 4096 && rowTransitionsWasm(data, height, width)) {
-      // done
-    } else if (data instanceof Uint8Array && width % 64 === 0 && data.byteOffset % 8 === 0) rowTransitionsBlocks(data, height, width);
-    else rowTransitionsGeneric(data, height, width);
+  if (!(data instanceof Uint8Array && n >= 4096 && transitionsWasm(data, height, width))) {
+    rowZeroTransitions(data, height, width);
+    if (height > 1) {
+      if (data instanceof Uint8Array && width % 64 === 0 && data.byteOffset % 8 === 0) rowTransitionsBlocks(data, height, width);
+      else rowTransitionsGeneric(data, height, width);
+    }
   }
   const count = eventCount;
   if (count === 0) return '';
