@@ -168,6 +168,9 @@ function transitionsWasm(mask: Uint8Array, height: number, width: number): boole
     events = grow(events, found + 1);
     eventCols = grow(eventCols, found + 1);
   }
+  if (colStart.length < width + 2) colStart = new Int32Array(width + 2);
+  else colStart.fill(0, 0, width + 2);
+  const counts = colStart;
   const ev = events;
   const cols = eventCols;
   let e = 0;
@@ -185,10 +188,12 @@ function transitionsWasm(mask: Uint8Array, height: number, width: number): boole
     const c = i - rowStart;
     ev[e] = c * height + r;
     cols[e++] = c;
+    counts[c + 1]!++;
   }
   if (mask[n - 1] !== 0) {
     ev[e] = n;
     cols[e++] = width;
+    counts[width + 1]!++;
   }
   eventCount = e;
   return true;
@@ -258,7 +263,8 @@ export function encode(mask: ArrayLike<number> | BinaryMask, shape?: MaskShape):
   checkLength(data.length, n, 'encode: mask', `${height}x${width}`);
 
   eventCount = 0;
-  if (!(data instanceof Uint8Array && n >= 4096 && transitionsWasm(data, height, width))) {
+  const counted = data instanceof Uint8Array && n >= 4096 && transitionsWasm(data, height, width); // counts columns too
+  if (!counted) {
     rowZeroTransitions(data, height, width);
     if (height > 1) {
       if (data instanceof Uint8Array && width % 64 === 0 && data.byteOffset % 8 === 0) rowTransitionsBlocks(data, height, width);
@@ -269,9 +275,11 @@ export function encode(mask: ArrayLike<number> | BinaryMask, shape?: MaskShape):
   if (count === 0) return '';
 
   // Stable counting sort by column.
-  if (colStart.length < width + 2) colStart = new Int32Array(width + 2);
-  else colStart.fill(0, 0, width + 2);
-  for (let e = 0; e < count; e++) colStart[eventCols[e]! + 1]!++;
+  if (!counted) {
+    if (colStart.length < width + 2) colStart = new Int32Array(width + 2);
+    else colStart.fill(0, 0, width + 2);
+    for (let e = 0; e < count; e++) colStart[eventCols[e]! + 1]!++;
+  }
   for (let c = 1; c <= width + 1; c++) colStart[c]! += colStart[c - 1]!;
   if (sorted.length < count) sorted = new Int32Array(events.length);
   for (let e = 0; e < count; e++) sorted[colStart[eventCols[e]!]!++] = events[e]!;
