@@ -211,29 +211,21 @@ function writeNumber(out: Uint8Array, p: number, value: number): number {
     }
     return p + digits;
   }
-  if (v >= 10_000) {
-    const a = (v / 10_000) | 0;
-    v -= a * 10_000;
-    if (a >= 10) out[p++] = TENS[a]!;
-    out[p++] = ONES[a]!;
-    const b = (v / 100) | 0;
-    const c = v - b * 100;
-    out[p++] = TENS[b]!;
-    out[p++] = ONES[b]!;
-    out[p++] = TENS[c]!;
-    out[p++] = ONES[c]!;
-  } else if (v >= 100) {
-    const b = (v / 100) | 0;
-    const c = v - b * 100;
-    if (b >= 10) out[p++] = TENS[b]!;
-    out[p++] = ONES[b]!;
-    out[p++] = TENS[c]!;
-    out[p++] = ONES[c]!;
-  } else {
-    if (v >= 10) out[p++] = TENS[v]!;
-    out[p++] = ONES[v]!;
+  // Digit count first, then two digits at a time from the right.
+  const end = p + (v < 100 ? (v < 10 ? 1 : 2) : v < 10_000 ? (v < 1000 ? 3 : 4) : v < 100_000 ? 5 : 6);
+  let q = end;
+  while (v >= 100) {
+    const t = (v / 100) | 0;
+    const d = v - t * 100;
+    out[--q] = ONES[d]!;
+    out[--q] = TENS[d]!;
+    v = t;
   }
-  return p;
+  if (v >= 10) {
+    out[--q] = ONES[v]!;
+    out[--q] = TENS[v]!;
+  } else out[--q] = 48 + v;
+  return end;
 }
 
 function isBinaryMask(value: unknown): value is BinaryMask {
