@@ -140,6 +140,11 @@ function rowTransitionsBlocks(mask: Uint8Array, height: number, width: number): 
   }
 }
 
+// Views of the kernel's memory, renewed when it grows (growing replaces its buffer).
+let kernelBuffer: ArrayBuffer | undefined;
+let kernelBytes = new Uint8Array(0);
+let kernelInts = new Int32Array(0);
+
 /**
  * All transitions with the WebAssembly SIMD kernel. Its memory holds, from byte 0, a row standing for "the pixel before
  * row 0": the last row shifted right by one column (the pixel before (0, c) is (height - 1, c - 1)), with 0 before column
@@ -156,14 +161,21 @@ function transitionsWasm(mask: Uint8Array, height: number, width: number): boole
   const needed = outOffset + 4 * (n + 64);
   const pages = Math.ceil(needed / 65536) - kernel.memory.buffer.byteLength / 65536;
   if (pages > 0) kernel.memory.grow(pages);
-  const bytes = new Uint8Array(kernel.memory.buffer, 0, end + 64);
+  const buffer = kernel.memory.buffer;
+  if (buffer !== kernelBuffer) {
+    kernelBuffer = buffer;
+    kernelBytes = new Uint8Array(buffer);
+    kernelInts = new Int32Array(buffer);
+  }
+  const bytes = kernelBytes;
   const lastRow = n - width;
   bytes[0] = 0;
   bytes.set(mask.subarray(lastRow, n - 1), 1);
   bytes.set(mask, width);
   bytes.fill(0, end, end + 64);
   const found = kernel.transitions(width, end, outOffset);
-  const positions = new Int32Array(kernel.memory.buffer, outOffset, found);
+  const positions = kernelInts;
+  const first = outOffset >> 2;
   if (found + 1 > events.length) {
     events = grow(events, found + 1);
     eventCols = grow(eventCols, found + 1);
@@ -177,7 +189,7 @@ function transitionsWasm(mask: Uint8Array, height: number, width: number): boole
   let r = 0;
   let rowStart = width; // memory index of (r, 0)
   let rowEnd = rowStart + width;
-  for (let k = 0; k < found; k++) {
+  for (let k = first, last = first + found; k < last; k++) {
     const i = positions[k]!;
     if (i >= end) break;
     while (i >= rowEnd) {
