@@ -284,20 +284,24 @@ export function encode(mask: ArrayLike<number> | BinaryMask, shape?: MaskShape):
     else colStart.fill(0, 0, width + 2);
     for (let e = 0; e < count; e++) colStart[eventCols[e]! + 1]!++;
   }
-  for (let c = 1; c <= width + 1; c++) colStart[c]! += colStart[c - 1]!;
+  const starts = colStart;
+  for (let c = 1, sum = 0; c <= width + 1; c++) starts[c] = sum += starts[c]!;
   if (sorted.length < count) sorted = new Int32Array(events.length);
-  for (let e = 0; e < count; e++) sorted[colStart[eventCols[e]!]!++] = events[e]!;
+  const order = sorted;
+  const ev = events;
+  const cols = eventCols;
+  for (let e = 0; e < count; e++) order[starts[cols[e]!]!++] = ev[e]!;
 
   // Digits straight into bytes: each number has at most as many digits as n + 1, plus a separator.
-  const maxDigits = String(n + 1).length + 1;
+  const maxDigits = (n + 1 < 1_000_000 ? 6 : String(n + 1).length) + 1;
   if (text.length < count * maxDigits) text = new Uint8Array(count * maxDigits * 2);
   const out = text;
   let p = 0;
   for (let e = 0; e < count; e += 2) {
-    const start = sorted[e]!;
+    const start = order[e]!;
     p = writeNumber(out, p, start + 1);
     out[p++] = 32;
-    p = writeNumber(out, p, sorted[e + 1]! - start);
+    p = writeNumber(out, p, order[e + 1]! - start);
     out[p++] = 32;
   }
   return ascii.decode(out.subarray(0, p - 1));
