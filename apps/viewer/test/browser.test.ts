@@ -69,6 +69,11 @@ describe.skipIf(!available && !process.env['CI'])('viewer in Chromium', () => {
   const waitForModel = (name: string) => page.waitForFunction((n) => document.querySelector('#status')?.textContent?.includes(`Model ${n} loaded`), name, { timeout: 60_000 });
   const waitForPrediction = () => page.waitForFunction(() => document.querySelector('#image-summary')?.textContent?.includes('Inference'), null, { timeout: 60_000 });
   const upload = async (name: string, mimeType: string, buffer: Buffer) => {
+    // Clear the previous image's summary, so that waitForPrediction waits for this upload's prediction.
+    await page.evaluate(() => {
+      const summary = document.querySelector('#image-summary');
+      if (summary) summary.textContent = '';
+    });
     await page.locator('#upload').setInputFiles({ name, mimeType, buffer });
   };
 
