@@ -1,8 +1,7 @@
 import { RleError, truncate } from './errors';
 import { checkLength, checkShape } from './shape';
 import type { BinaryMask, MaskShape } from './types';
-import { transitionsKernel } from './transitions';
-import { xorRowsKernel } from './xor-rows';
+import { decodeKernel, encodeKernel, ENCODE_BASE, type RleKernel } from './kernels';
 
 // Encoding works on transitions: in column-major order (pixel p = c * height + r), a run starts where pixel p is on and
 // p - 1 is off, and ends (exclusively) where p is off and p - 1 is on, with virtual off pixels before the first and after
@@ -140,75 +139,58 @@ function rowTransitionsBlocks(mask: Uint8Array, height: number, width: number): 
   }
 }
 
-// Views of the kernel's memory, renewed when it grows (growing replaces its buffer).
-let kernelBuffer: ArrayBuffer | undefined;
-let kernelBytes = new Uint8Array(0);
-let kernelInts = new Int32Array(0);
+// Views of a kernel's memory, renewed when it grows (growing replaces its buffer).
+let encodeBuffer: ArrayBuffer | undefined;
+let encodeBytes = new Uint8Array(0);
+let decodeBuffer: ArrayBuffer | undefined;
+let decodeBytes = new Uint8Array(0);
+
+/** The largest mask the kernels take (their working memory is about 20 bytes per pixel); larger ones use JavaScript. */
+const KERNEL_MAX_PIXELS = 1 << 22;
+/** Rows are copied into the kernel's memory and scanned in chunks of about this many bytes, which stay in the L1 cache. */
+const CHUNK_BYTES = 16384;
+
+function ensureMemory(kernel: RleKernel, bytes: number): void {
+  const pages = Math.ceil(bytes / 65536) - kernel.memory.buffer.byteLength / 65536;
+  if (pages > 0) kernel.memory.grow(pages);
+}
 
 /**
- * All transitions with the WebAssembly SIMD kernel. Its memory holds, from byte 0, a row standing for "the pixel before
- * row 0": the last row shifted right by one column (the pixel before (0, c) is (height - 1, c - 1)), with 0 before column
- * 0; then the mask. The kernel compares every row with the one above from row 0 on and writes the indices that differ in
- * increasing order; they become column-major transitions here. The end of a run through the last pixel is added after.
- * Returns false where the kernel is unavailable.
+ * Encodes with the WebAssembly kernels; undefined where they are unavailable. Memory: the digit table, then a chunk of
+ * rows preceded by the row above it (for row 0: the last row shifted right by one column, since the pixel before (0, c)
+ * is (height - 1, c - 1), with 0 before column 0), then the transition list, the per-column counts, the columns, the
+ * sorted positions and the text.
  */
-function transitionsWasm(mask: Uint8Array, height: number, width: number): boolean {
-  const kernel = transitionsKernel();
-  if (kernel === undefined) return false;
+function encodeWasm(mask: Uint8Array, height: number, width: number): string | undefined {
+  const kernel = encodeKernel();
+  if (kernel === undefined) return undefined;
   const n = height * width;
-  const end = width + n;
-  const outOffset = (end + 64 + 3) & ~3;
-  const needed = outOffset + 4 * (n + 64);
-  const pages = Math.ceil(needed / 65536) - kernel.memory.buffer.byteLength / 65536;
-  if (pages > 0) kernel.memory.grow(pages);
-  const buffer = kernel.memory.buffer;
-  if (buffer !== kernelBuffer) {
-    kernelBuffer = buffer;
-    kernelBytes = new Uint8Array(buffer);
-    kernelInts = new Int32Array(buffer);
+  const rows = Math.max(1, Math.min(height, Math.floor(CHUNK_BYTES / width)));
+  const chunk = ENCODE_BASE;
+  const first = chunk + width; // row r0 of the chunk
+  const list = (first + rows * width + 64 + 63) & ~63;
+  const counts = list + 4 * (n + 64);
+  const cols = counts + 4 * (width + 2);
+  const sorted = cols + 4 * (n + 2);
+  const text = sorted + 4 * (n + 2);
+  ensureMemory(kernel, text + (String(n + 1).length + 1) * (n + 2) + 64);
+  if (kernel.memory.buffer !== encodeBuffer) {
+    encodeBuffer = kernel.memory.buffer;
+    encodeBytes = new Uint8Array(encodeBuffer);
   }
-  const bytes = kernelBytes;
-  const lastRow = n - width;
-  bytes[0] = 0;
-  bytes.set(mask.subarray(lastRow, n - 1), 1);
-  bytes.set(mask, width);
-  bytes.fill(0, end, end + 64);
-  const found = kernel.transitions(width, end, outOffset);
-  const positions = kernelInts;
-  const first = outOffset >> 2;
-  if (found + 1 > events.length) {
-    events = grow(events, found + 1);
-    eventCols = grow(eventCols, found + 1);
+  const bytes = encodeBytes;
+  let end = list;
+  for (let r0 = 0; r0 < height; r0 += rows) {
+    const count = Math.min(rows, height - r0);
+    if (r0 === 0) {
+      bytes[chunk] = 0;
+      bytes.set(mask.subarray(n - width, n - 1), chunk + 1);
+      bytes.set(mask.subarray(0, count * width), first);
+    } else bytes.set(mask.subarray((r0 - 1) * width, (r0 + count) * width), chunk);
+    end = kernel.scan(width, first, first + count * width, end, r0 * width - first);
   }
-  if (colStart.length < width + 2) colStart = new Int32Array(width + 2);
-  else colStart.fill(0, 0, width + 2);
-  const counts = colStart;
-  const ev = events;
-  const cols = eventCols;
-  let e = 0;
-  let r = 0;
-  let rowStart = width; // memory index of (r, 0)
-  let rowEnd = rowStart + width;
-  for (let k = first, last = first + found; k < last; k++) {
-    const i = positions[k]!;
-    if (i >= end) break;
-    while (i >= rowEnd) {
-      r++;
-      rowStart = rowEnd;
-      rowEnd += width;
-    }
-    const c = i - rowStart;
-    ev[e] = c * height + r;
-    cols[e++] = c;
-    counts[c + 1]!++;
-  }
-  if (mask[n - 1] !== 0) {
-    ev[e] = n;
-    cols[e++] = width;
-    counts[width + 1]!++;
-  }
-  eventCount = e;
-  return true;
+  const textEnd = kernel.finish(list, end, width, height, counts, cols, sorted, text, mask[n - 1] !== 0 ? 1 : 0, n);
+  return textEnd === text ? '' : ascii.decode(bytes.subarray(text, textEnd));
 }
 
 function writeNumber(out: Uint8Array, p: number, value: number): number {
@@ -266,24 +248,23 @@ export function encode(mask: ArrayLike<number> | BinaryMask, shape?: MaskShape):
   }
   checkLength(data.length, n, 'encode: mask', `${height}x${width}`);
 
+  if (data instanceof Uint8Array && n >= 4096 && n <= KERNEL_MAX_PIXELS) {
+    const rle = encodeWasm(data, height, width);
+    if (rle !== undefined) return rle;
+  }
   eventCount = 0;
-  const counted = data instanceof Uint8Array && n >= 4096 && transitionsWasm(data, height, width); // counts columns too
-  if (!counted) {
-    rowZeroTransitions(data, height, width);
-    if (height > 1) {
-      if (data instanceof Uint8Array && width % 64 === 0 && data.byteOffset % 8 === 0) rowTransitionsBlocks(data, height, width);
-      else rowTransitionsGeneric(data, height, width);
-    }
+  rowZeroTransitions(data, height, width);
+  if (height > 1) {
+    if (data instanceof Uint8Array && width % 64 === 0 && data.byteOffset % 8 === 0) rowTransitionsBlocks(data, height, width);
+    else rowTransitionsGeneric(data, height, width);
   }
   const count = eventCount;
   if (count === 0) return '';
 
   // Stable counting sort by column.
-  if (!counted) {
-    if (colStart.length < width + 2) colStart = new Int32Array(width + 2);
-    else colStart.fill(0, 0, width + 2);
-    for (let e = 0; e < count; e++) colStart[eventCols[e]! + 1]!++;
-  }
+  if (colStart.length < width + 2) colStart = new Int32Array(width + 2);
+  else colStart.fill(0, 0, width + 2);
+  for (let e = 0; e < count; e++) colStart[eventCols[e]! + 1]!++;
   const starts = colStart;
   for (let c = 1, sum = 0; c <= width + 1; c++) starts[c] = sum += starts[c]!;
   if (sorted.length < count) sorted = new Int32Array(events.length);
@@ -424,22 +405,9 @@ export function decode(rle: string, options: DecodeOptions): Uint8Array {
     throw new RleError('SHAPE_MISMATCH', `decode: expected out to be a Uint8Array of ${height}x${width} = ${n} bytes, got ${typeof out}.`);
   }
   if (out !== undefined) checkLength(out.length, n, 'decode: out', `${height}x${width}`);
-  // Large masks: flips into WebAssembly memory, a SIMD prefix XOR down the columns, one copy out (sequential memory
-  // access instead of one strided write per pixel).
-  if (width >= 16 && n >= 4096) {
-    const kernel = xorRowsKernel();
-    if (kernel !== undefined) {
-      const pages = Math.ceil((n + 16) / 65536) - kernel.memory.buffer.byteLength / 65536;
-      if (pages > 0) kernel.memory.grow(pages);
-      const buffer = new Uint8Array(kernel.memory.buffer, 0, n);
-      buffer.fill(0);
-      if (toggleCanonical(rle, height, width, buffer)) {
-        kernel.xorRows(width, n);
-        if (out === undefined) return buffer.slice();
-        out.set(buffer);
-        return out;
-      }
-    }
+  if (width % 16 === 0 && n >= 4096 && n <= KERNEL_MAX_PIXELS) {
+    const mask = decodeWasm(rle, height, width, out);
+    if (mask !== undefined) return mask;
   }
   let mask: Uint8Array;
   if (out === undefined) mask = new Uint8Array(n);
@@ -449,6 +417,44 @@ export function decode(rle: string, options: DecodeOptions): Uint8Array {
   const pairs = parseRuns(rle, height, width);
   mask.fill(0);
   for (let k = 0; k < pairs; k++) writeRun(mask, runs[2 * k]!, runs[2 * k + 1]!, height, width);
+  return mask;
+}
+
+let decodeShape = { height: 0, width: 0, end: 0 }; // the last shape decoded by the kernel, and its zeroed bytes
+const utf8 = new TextEncoder();
+
+/**
+ * Decodes canonical RLE with the WebAssembly kernel; undefined where it is unavailable or the RLE is not canonical and
+ * valid (the caller's checked path then decodes it or throws). Memory: the strip records, the row-major mask buffer
+ * (both all zero between calls: the kernel clears what it touched), then the RLE as ASCII bytes.
+ */
+function decodeWasm(rle: string, height: number, width: number, out: Uint8Array | undefined): Uint8Array | undefined {
+  const kernel = decodeKernel();
+  if (kernel === undefined) return undefined;
+  const n = height * width;
+  const buf = (8 * (width >> 4) + 63) & ~63;
+  const text = buf + n + 64;
+  const capacity = 3 * rle.length + 16; // UTF-8 bytes of any string of this length, and a readable byte after
+  ensureMemory(kernel, text + capacity);
+  if (kernel.memory.buffer !== decodeBuffer) {
+    decodeBuffer = kernel.memory.buffer;
+    decodeBytes = new Uint8Array(decodeBuffer);
+  }
+  const bytes = decodeBytes;
+  if (height !== decodeShape.height || width !== decodeShape.width) {
+    bytes.fill(0, 0, Math.max(text, decodeShape.end));
+    decodeShape = { height, width, end: text };
+  }
+  const { written } = utf8.encodeInto(rle, bytes.subarray(text, text + capacity - 1));
+  let mask: Uint8Array | undefined;
+  if (kernel.decode(text, text + written, width, height, buf, 0) === 1) {
+    if (out === undefined) mask = bytes.slice(buf, buf + n);
+    else {
+      out.set(bytes.subarray(buf, buf + n));
+      mask = out;
+    }
+  }
+  kernel.clear(width, height, buf, 0);
   return mask;
 }
 
@@ -510,59 +516,6 @@ function decodeCanonical(rle: string, height: number, width: number, mask: Uint8
     while (left > 0) {
       const take = left < height - r ? left : height - r;
       for (let p = r * width + c, e = p + take * width; p < e; p += width) mask[p] = 1;
-      left -= take;
-      r = 0;
-      c++;
-    }
-  }
-  return true;
-}
-
-/**
- * Like {@link decodeCanonical}, but marks each column segment of a run by flipping its first pixel and the pixel just
- * below its last one (flips, so that a run ending where the next begins cancels out); a prefix XOR down every column then
- * gives the mask.
- */
-function toggleCanonical(rle: string, height: number, width: number, mask: Uint8Array): boolean {
-  const n = rle.length;
-  const total = height * width;
-  let i = 0;
-  let previousEnd = 0;
-  while (i < n) {
-    let code = rle.charCodeAt(i);
-    while (code === 32) {
-      if (++i >= n) return true;
-      code = rle.charCodeAt(i);
-    }
-    let start = 0;
-    let digit = code - 48;
-    if (digit >>> 0 > 9) return false;
-    do {
-      start = start * 10 + digit;
-      if (++i >= n) return false; // a start without a length
-      digit = rle.charCodeAt(i) - 48;
-    } while (digit >>> 0 <= 9);
-    if (digit !== -16 || ++i >= n) return false; // the separator must be one space, followed by the length
-    let length = 0;
-    digit = rle.charCodeAt(i) - 48;
-    if (digit >>> 0 > 9) return false;
-    do {
-      length = length * 10 + digit;
-      if (++i >= n) break;
-      digit = rle.charCodeAt(i) - 48;
-    } while (digit >>> 0 <= 9);
-    if (i < n && digit !== -16) return false;
-    start -= 1;
-    const end = start + length;
-    if (start < previousEnd || length === 0 || end > total) return false;
-    previousEnd = end;
-    let c = (start / height) | 0;
-    let r = start - c * height;
-    let left = length;
-    while (left > 0) {
-      const take = left < height - r ? left : height - r;
-      mask[r * width + c]! ^= 1;
-      if (r + take < height) mask[(r + take) * width + c]! ^= 1;
       left -= take;
       r = 0;
       c++;

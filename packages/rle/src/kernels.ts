@@ -1,0 +1,347 @@
+// The WebAssembly SIMD kernels of encode and decode, assembled at load time by ./wasm (a few hundred bytes, compiled
+// synchronously on first use, so no async setup and browser-safe). Where WebAssembly or its SIMD is unavailable the
+// kernel lookups return undefined and the codec runs its plain JavaScript paths, which give the same results.
+//
+// Encode. Transitions: in column-major order a run starts where a pixel is on and the pixel before is off, and ends
+// where it is off and the one before is on. For r >= 1 the pixel before (r, c) is (r - 1, c), the row above, so `scan`
+// compares each row of a row-major chunk with the one above, 64 bytes at a time (most blocks equal the block above and
+// cost a few vector instructions), and appends the row-major index of every pixel that differs. `finish` turns those
+// into column-major positions, sorts them by column with a stable counting sort (they arrive sorted by row within a
+// column), and writes the `start length` pairs as ASCII digits, two at a time from a table.
+//
+// Decode. `decode` parses canonical RLE from ASCII bytes (single spaces; anything else returns 0 and the caller takes
+// its checked path) and, for each column segment of a run, flips the pixel at its top and the pixel just below its
+// bottom in a zeroed row-major buffer, recording per strip of 16 columns the first and last row touched. A prefix XOR
+// down each strip's touched rows (`xorStrips`, one vector per row) then gives the mask; `clear` zeroes those rows again.
+
+import {
+  add, and, anyTrue, assemble, block, br, brIf, call, ctz, divU, eqz, fill, geU, get, gtU, i32, i8x16Bitmask, i8x16Eq,
+  ifElse, leU, load, load16, load8, loop, ltU, mul, ne, ret, select, set, shl, shrU, store, store16, store8, sub, tee,
+  v128Load, v128Or, v128Store, v128Xor, v128Zero, when, xor, type Code, type WasmFunction,
+} from './wasm';
+
+/** Byte address of the table of two-digit pairs '00' … '99' used by `num`. */
+export const DIGIT_TABLE = 0;
+const DIGIT_TABLE_END = 200;
+
+/** num(p, v): writes v in decimal at p, returns the end. Function 0. */
+function num(): WasmFunction {
+  const [p, v, q, t, end] = [0, 1, 2, 3, 4];
+  let digits: Code = i32(1);
+  for (let power = 10; power <= 1e9; power *= 10) digits = add(digits, geU(get(v), i32(power)));
+  return {
+    name: 'num', params: 2, result: true, locals: 3,
+    body: [
+      set(end, tee(q, add(get(p), digits))),
+      block(loop(
+        brIf(1, ltU(get(v), i32(100))),
+        set(t, divU(get(v), i32(100))),
+        set(q, sub(get(q), i32(2))),
+        store16(get(q), load16(shl(sub(get(v), mul(get(t), i32(100))), i32(1)), DIGIT_TABLE)),
+        set(v, get(t)),
+        br(0),
+      )),
+      ifElse(geU(get(v), i32(10)),
+        [store16(sub(get(q), i32(2)), load16(shl(get(v), i32(1)), DIGIT_TABLE))],
+        [store8(sub(get(q), i32(1)), add(get(v), i32(48)))]),
+      get(end),
+    ],
+  };
+}
+
+/**
+ * scan(width, start, end, out, bias): for every index i in [start, end) whose byte differs (zero versus nonzero) from
+ * the byte at i - width, appends i + bias as an i32 at out; returns the new end of the list. Reads up to 63 bytes past
+ * `end`. Function 1.
+ */
+function scan(): WasmFunction {
+  const [width, start, end, out, bias, i, o, bits, j, p, index] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const differs = (offset: number) => v128Xor(v128Load(get(i), offset), v128Load(get(p), offset));
+  return {
+    name: 'scan', params: 5, result: true, locals: 6,
+    body: [
+      set(i, get(start)),
+      set(o, get(out)),
+      block(loop(
+        brIf(1, geU(get(i), get(end))),
+        set(p, sub(get(i), get(width))),
+        when(anyTrue(v128Or(v128Or(v128Or(differs(0), differs(16)), differs(32)), differs(48))),
+          set(j, get(i)),
+          loop(
+            // bit k of `bits`: byte j + k is zero and the byte above is not, or the other way round
+            when(tee(bits, i8x16Bitmask(v128Xor(i8x16Eq(v128Load(get(j)), v128Zero), i8x16Eq(v128Load(sub(get(j), get(width))), v128Zero)))),
+              loop(
+                set(index, add(get(j), ctz(get(bits)))),
+                store(get(o), add(get(index), get(bias))),
+                set(o, add(get(o), shl(ltU(get(index), get(end)), i32(2)))), // kept only when inside [start, end)
+                brIf(0, tee(bits, and(get(bits), sub(get(bits), i32(1))))),
+              )),
+            brIf(0, ltU(tee(j, add(get(j), i32(16))), add(get(i), i32(64)))),
+          )),
+        set(i, add(get(i), i32(64))),
+        br(0),
+      )),
+      get(o),
+    ],
+  };
+}
+
+/**
+ * finish(list, listEnd, width, height, counts, cols, sorted, text, lastOn, n): the list holds the increasing row-major
+ * indices of the transitions; `lastOn` adds the end of a run through the last pixel. Sorts their column-major
+ * positions by column into `sorted` and writes the RLE at `text`; returns its end (text when there are no runs).
+ * Scratch: counts (width + 2 i32), cols (one i32 per transition). Function 2.
+ */
+function finish(): WasmFunction {
+  const [list, listEnd, width, height, counts, cols, sorted, text, lastOn, n] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [k, g, r, rowStart, rowEnd, c, e, sum, a, p, start, last] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+  const countColumn = (column: Code): Code[] => [
+    set(a, add(get(counts), shl(column, i32(2)))),
+    store(get(a), add(load(get(a), 4), i32(1)), 4),
+  ];
+  return {
+    name: 'finish', params: 10, result: true, locals: 12,
+    body: [
+      fill(get(counts), i32(0), shl(add(get(width), i32(2)), i32(2))),
+      set(k, get(list)), set(e, i32(0)), set(r, i32(0)), set(rowStart, i32(0)), set(rowEnd, get(width)),
+      // Row-major indices to column-major positions, in place; columns to `cols`; counts per column.
+      block(loop(
+        brIf(1, geU(get(k), get(listEnd))),
+        set(g, load(get(k))),
+        block(loop(
+          brIf(1, ltU(get(g), get(rowEnd))),
+          set(r, add(get(r), i32(1))), set(rowStart, get(rowEnd)), set(rowEnd, add(get(rowEnd), get(width))),
+          br(0),
+        )),
+        set(c, sub(get(g), get(rowStart))),
+        store(get(k), add(mul(get(c), get(height)), get(r))),
+        store(add(get(cols), get(e)), get(c)),
+        ...countColumn(get(c)),
+        set(k, add(get(k), i32(4))), set(e, add(get(e), i32(4))),
+        br(0),
+      )),
+      when(get(lastOn),
+        store(get(k), get(n)),
+        store(add(get(cols), get(e)), get(width)),
+        ...countColumn(get(width)),
+        set(e, add(get(e), i32(4)))),
+      // Prefix sums: counts[c] becomes the first slot of column c.
+      set(a, add(get(counts), i32(4))), set(last, add(get(counts), shl(add(get(width), i32(2)), i32(2)))), set(sum, i32(0)),
+      loop(
+        set(sum, add(get(sum), load(get(a)))),
+        store(get(a), get(sum)),
+        brIf(0, ltU(tee(a, add(get(a), i32(4))), get(last))),
+      ),
+      // Stable scatter by column.
+      set(k, i32(0)),
+      block(loop(
+        brIf(1, geU(get(k), get(e))),
+        set(a, add(get(counts), shl(load(add(get(cols), get(k))), i32(2)))),
+        set(sum, load(get(a))),
+        store(get(a), add(get(sum), i32(1))),
+        store(add(get(sorted), shl(get(sum), i32(2))), load(add(get(list), get(k)))),
+        set(k, add(get(k), i32(4))),
+        br(0),
+      )),
+      // Digits: `start + 1` and `end - start` for each pair, each followed by a space.
+      set(p, get(text)), set(k, i32(0)),
+      block(loop(
+        brIf(1, geU(get(k), get(e))),
+        set(start, load(add(get(sorted), get(k)))),
+        set(p, call(0, get(p), add(get(start), i32(1)))),
+        store8(get(p), i32(32)),
+        set(p, call(0, add(get(p), i32(1)), sub(load(add(get(sorted), get(k)), 4), get(start)))),
+        store8(get(p), i32(32)),
+        set(p, add(get(p), i32(1))),
+        set(k, add(get(k), i32(8))),
+        br(0),
+      )),
+      select(sub(get(p), i32(1)), get(text), gtU(get(p), get(text))),
+    ],
+  };
+}
+
+/**
+ * decode(text, textEnd, width, height, buf, strips): parses canonical RLE and flips run boundaries into the zeroed
+ * row-major `buf` as described above, then calls `xorStrips`; returns 1, or 0 (leaving flips and strip records for
+ * `clear`) on anything that is not a valid canonical RLE. Strip s holds at strips + 8s: height - first row touched,
+ * and last row touched + 1 (0, 0 when untouched). Needs one readable byte at textEnd. Function 3.
+ */
+function decode(): WasmFunction {
+  const [text, textEnd, width, height, buf, strips] = [0, 1, 2, 3, 4, 5];
+  const [i, total, previousEnd, start, length, digit, c, r, left, take, a, e] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const flip = (row: Code): Code[] => [set(a, add(get(buf), add(mul(row, get(width)), get(c)))), store8(get(a), xor(load8(get(a)), i32(1)))];
+  const fail = ret(i32(0));
+  return {
+    name: 'decode', params: 6, result: true, locals: 12,
+    body: [
+      set(total, mul(get(width), get(height))), set(i, get(text)), set(previousEnd, i32(0)),
+      block(loop(
+        block(loop( // spaces; the end of the text here means done
+          brIf(3, geU(get(i), get(textEnd))),
+          brIf(1, ne(load8(get(i)), i32(32))),
+          set(i, add(get(i), i32(1))),
+          br(0),
+        )),
+        // start: digits, then exactly one space
+        when(gtU(tee(digit, sub(load8(get(i)), i32(48))), i32(9)), fail),
+        set(start, i32(0)),
+        loop(
+          set(start, add(mul(get(start), i32(10)), get(digit))),
+          when(gtU(get(start), get(total)), fail),
+          when(geU(tee(i, add(get(i), i32(1))), get(textEnd)), fail),
+          brIf(0, leU(tee(digit, sub(load8(get(i)), i32(48))), i32(9))),
+        ),
+        when(ne(load8(get(i)), i32(32)), fail),
+        when(geU(tee(i, add(get(i), i32(1))), get(textEnd)), fail),
+        // length: digits, then a space or the end
+        when(gtU(tee(digit, sub(load8(get(i)), i32(48))), i32(9)), fail),
+        set(length, i32(0)),
+        block(loop(
+          set(length, add(mul(get(length), i32(10)), get(digit))),
+          when(gtU(get(length), get(total)), fail),
+          brIf(1, geU(tee(i, add(get(i), i32(1))), get(textEnd))),
+          brIf(0, leU(tee(digit, sub(load8(get(i)), i32(48))), i32(9))),
+        )),
+        when(ltU(get(i), get(textEnd)), when(ne(load8(get(i)), i32(32)), fail)),
+        // checks: 1-based start after the previous run, nonzero length, inside the mask
+        when(eqz(get(start)), fail),
+        set(start, sub(get(start), i32(1))),
+        when(ltU(get(start), get(previousEnd)), fail),
+        when(eqz(get(length)), fail),
+        when(gtU(tee(previousEnd, add(get(start), get(length))), get(total)), fail),
+        // column segments
+        set(c, divU(get(start), get(height))),
+        set(r, sub(get(start), mul(get(c), get(height)))),
+        set(left, get(length)),
+        loop(
+          set(take, select(get(left), sub(get(height), get(r)), ltU(get(left), sub(get(height), get(r))))),
+          ...flip(get(r)),
+          set(e, add(get(r), get(take))),
+          ifElse(ltU(get(e), get(height)), flip(get(e)), [set(e, sub(get(height), i32(1)))]),
+          set(a, add(get(strips), shl(shrU(get(c), i32(4)), i32(3)))),
+          when(gtU(sub(get(height), get(r)), load(get(a))), store(get(a), sub(get(height), get(r)))),
+          when(gtU(add(get(e), i32(1)), load(get(a), 4)), store(get(a), add(get(e), i32(1)), 4)),
+          set(left, sub(get(left), get(take))),
+          set(r, i32(0)),
+          set(c, add(get(c), i32(1))),
+          brIf(0, get(left)),
+        ),
+        br(0),
+      )),
+      call(4, get(width), get(height), get(buf), get(strips)),
+      i32(1),
+    ],
+  };
+}
+
+/** Visits the touched rows of each strip: `body` gets the address of the strip's first touched row. */
+function stripLoop(name: string, perStrip: (first: number, last: number, address: number) => Code[]): WasmFunction {
+  const [width, height, buf, strips, s, a, first, last, address, count] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  return {
+    name, params: 4, result: false, locals: 6, vectors: 1,
+    body: [
+      set(count, shrU(get(width), i32(4))), set(s, i32(0)),
+      block(loop(
+        brIf(1, geU(get(s), get(count))),
+        set(a, add(get(strips), shl(get(s), i32(3)))),
+        when(load(get(a)),
+          set(first, sub(get(height), load(get(a)))),
+          set(last, load(get(a), 4)),
+          set(address, add(get(buf), add(mul(get(first), get(width)), shl(get(s), i32(4))))),
+          ...perStrip(first, last, address)),
+        set(s, add(get(s), i32(1))),
+        br(0),
+      )),
+    ],
+  };
+}
+
+/** xorStrips(width, height, buf, strips): rows first + 1 … last of each strip ^= the row above (a running XOR). Function 4. */
+function xorStrips(): WasmFunction {
+  const [width, value] = [0, 10];
+  return stripLoop('xorStrips', (first, last, address) => [
+    set(value, v128Load(get(address))),
+    block(loop(
+      brIf(1, geU(tee(first, add(get(first), i32(1))), get(last))),
+      set(address, add(get(address), get(width))),
+      set(value, v128Xor(get(value), v128Load(get(address)))),
+      v128Store(get(address), get(value)),
+      br(0),
+    )),
+  ]);
+}
+
+/** clear(width, height, buf, strips): zeroes the touched rows of each strip and its record. Function 5. */
+function clear(): WasmFunction {
+  const [width, a] = [0, 5];
+  return stripLoop('clear', (first, last, address) => [
+    loop(
+      v128Store(get(address), v128Zero),
+      set(address, add(get(address), get(width))),
+      brIf(0, ltU(tee(first, add(get(first), i32(1))), get(last))),
+    ),
+    store(get(a), i32(0)),
+    store(get(a), i32(0), 4),
+  ]);
+}
+
+const BYTES = assemble([num(), scan(), finish(), decode(), xorStrips(), clear()]);
+
+/** The parts of the WebAssembly API used here (declared locally: the package compiles without DOM or Node types). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { readonly exports: Record<string, unknown> };
+}
+
+/** One instance of the kernels, with its own memory. */
+export interface RleKernel {
+  readonly memory: WasmMemory;
+  readonly scan: (width: number, start: number, end: number, out: number, bias: number) => number;
+  readonly finish: (list: number, listEnd: number, width: number, height: number, counts: number, cols: number, sorted: number, text: number, lastOn: number, n: number) => number;
+  readonly decode: (text: number, textEnd: number, width: number, height: number, buf: number, strips: number) => number;
+  readonly clear: (width: number, height: number, buf: number, strips: number) => void;
+}
+
+let compiled: object | null | undefined;
+
+function instantiate(): RleKernel | null {
+  try {
+    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+    if (wasm === undefined) return null;
+    compiled ??= new wasm.Module(BYTES);
+    const exports = new wasm.Instance(compiled).exports as unknown as RleKernel & { m: WasmMemory };
+    const memory = exports.m;
+    const bytes = new Uint8Array(memory.buffer);
+    for (let d = 0; d < 100; d++) {
+      bytes[DIGIT_TABLE + 2 * d] = 48 + ((d / 10) | 0);
+      bytes[DIGIT_TABLE + 2 * d + 1] = 48 + (d % 10);
+    }
+    return { memory, scan: exports.scan, finish: exports.finish, decode: exports.decode, clear: exports.clear };
+  } catch {
+    compiled = null;
+    return null;
+  }
+}
+
+let encoder: RleKernel | null | undefined;
+let decoder: RleKernel | null | undefined;
+
+/** The encode kernels (their own instance and memory), on first use; undefined where WebAssembly SIMD is unavailable. */
+export function encodeKernel(): RleKernel | undefined {
+  if (encoder === undefined) encoder = compiled === null ? null : instantiate();
+  return encoder ?? undefined;
+}
+
+/** The decode kernels (their own instance and memory, kept zeroed between calls); undefined where unavailable. */
+export function decodeKernel(): RleKernel | undefined {
+  if (decoder === undefined) decoder = compiled === null ? null : instantiate();
+  return decoder ?? undefined;
+}
+
+/** First byte past the digit table: encode's working memory starts here. */
+export const ENCODE_BASE = (DIGIT_TABLE_END + 63) & ~63;
