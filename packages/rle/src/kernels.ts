@@ -15,50 +15,45 @@
 // down each strip's touched rows (`xorStrips`, one vector per row) then gives the mask; `clear` zeroes those rows again.
 
 import {
-  add, and, anyTrue, assemble, block, br, brIf, call, ctz, divU, eqz, fill, geU, get, gtU, i32, i8x16Bitmask, i8x16Eq,
-  ifElse, leU, load, load16, load8, loop, ltU, mul, ne, ret, select, set, shl, shrU, store, store16, store8, sub, tee,
-  v128Load, v128Or, v128Store, v128Xor, v128Zero, when, xor, type Code, type WasmFunction,
+  add, and64, anyTrue, load32U64, mul64, xor64, assemble, block, br, brIf, call, ctz64, divU, eqz, eqz64, extendU, fill, geU, get, gtU, i32, i64,
+  i8x16Bitmask, i8x16Eq, ifElse, leU, load, load16, load8, loop, ltU, mul, ne, or64, ret, select, set, shl, shl64, shrU,
+  shrU64, store, store64, store8, sub, sub64, tee, v128Load, v128Or, v128Store, v128Xor, v128Zero, when, wrap, xor,
+  type Code, type WasmFunction,
 } from './wasm';
 
-/** Byte address of the table of two-digit pairs '00' … '99' used by `num`. */
+/** Byte address of the table of the four ASCII digits of 0 … 9999 ('0000', '0001', …) used to write numbers. */
 export const DIGIT_TABLE = 0;
-const DIGIT_TABLE_END = 200;
+const DIGIT_TABLE_END = 40_000;
 
-/** num(p, v): writes v in decimal at p, returns the end. Function 0. */
-function num(): WasmFunction {
-  const [p, v, q, t, end] = [0, 1, 2, 3, 4];
-  let digits: Code = i32(1);
-  for (let power = 10; power <= 1e9; power *= 10) digits = add(digits, geU(get(v), i32(power)));
-  return {
-    name: 'num', params: 2, result: true, locals: 3,
-    body: [
-      set(end, tee(q, add(get(p), digits))),
-      block(loop(
-        brIf(1, ltU(get(v), i32(100))),
-        set(t, divU(get(v), i32(100))),
-        set(q, sub(get(q), i32(2))),
-        store16(get(q), load16(shl(sub(get(v), mul(get(t), i32(100))), i32(1)), DIGIT_TABLE)),
-        set(v, get(t)),
-        br(0),
-      )),
-      ifElse(geU(get(v), i32(10)),
-        [store16(sub(get(q), i32(2)), load16(shl(get(v), i32(1)), DIGIT_TABLE))],
-        [store8(sub(get(q), i32(1)), add(get(v), i32(48)))]),
-      get(end),
-    ],
-  };
+/**
+ * Code that writes `value` (1 <= value < 10^7) in decimal at `p`, followed by a space, and advances `p`. Eight bytes are
+ * stored at once: the eight digits with leading zeros (two entries of the four-digit table), shifted down past the
+ * leading zeros (the low zero bits of the digits' values, whole bytes), and the space after them; the bytes past the
+ * space are overwritten by what follows. Uses the locals `high`, and `word` and `shift` (i64).
+ */
+function writeNumber(p: number, value: Code, v: number, high: number, word: number, shift: number): Code[] {
+  const quad = (of: Code): Code => load32U64(shl(of, i32(2)), DIGIT_TABLE);
+  return [
+    set(v, value),
+    set(high, wrap(shrU64(mul64(extendU(get(v)), i64(0xd1b71759)), i64(45)))), // v / 10000, exact for any u32
+    set(word, or64(quad(get(high)), shl64(quad(sub(get(v), mul(get(high), i32(10_000)))), i64(32)))),
+    set(shift, and64(ctz64(xor64(get(word), i64(0x3030303030303030n))), i64(56))),
+    store64(get(p), or64(shrU64(get(word), get(shift)), shl64(i64(32), sub64(i64(64), get(shift))))),
+    set(p, add(get(p), sub(i32(9), wrap(shrU64(get(shift), i64(3)))))),
+  ];
 }
 
 /**
  * scan(width, start, end, out, bias): for every index i in [start, end) whose byte differs (zero versus nonzero) from
  * the byte at i - width, appends i + bias as an i32 at out; returns the new end of the list. Reads up to 63 bytes past
- * `end`. Function 1.
+ * `end`. Function 0.
  */
 function scan(): WasmFunction {
-  const [width, start, end, out, bias, i, o, bits, j, p, index] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [width, start, end, out, bias, i, o, p, index, bits] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const differs = (offset: number) => v128Xor(v128Load(get(i), offset), v128Load(get(p), offset));
+  const zeroChange = (offset: number) => i8x16Bitmask(v128Xor(i8x16Eq(v128Load(get(i), offset), v128Zero), i8x16Eq(v128Load(get(p), offset), v128Zero)));
   return {
-    name: 'scan', params: 5, result: true, locals: 6,
+    name: 'scan', params: 5, result: true, locals: 4, longs: 1,
     body: [
       set(i, get(start)),
       set(o, get(out)),
@@ -66,18 +61,19 @@ function scan(): WasmFunction {
         brIf(1, geU(get(i), get(end))),
         set(p, sub(get(i), get(width))),
         when(anyTrue(v128Or(v128Or(v128Or(differs(0), differs(16)), differs(32)), differs(48))),
-          set(j, get(i)),
-          loop(
-            // bit k of `bits`: byte j + k is zero and the byte above is not, or the other way round
-            when(tee(bits, i8x16Bitmask(v128Xor(i8x16Eq(v128Load(get(j)), v128Zero), i8x16Eq(v128Load(sub(get(j), get(width))), v128Zero)))),
-              loop(
-                set(index, add(get(j), ctz(get(bits)))),
-                store(get(o), add(get(index), get(bias))),
-                set(o, add(get(o), shl(ltU(get(index), get(end)), i32(2)))), // kept only when inside [start, end)
-                brIf(0, tee(bits, and(get(bits), sub(get(bits), i32(1))))),
-              )),
-            brIf(0, ltU(tee(j, add(get(j), i32(16))), add(get(i), i32(64)))),
+          // bit k of `bits`: byte i + k is zero and the byte above is not, or the other way round
+          set(bits, or64(
+            or64(extendU(zeroChange(0)), shl64(extendU(zeroChange(16)), i64(16))),
+            or64(shl64(extendU(zeroChange(32)), i64(32)), shl64(extendU(zeroChange(48)), i64(48))),
           )),
+          block(loop(
+            brIf(1, eqz64(get(bits))),
+            set(index, add(get(i), wrap(ctz64(get(bits))))),
+            store(get(o), add(get(index), get(bias))),
+            set(o, add(get(o), shl(ltU(get(index), get(end)), i32(2)))), // kept only when inside [start, end)
+            set(bits, and64(get(bits), sub64(get(bits), i64(1)))),
+            br(0),
+          ))),
         set(i, add(get(i), i32(64))),
         br(0),
       )),
@@ -90,17 +86,17 @@ function scan(): WasmFunction {
  * finish(list, listEnd, width, height, counts, cols, sorted, text, lastOn, n): the list holds the increasing row-major
  * indices of the transitions; `lastOn` adds the end of a run through the last pixel. Sorts their column-major
  * positions by column into `sorted` and writes the RLE at `text`; returns its end (text when there are no runs).
- * Scratch: counts (width + 2 i32), cols (one i32 per transition). Function 2.
+ * Scratch: counts (width + 2 i32), cols (one i32 per transition). Function 1.
  */
 function finish(): WasmFunction {
   const [list, listEnd, width, height, counts, cols, sorted, text, lastOn, n] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [k, g, r, rowStart, rowEnd, c, e, sum, a, p, start, last] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+  const [k, g, r, rowStart, rowEnd, c, e, sum, a, p, start, last, v, high, word, shift] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
   const countColumn = (column: Code): Code[] => [
     set(a, add(get(counts), shl(column, i32(2)))),
     store(get(a), add(load(get(a), 4), i32(1)), 4),
   ];
   return {
-    name: 'finish', params: 10, result: true, locals: 12,
+    name: 'finish', params: 10, result: true, locals: 14, longs: 2,
     body: [
       fill(get(counts), i32(0), shl(add(get(width), i32(2)), i32(2))),
       set(k, get(list)), set(e, i32(0)), set(r, i32(0)), set(rowStart, i32(0)), set(rowEnd, get(width)),
@@ -148,11 +144,8 @@ function finish(): WasmFunction {
       block(loop(
         brIf(1, geU(get(k), get(e))),
         set(start, load(add(get(sorted), get(k)))),
-        set(p, call(0, get(p), add(get(start), i32(1)))),
-        store8(get(p), i32(32)),
-        set(p, call(0, add(get(p), i32(1)), sub(load(add(get(sorted), get(k)), 4), get(start)))),
-        store8(get(p), i32(32)),
-        set(p, add(get(p), i32(1))),
+        ...writeNumber(p, add(get(start), i32(1)), v, high, word, shift),
+        ...writeNumber(p, sub(load(add(get(sorted), get(k)), 4), get(start)), v, high, word, shift),
         set(k, add(get(k), i32(8))),
         br(0),
       )),
@@ -165,7 +158,7 @@ function finish(): WasmFunction {
  * decode(text, textEnd, width, height, buf, strips): parses canonical RLE and flips run boundaries into the zeroed
  * row-major `buf` as described above, then calls `xorStrips`; returns 1, or 0 (leaving flips and strip records for
  * `clear`) on anything that is not a valid canonical RLE. Strip s holds at strips + 8s: height - first row touched,
- * and last row touched + 1 (0, 0 when untouched). Needs one readable byte at textEnd. Function 3.
+ * and last row touched + 1 (0, 0 when untouched). Needs one readable byte at textEnd. Function 2.
  */
 function decode(): WasmFunction {
   const [text, textEnd, width, height, buf, strips] = [0, 1, 2, 3, 4, 5];
@@ -229,7 +222,7 @@ function decode(): WasmFunction {
         ),
         br(0),
       )),
-      call(4, get(width), get(height), get(buf), get(strips)),
+      call(3, get(width), get(height), get(buf), get(strips)),
       i32(1),
     ],
   };
@@ -257,7 +250,7 @@ function stripLoop(name: string, perStrip: (first: number, last: number, address
   };
 }
 
-/** xorStrips(width, height, buf, strips): rows first + 1 … last of each strip ^= the row above (a running XOR). Function 4. */
+/** xorStrips(width, height, buf, strips): rows first + 1 … last of each strip ^= the row above (a running XOR). Function 3. */
 function xorStrips(): WasmFunction {
   const [width, value] = [0, 10];
   return stripLoop('xorStrips', (first, last, address) => [
@@ -272,7 +265,7 @@ function xorStrips(): WasmFunction {
   ]);
 }
 
-/** clear(width, height, buf, strips): zeroes the touched rows of each strip and its record. Function 5. */
+/** clear(width, height, buf, strips): zeroes the touched rows of each strip and its record. Function 4. */
 function clear(): WasmFunction {
   const [width, a] = [0, 5];
   return stripLoop('clear', (first, last, address) => [
@@ -286,7 +279,7 @@ function clear(): WasmFunction {
   ]);
 }
 
-const BYTES = assemble([num(), scan(), finish(), decode(), xorStrips(), clear()]);
+const BYTES = assemble([scan(), finish(), decode(), xorStrips(), clear()]);
 
 /** The parts of the WebAssembly API used here (declared locally: the package compiles without DOM or Node types). */
 export interface WasmMemory {
@@ -309,17 +302,21 @@ export interface RleKernel {
 
 let compiled: object | null | undefined;
 
-function instantiate(): RleKernel | null {
+function instantiate(withTable: boolean): RleKernel | null {
   try {
     const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
     if (wasm === undefined) return null;
     compiled ??= new wasm.Module(BYTES);
     const exports = new wasm.Instance(compiled).exports as unknown as RleKernel & { m: WasmMemory };
     const memory = exports.m;
-    const bytes = new Uint8Array(memory.buffer);
-    for (let d = 0; d < 100; d++) {
-      bytes[DIGIT_TABLE + 2 * d] = 48 + ((d / 10) | 0);
-      bytes[DIGIT_TABLE + 2 * d + 1] = 48 + (d % 10);
+    if (withTable) {
+      const bytes = new Uint8Array(memory.buffer);
+      for (let d = 0, q = DIGIT_TABLE; d < 10_000; d++, q += 4) {
+        bytes[q] = 48 + ((d / 1000) | 0);
+        bytes[q + 1] = 48 + (((d / 100) | 0) % 10);
+        bytes[q + 2] = 48 + (((d / 10) | 0) % 10);
+        bytes[q + 3] = 48 + (d % 10);
+      }
     }
     return { memory, scan: exports.scan, finish: exports.finish, decode: exports.decode, clear: exports.clear };
   } catch {
@@ -333,13 +330,13 @@ let decoder: RleKernel | null | undefined;
 
 /** The encode kernels (their own instance and memory), on first use; undefined where WebAssembly SIMD is unavailable. */
 export function encodeKernel(): RleKernel | undefined {
-  if (encoder === undefined) encoder = compiled === null ? null : instantiate();
+  if (encoder === undefined) encoder = compiled === null ? null : instantiate(true);
   return encoder ?? undefined;
 }
 
 /** The decode kernels (their own instance and memory, kept zeroed between calls); undefined where unavailable. */
 export function decodeKernel(): RleKernel | undefined {
-  if (decoder === undefined) decoder = compiled === null ? null : instantiate();
+  if (decoder === undefined) decoder = compiled === null ? null : instantiate(false);
   return decoder ?? undefined;
 }
 

@@ -63,13 +63,45 @@ export const ctz = (a: Code): Code => [...a, 0x68];
 /** `condition ? a : b`, both evaluated. */
 export const select = (a: Code, b: Code, condition: Code): Code => [...a, ...b, ...condition, 0x1b];
 
+// i64, for 64-bit masks and words.
+export const i64 = (value: number | bigint): Code => [0x42, ...sleb64(BigInt(value))];
+
+/** Signed LEB128 of a 64-bit integer. */
+function sleb64(value: bigint): number[] {
+  const bytes: number[] = [];
+  let v = BigInt.asIntN(64, value);
+  while (true) {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    if ((v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0)) {
+      bytes.push(byte);
+      return bytes;
+    }
+    bytes.push(byte | 0x80);
+  }
+}
+export const extendU = (a: Code): Code => [...a, 0xad];
+export const wrap = (a: Code): Code => [...a, 0xa7];
+export const eqz64 = (a: Code): Code => [...a, 0x50];
+export const ctz64 = (a: Code): Code => [...a, 0x7a];
+export const sub64 = binary(0x7d);
+export const mul64 = binary(0x7e);
+export const xor64 = binary(0x85);
+export const and64 = binary(0x83);
+export const or64 = binary(0x84);
+export const shl64 = binary(0x86);
+export const shrU64 = binary(0x88);
+
 // Memory. Offsets are static byte offsets added to the address.
 export const load = (address: Code, offset = 0): Code => [...address, 0x28, 2, ...uleb(offset)];
 export const load8 = (address: Code, offset = 0): Code => [...address, 0x2d, 0, ...uleb(offset)];
 export const load16 = (address: Code, offset = 0): Code => [...address, 0x2f, 1, ...uleb(offset)];
+/** i64.load32_u. */
+export const load32U64 = (address: Code, offset = 0): Code => [...address, 0x35, 2, ...uleb(offset)];
 export const store = (address: Code, value: Code, offset = 0): Code => [...address, ...value, 0x36, 2, ...uleb(offset)];
 export const store8 = (address: Code, value: Code, offset = 0): Code => [...address, ...value, 0x3a, 0, ...uleb(offset)];
 export const store16 = (address: Code, value: Code, offset = 0): Code => [...address, ...value, 0x3b, 1, ...uleb(offset)];
+export const store64 = (address: Code, value: Code, offset = 0): Code => [...address, ...value, 0x37, 3, ...uleb(offset)];
 /** memory.fill (bulk memory). */
 export const fill = (address: Code, value: Code, length: Code): Code => [...address, ...value, ...length, 0xfc, ...uleb(11), 0];
 
@@ -96,7 +128,7 @@ export const drop = (value: Code): Code => [...value, 0x1a];
 
 /**
  * One function: `params` i32 parameters, an optional i32 result, `locals` more i32 locals numbered after the parameters,
- * then `vectors` v128 locals.
+ * then `vectors` v128 locals, then `longs` i64 locals.
  */
 export interface WasmFunction {
   readonly name: string;
@@ -104,6 +136,7 @@ export interface WasmFunction {
   readonly result: boolean;
   readonly locals: number;
   readonly vectors?: number;
+  readonly longs?: number;
   readonly body: Code[];
 }
 
@@ -123,7 +156,7 @@ function name(text: string): number[] {
 export function assemble(functions: readonly WasmFunction[]): Uint8Array<ArrayBuffer> {
   const types = functions.map((f) => [0x60, ...uleb(f.params), ...new Array<number>(f.params).fill(0x7f), ...(f.result ? [1, 0x7f] : [0])]);
   const code = functions.map((f) => {
-    const groups = [...(f.locals > 0 ? [[...uleb(f.locals), 0x7f]] : []), ...((f.vectors ?? 0) > 0 ? [[...uleb(f.vectors!), 0x7b]] : [])];
+    const groups = ([[f.locals, 0x7f], [f.vectors ?? 0, 0x7b], [f.longs ?? 0, 0x7e]] as const).filter(([count]) => count > 0).map(([count, type]) => [...uleb(count), type]);
     const body = [...vector(groups), ...seq(...f.body), 0x0b];
     return [...uleb(body.length), ...body];
   });
