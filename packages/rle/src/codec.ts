@@ -405,7 +405,7 @@ export function decode(rle: string, options: DecodeOptions): Uint8Array {
     throw new RleError('SHAPE_MISMATCH', `decode: expected out to be a Uint8Array of ${height}x${width} = ${n} bytes, got ${typeof out}.`);
   }
   if (out !== undefined) checkLength(out.length, n, 'decode: out', `${height}x${width}`);
-  if (width % 16 === 0 && n >= 4096 && n <= KERNEL_MAX_PIXELS) {
+  if (width % 16 === 0 && n >= 4096 && n <= KERNEL_MAX_PIXELS && rle.length <= 8 * n + 64) {
     const mask = decodeWasm(rle, height, width, out);
     if (mask !== undefined) return mask;
   }

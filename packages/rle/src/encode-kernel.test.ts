@@ -78,6 +78,12 @@ describe('encode: WebAssembly SIMD kernel and JavaScript fallback', () => {
       shifted.set(mask, 3);
       expect(encode(shifted.subarray(3), shape)).toBe(expected);
     }
+    // Seven-digit starts and lengths (1024x1024), after which the realistic shape again.
+    const large = new Uint8Array(1024 * 1024);
+    for (let i = 0; i < large.length; i += 4099) large.fill(1, i, i + (i % 7) + 1);
+    large.fill(1, 300_000, 1_048_000);
+    expect(encode(large, { height: 1024, width: 1024 })).toBe(referenceEncode(large, 1024, 1024));
+    expect(encode(polygonBlobMask(9), shape)).toBe(referenceEncode(polygonBlobMask(9), 256, 1600));
     // A full mask then a smaller one: no stale bytes or indices from the earlier call.
     expect(encode(new Uint8Array(4096), { height: 64, width: 64 })).toBe('');
     expect(encode(new Uint8Array(4096).fill(9), { height: 64, width: 64 })).toBe('1 4096');
