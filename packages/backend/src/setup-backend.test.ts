@@ -27,7 +27,7 @@ describe('setupBackend', () => {
 
   it('starts cpu with its resize-gradient fixes', async () => {
     const setup = await setupBackend({ backend: 'cpu' });
-    expect(setup).toMatchObject({ backend: 'cpu', threads: 1, kernelsRegistered: ['ResizeNearestNeighborGrad', 'ResizeBilinearGrad'] });
+    expect(setup).toMatchObject({ backend: 'cpu', threads: 1, kernelsRegistered: ['ResizeNearestNeighborGrad', 'ResizeBilinearGrad', 'FusedBatchNorm', 'FusedBatchNorm (gradient)'] });
     await setupBackend({ backend: 'wasm', threads: 1 });
   });
 

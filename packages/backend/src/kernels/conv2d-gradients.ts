@@ -1,19 +1,31 @@
-// Convolution gradients for backends whose own kernels are missing or slow (wasm): both are computed as one forward
-// Conv2D of the backend, after rearranging the operands with typed-array loops.
+// Convolution gradients for backends whose own kernels are missing or slow (wasm), computed with the backend's own
+// matrix product and forward Conv2D (XNNPACK on wasm) after rearranging the operands with typed-array loops.
 //
 // Forward (NHWC, HWIO, dilation 1): y[b,i,j,o] = Σ_{p,q,c} x[b, i·sh + p − top, j·sw + q − left, c] · w[p,q,c,o].
 import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { disposeIntermediate, makeFloat32, readFloat32 } from './tensor-data.ts';
+import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 
-type Conv2DRunner = (backend: object, x: TensorInfo, filter: TensorInfo, dilations: [number, number]) => TensorInfo;
+type Padding = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+type Conv2DRunner = (backend: object, x: TensorInfo, filter: TensorInfo, dilations: [number, number], pad?: Padding) => TensorInfo;
+type MatMulRunner = (backend: object, a: TensorInfo, b: TensorInfo) => TensorInfo;
 
-/** Runs a backend's own Conv2D kernel (stride 1, 'valid' padding) without going through the engine. */
+/** Runs a backend's own Conv2D kernel (stride 1, 'valid' or explicit padding) without going through the engine. */
 export function conv2dRunner(conv2dKernel: KernelFunc): Conv2DRunner {
-  return (backend, x, filter, dilations) =>
+  return (backend, x, filter, dilations, pad = 'valid') =>
     conv2dKernel({
       inputs: { x, filter },
       backend,
-      attrs: { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations, dimRoundingMode: undefined } as unknown as NamedAttrMap,
+      attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined } as unknown as NamedAttrMap,
+    }) as TensorInfo;
+}
+
+/** Runs a backend's own BatchMatMul kernel on a [1, M, K] and a [1, K, N] tensor without going through the engine. */
+export function matMulRunner(batchMatMulKernel: KernelFunc): MatMulRunner {
+  return (backend, a, b) =>
+    batchMatMulKernel({
+      inputs: { a, b },
+      backend,
+      attrs: { transposeA: false, transposeB: false } as unknown as NamedAttrMap,
     }) as TensorInfo;
 }
 
@@ -38,13 +50,24 @@ function convInfoOf(xShape: number[], filterShape: number[], attrs: NamedAttrMap
   return info;
 }
 
+/** Frees intermediates in reverse order of creation. */
+function disposeAll(backend: object, infos: (TensorInfo | undefined)[]): void {
+  for (let i = infos.length - 1; i >= 0; i--) if (infos[i]) disposeIntermediate(backend, infos[i]!);
+}
+
+/** Largest left operand of one matrix product in `Conv2DBackpropFilter`, in floats (the taps are split to stay under it). */
+const MAX_PRODUCT_OPERAND = 1 << 23;
+
 /**
- * `Conv2DBackpropFilter` as a convolution. dW[p,q,c,o] = Σ_{b,i,j} x[b, i·sh+p−top, j·sw+q−left, c] · dy[b,i,j,o], which is a
- * stride-1 convolution of the image X'[c, h, w, b] (x with batch and channels swapped, padded so that every window starts
- * inside it) with the filter F[i, j, b, o] = dy[b, i, j, o] dilated by the forward stride; its output [c, p, q, o] is then
- * transposed to [p, q, c, o].
+ * `Conv2DBackpropFilter` as matrix products. dW[p,q,c,o] = Σ_{b,i,j} x[b, i·sh+p−top, j·sw+q−left, c] · dy[b,i,j,o].
+ *
+ * x is split into sh·sw phase planes (rows ≡ r mod sh, columns ≡ r' mod sw, padding included), each stored channel-major
+ * as X[c, b, h, w] over a [B, HQ, WQ] grid with HQ = OH + ⌈KH/sh⌉ − 1 (and WQ alike); dy is zero-padded to the same
+ * [B, HQ, WQ] grid as D[n, o]. Tap (p, q) reads its phase plane shifted by (⌊p/sh⌋, ⌊q/sw⌋), which on the flattened
+ * grid is one offset, so its rows of X are contiguous slices and dW[p,q] = X_pq · D: one [taps·C, n] x [n, O] product
+ * gives a block of taps of dW in its own [KH, KW, C, O] layout (positions outside OH x OW meet zeros of D).
  */
-export function createConv2DBackpropFilter(runConv2D: Conv2DRunner): KernelFunc {
+export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand = MAX_PRODUCT_OPERAND): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const x = inputs['x']!;
     const dy = inputs['dy']!;
@@ -54,110 +77,268 @@ export function createConv2DBackpropFilter(runConv2D: Conv2DRunner): KernelFunc 
     const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
     const top = info.padInfo.top;
     const left = info.padInfo.left;
-    // Rows the windows touch, padding included: (OH − 1)·sh + KH (rows past the input stay zero, unused rows are cut).
-    const HP = (OH - 1) * sh + KH;
-    const WP = (OW - 1) * sw + KW;
+    const QH = Math.ceil(KH / sh);
+    const QW = Math.ceil(KW / sw);
+    const HQ = OH + QH - 1;
+    const WQ = OW + QW - 1;
+    const P = HQ * WQ;
+    const N = B * P;
+    // Row length of a channel of a phase plane: the grid plus the largest tap offset.
+    const L = N + (QH - 1) * WQ + QW - 1;
+    const taps = KH * KW;
+    const perProduct = Math.max(1, Math.min(taps, Math.floor(maxOperand / (C * N))));
 
-    const xv = readFloat32(backend, x);
-    const xt = new Float32Array(C * HP * WP * B);
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < H; h++) {
-        const hh = h + top;
-        if (hh < 0 || hh >= HP) continue;
-        for (let w = 0; w < W; w++) {
-          const ww = w + left;
-          if (ww < 0 || ww >= WP) continue;
-          const src = ((b * H + h) * W + w) * C;
-          const dst = (hh * WP + ww) * B + b;
-          const cStride = HP * WP * B;
-          for (let c = 0; c < C; c++) xt[dst + c * cStride] = xv[src + c]!;
-        }
-      }
-    }
-    const dyv = readFloat32(backend, dy);
-    const ft = new Float32Array(OH * OW * B * O);
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < OH; i++) {
-        for (let j = 0; j < OW; j++) {
-          const src = ((b * OH + i) * OW + j) * O;
-          ft.set(dyv.subarray(src, src + O), ((i * OW + j) * B + b) * O);
-        }
-      }
-    }
-    const xInfo = makeFloat32(backend, [C, HP, WP, B], xt);
-    const fInfo = makeFloat32(backend, [OH, OW, B, O], ft);
-    let r: TensorInfo;
+    const temps: TensorInfo[] = [];
     try {
-      r = runConv2D(backend, xInfo, fInfo, [sh, sw]);
-    } finally {
-      disposeIntermediate(backend, xInfo);
-      disposeIntermediate(backend, fInfo);
-    }
-    const rv = readFloat32(backend, r);
-    disposeIntermediate(backend, r);
-    const dw = new Float32Array(KH * KW * C * O);
-    for (let c = 0; c < C; c++) {
-      for (let p = 0; p < KH; p++) {
-        for (let q = 0; q < KW; q++) {
-          const src = ((c * KH + p) * KW + q) * O;
-          dw.set(rv.subarray(src, src + O), ((p * KW + q) * C + c) * O);
+      const planes = allocFloat32(backend, [sh * sw * C * L]);
+      temps.push(planes);
+      const d = allocFloat32(backend, [1, N, O]);
+      temps.push(d);
+      const out = allocFloat32(backend, [KH, KW, C, O]);
+      {
+        const xv = float32View(backend, x);
+        const pv = float32View(backend, planes);
+        pv.fill(0);
+        for (let b = 0; b < B; b++) {
+          for (let h = 0; h < H; h++) {
+            const hh = h + top;
+            if (hh < 0) continue;
+            const rp = hh % sh;
+            const h2 = (hh - rp) / sh;
+            if (h2 >= HQ) continue;
+            for (let w = 0; w < W; w++) {
+              const ww = w + left;
+              if (ww < 0) continue;
+              const rq = ww % sw;
+              const w2 = (ww - rq) / sw;
+              if (w2 >= WQ) continue;
+              const dst = (rp * sw + rq) * C * L + b * P + h2 * WQ + w2;
+              const src = ((b * H + h) * W + w) * C;
+              for (let c = 0; c < C; c++) pv[dst + c * L] = xv[src + c]!;
+            }
+          }
+        }
+        const dyv = float32View(backend, dy);
+        const dv = float32View(backend, d);
+        dv.fill(0);
+        for (let b = 0; b < B; b++) {
+          for (let i = 0; i < OH; i++) {
+            const src = (b * OH + i) * OW * O;
+            dv.set(dyv.subarray(src, src + OW * O), (b * P + i * WQ) * O);
+          }
         }
       }
+      try {
+        for (let t0 = 0; t0 < taps; t0 += perProduct) {
+          const n = Math.min(perProduct, taps - t0);
+          const a = allocFloat32(backend, [1, n * C, N]);
+          let r: TensorInfo | undefined;
+          try {
+            const pv = float32View(backend, planes);
+            const av = float32View(backend, a);
+            for (let t = 0; t < n; t++) {
+              const p = Math.floor((t0 + t) / KW);
+              const q = (t0 + t) % KW;
+              const plane = (p % sh) * sw + (q % sw);
+              const offset = Math.floor(p / sh) * WQ + Math.floor(q / sw);
+              for (let c = 0; c < C; c++) {
+                const src = (plane * C + c) * L + offset;
+                av.set(pv.subarray(src, src + N), (t * C + c) * N);
+              }
+            }
+            r = runMatMul(backend, a, d);
+            float32View(backend, out).set(float32View(backend, r), t0 * C * O);
+          } finally {
+            disposeAll(backend, [a, r]);
+          }
+        }
+      } catch (error) {
+        disposeIntermediate(backend, out);
+        throw error;
+      }
+      return out;
+    } finally {
+      disposeAll(backend, temps);
     }
-    return makeFloat32(backend, [KH, KW, C, O], dw);
   };
 }
 
+/** Writes w[p, q, c, o] for p = tp + sh·(MH−1−m), q = tq + sw·(MW−1−n) as f[m, n, o, c] (flipped, in/out swapped). */
+function flippedPhaseFilter(
+  wv: Float32Array,
+  f: Float32Array,
+  k: { KW: number; C: number; O: number; sh: number; sw: number },
+  tp: number,
+  tq: number,
+  MH: number,
+  MW: number,
+): void {
+  const { KW, C, O, sh, sw } = k;
+  const BLOCK = 16;
+  for (let m = 0; m < MH; m++) {
+    for (let n = 0; n < MW; n++) {
+      const p = tp + sh * (MH - 1 - m);
+      const q = tq + sw * (MW - 1 - n);
+      const src = (p * KW + q) * C * O;
+      const dst = (m * MW + n) * O * C;
+      // Blocked C x O -> O x C transpose.
+      for (let c0 = 0; c0 < C; c0 += BLOCK) {
+        const c1 = Math.min(C, c0 + BLOCK);
+        for (let o0 = 0; o0 < O; o0 += BLOCK) {
+          const o1 = Math.min(O, o0 + BLOCK);
+          for (let c = c0; c < c1; c++) {
+            const s = src + c * O;
+            for (let o = o0; o < o1; o++) f[dst + o * C + c] = wv[s + o]!;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Input channels up to which `Conv2DBackpropInput` uses a matrix product and a scatter-add (e.g. a grey or RGB stem). */
+const FEW_INPUT_CHANNELS = 4;
+
 /**
- * `Conv2DBackpropInput` as a forward convolution: dx[b,h,w,c] = Σ_{p',q',o} D[b, h+p', w+q', o] · wf[p',q',o,c], where D is dy
- * zero-dilated by the stride and placed at offset (KH−1−top, KW−1−left) in a [B, H+KH−1, W+KW−1, O] array, and wf is the filter
- * flipped in both spatial axes with input and output channels swapped.
+ * `Conv2DBackpropInput`. dx[b,h,w,c] = Σ dy[b,i,j,o] · w[p,q,c,o] over h = i·sh + p − top, w = j·sw + q − left.
+ *
+ * Output rows h ≡ r (mod sh) take only the taps p ≡ r + top (mod sh); for each of the sh·sw phases this is a stride-1
+ * forward convolution of dy (explicitly padded) with those taps, flipped and with in/out channels swapped, and the phase
+ * results are interleaved into dx (stride 1: a single phase, which is dx). With few input channels (the stem) the forward
+ * convolution would have few output channels, which XNNPACK runs slowly, so dx is the scatter-add of dy · wᵀ instead.
  */
-export function createConv2DBackpropInput(runConv2D: Conv2DRunner): KernelFunc {
+export function createConv2DBackpropInput(runConv2D: Conv2DRunner, runMatMul: MatMulRunner): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const dy = inputs['dy']!;
     const filter = inputs['filter']!;
     const inputShape = (attrs as { inputShape: number[] }).inputShape;
     const info = convInfoOf(inputShape, filter.shape, attrs as NamedAttrMap);
-    const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
-    const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
-    const HD = H + KH - 1;
-    const WD = W + KW - 1;
-    const offTop = KH - 1 - info.padInfo.top;
-    const offLeft = KW - 1 - info.padInfo.left;
+    if (info.inChannels <= FEW_INPUT_CHANNELS || !phasesNeedNoCrop(info)) return backpropInputByProduct(backend, dy, filter, info, runMatMul);
+    return backpropInputByPhases(backend, dy, filter, info, runConv2D);
+  };
+}
 
-    const dyv = readFloat32(backend, dy);
-    const d = new Float32Array(B * HD * WD * O);
+/** Whether every phase convolution pads dy by >= 0 (false only for explicit padding as large as the filter). */
+function phasesNeedNoCrop(info: backend_util.Conv2DInfo): boolean {
+  const axis = (s: number, k: number, pad: number) => {
+    for (let r = 0; r < s; r++) {
+      const t = (r + pad) % s;
+      if (t < k && Math.ceil((k - t) / s) - 1 - Math.floor((r + pad) / s) < 0) return false;
+    }
+    return true;
+  };
+  return axis(info.strideHeight, info.filterHeight, info.padInfo.top) && axis(info.strideWidth, info.filterWidth, info.padInfo.left);
+}
+
+function backpropInputByPhases(backend: object, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, runConv2D: Conv2DRunner): TensorInfo {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
+  const { top, left } = info.padInfo;
+  const k = { KW, C, O, sh, sw };
+  let dx: TensorInfo | undefined;
+  try {
+    for (let rh = 0; rh < sh; rh++) {
+      for (let rw = 0; rw < sw; rw++) {
+        // Phase geometry along each axis: first tap, number of taps, rows of dx in the phase, padding of dy.
+        const tp = (rh + top) % sh;
+        const tq = (rw + left) % sw;
+        const MH = tp < KH ? Math.ceil((KH - tp) / sh) : 0;
+        const MW = tq < KW ? Math.ceil((KW - tq) / sw) : 0;
+        const H2 = rh < H ? Math.ceil((H - rh) / sh) : 0;
+        const W2 = rw < W ? Math.ceil((W - rw) / sw) : 0;
+        if (sh * sw > 1 && !dx) {
+          dx = allocFloat32(backend, [B, H, W, C]);
+          float32View(backend, dx).fill(0);
+        }
+        if (MH === 0 || MW === 0 || H2 === 0 || W2 === 0) continue;
+        const padTop = MH - 1 - Math.floor((rh + top) / sh);
+        const padLeft = MW - 1 - Math.floor((rw + left) / sw);
+        const padBottom = Math.max(0, H2 + MH - 1 - OH - padTop);
+        const padRight = Math.max(0, W2 + MW - 1 - OW - padLeft);
+        const f = allocFloat32(backend, [MH, MW, O, C]);
+        let r: TensorInfo | undefined;
+        try {
+          flippedPhaseFilter(float32View(backend, filter), float32View(backend, f), k, tp, tq, MH, MW);
+          r = runConv2D(backend, dy, f, [1, 1], [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]]);
+          const [, RH, RW] = r.shape as [number, number, number, number];
+          if (sh * sw === 1 && RH === H && RW === W) {
+            dx = r;
+            r = undefined;
+            continue;
+          }
+          if (!dx) {
+            dx = allocFloat32(backend, [B, H, W, C]);
+            float32View(backend, dx).fill(0);
+          }
+          const rv = float32View(backend, r);
+          const xv = float32View(backend, dx);
+          for (let b = 0; b < B; b++) {
+            for (let h2 = 0; h2 < H2; h2++) {
+              const rowSrc = (b * RH + h2) * RW * C;
+              const rowDst = (b * H + rh + sh * h2) * W * C;
+              if (sw === 1) {
+                xv.set(rv.subarray(rowSrc, rowSrc + W2 * C), rowDst + rw * C);
+                continue;
+              }
+              for (let w2 = 0; w2 < W2; w2++) {
+                const src = rowSrc + w2 * C;
+                xv.set(rv.subarray(src, src + C), rowDst + (rw + sw * w2) * C);
+              }
+            }
+          }
+        } finally {
+          disposeAll(backend, [f, r]);
+        }
+      }
+    }
+  } catch (error) {
+    if (dx) disposeIntermediate(backend, dx);
+    throw error;
+  }
+  return dx!;
+}
+
+function backpropInputByProduct(backend: object, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, runMatMul: MatMulRunner): TensorInfo {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
+  const { top, left } = info.padInfo;
+  const T = KH * KW * C;
+  const temps: TensorInfo[] = [];
+  try {
+    const wt = allocFloat32(backend, [1, O, T]);
+    temps.push(wt);
+    {
+      const wv = float32View(backend, filter);
+      const tv = float32View(backend, wt);
+      for (let t = 0; t < T; t++) for (let o = 0; o < O; o++) tv[o * T + t] = wv[t * O + o]!;
+    }
+    // dy as one [1, B·OH·OW, O] matrix (same data).
+    const cols = runMatMul(backend, { dataId: dy.dataId, shape: [1, B * OH * OW, O], dtype: 'float32' }, wt);
+    temps.push(cols);
+    const dx = allocFloat32(backend, [B, H, W, C]);
+    const cv = float32View(backend, cols);
+    const xv = float32View(backend, dx);
+    xv.fill(0);
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < OH; i++) {
-        const hh = i * sh + offTop;
-        if (hh < 0 || hh >= HD) continue;
         for (let j = 0; j < OW; j++) {
-          const ww = j * sw + offLeft;
-          if (ww < 0 || ww >= WD) continue;
-          const src = ((b * OH + i) * OW + j) * O;
-          d.set(dyv.subarray(src, src + O), ((b * HD + hh) * WD + ww) * O);
+          const row = ((b * OH + i) * OW + j) * T;
+          for (let p = 0; p < KH; p++) {
+            const h = i * sh + p - top;
+            if (h < 0 || h >= H) continue;
+            for (let q = 0; q < KW; q++) {
+              const w = j * sw + q - left;
+              if (w < 0 || w >= W) continue;
+              const src = row + (p * KW + q) * C;
+              const dst = ((b * H + h) * W + w) * C;
+              for (let c = 0; c < C; c++) xv[dst + c] = xv[dst + c]! + cv[src + c]!;
+            }
+          }
         }
       }
     }
-    const wv = readFloat32(backend, filter);
-    const wf = new Float32Array(KH * KW * O * C);
-    for (let p = 0; p < KH; p++) {
-      for (let q = 0; q < KW; q++) {
-        const src = ((KH - 1 - p) * KW + (KW - 1 - q)) * C * O;
-        const dst = (p * KW + q) * O * C;
-        for (let c = 0; c < C; c++) {
-          for (let o = 0; o < O; o++) wf[dst + o * C + c] = wv[src + c * O + o]!;
-        }
-      }
-    }
-    const dInfo = makeFloat32(backend, [B, HD, WD, O], d);
-    const fInfo = makeFloat32(backend, [KH, KW, O, C], wf);
-    try {
-      return runConv2D(backend, dInfo, fInfo, [1, 1]);
-    } finally {
-      disposeIntermediate(backend, dInfo);
-      disposeIntermediate(backend, fInfo);
-    }
-  };
+    return dx;
+  } finally {
+    disposeAll(backend, temps);
+  }
 }

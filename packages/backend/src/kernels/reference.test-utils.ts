@@ -25,14 +25,26 @@ export function axisGeometry(size: number, k: number, s: number, pad: 'same' | '
   return { out, before: Math.floor(total / 2) };
 }
 
+/** Explicit padding [top, bottom, left, right]. */
+export type ExplicitPad = [number, number, number, number];
+
 export interface ConvCase {
-  B: number; H: number; W: number; C: number; O: number; KH: number; KW: number; sh: number; sw: number; pad: 'same' | 'valid';
+  B: number; H: number; W: number; C: number; O: number; KH: number; KW: number; sh: number; sw: number; pad: 'same' | 'valid' | ExplicitPad;
+}
+
+/** Output size and leading padding of both spatial axes of a convolution case. */
+export function convGeometry(k: ConvCase): { gh: { out: number; before: number }; gw: { out: number; before: number } } {
+  if (typeof k.pad === 'string') return { gh: axisGeometry(k.H, k.KH, k.sh, k.pad), gw: axisGeometry(k.W, k.KW, k.sw, k.pad) };
+  const [t, b, l, r] = k.pad;
+  return {
+    gh: { out: Math.floor((k.H + t + b - k.KH) / k.sh) + 1, before: t },
+    gw: { out: Math.floor((k.W + l + r - k.KW) / k.sw) + 1, before: l },
+  };
 }
 
 /** y = conv2d(x, w) in float64 (NHWC, HWIO). */
 export function conv2dRef(x: ArrayLike<number>, w: ArrayLike<number>, k: ConvCase): { y: Float64Array; OH: number; OW: number } {
-  const gh = axisGeometry(k.H, k.KH, k.sh, k.pad);
-  const gw = axisGeometry(k.W, k.KW, k.sw, k.pad);
+  const { gh, gw } = convGeometry(k);
   const [OH, OW] = [gh.out, gw.out];
   const y = new Float64Array(k.B * OH * OW * k.O);
   for (let b = 0; b < k.B; b++)
@@ -53,8 +65,7 @@ export function conv2dRef(x: ArrayLike<number>, w: ArrayLike<number>, k: ConvCas
 
 /** dx and dw of <conv2d(x, w), dy> in float64. */
 export function conv2dGradRef(x: ArrayLike<number>, w: ArrayLike<number>, dy: ArrayLike<number>, k: ConvCase): { dx: Float64Array; dw: Float64Array } {
-  const gh = axisGeometry(k.H, k.KH, k.sh, k.pad);
-  const gw = axisGeometry(k.W, k.KW, k.sw, k.pad);
+  const { gh, gw } = convGeometry(k);
   const [OH, OW] = [gh.out, gw.out];
   const dx = new Float64Array(k.B * k.H * k.W * k.C);
   const dw = new Float64Array(k.KH * k.KW * k.C * k.O);

@@ -1,8 +1,9 @@
 // Registers the kernel fixes of this package with tfjs' global kernel registry (replacing the stock kernel, if any).
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput } from './conv2d-gradients.ts';
+import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput, matMulRunner } from './conv2d-gradients.ts';
 import { maxPoolGrad, resizeBilinearGrad, resizeNearestNeighborGrad } from './pool-resize-gradients.ts';
 import { withExplicitSamePadding } from './same-padding.ts';
+import { keepingGradient, registerGradientFixes } from './batch-norm-gradient.ts';
 
 interface KernelFix {
   kernelName: string;
@@ -11,10 +12,12 @@ interface KernelFix {
   create(backendName: string): tf.KernelFunc | undefined;
 }
 
-function withConv2D(make: (run: ReturnType<typeof conv2dRunner>) => tf.KernelFunc) {
+/** Makes a kernel from the backend's own (stock) Conv2D and BatchMatMul. */
+function withConv2DAndMatMul(make: (conv: ReturnType<typeof conv2dRunner>, matMul: ReturnType<typeof matMulRunner>) => tf.KernelFunc) {
   return (backendName: string): tf.KernelFunc | undefined => {
     const conv = stockKernel('Conv2D', backendName) ?? tf.getKernel('Conv2D', backendName);
-    return conv ? make(conv2dRunner(conv.kernelFunc)) : undefined;
+    const matMul = stockKernel('BatchMatMul', backendName) ?? tf.getKernel('BatchMatMul', backendName);
+    return conv && matMul ? make(conv2dRunner(conv.kernelFunc), matMulRunner(matMul.kernelFunc)) : undefined;
   };
 }
 
@@ -25,6 +28,12 @@ function wrapStock(kernelName: string, depthwise: boolean) {
   };
 }
 
+function keepBatchNormGradient(backendName: string): tf.KernelFunc | undefined {
+  const original = stockKernel('FusedBatchNorm', backendName) ?? tf.getKernel('FusedBatchNorm', backendName);
+  return original ? keepingGradient(original.kernelFunc) : undefined;
+}
+
+const KEEP_BN_GRADIENT = "forward unchanged; keeps this package's FusedBatchNorm gradient registered when tfjs-layers is imported later";
 const SAME_PADDING = "'same' padding returns zeros for non-square kernels or strides";
 
 /** The kernels each backend gets, keyed by tfjs backend name. */
@@ -34,15 +43,17 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
     { kernelName: 'FusedConv2D', reason: SAME_PADDING, create: wrapStock('FusedConv2D', false) },
     { kernelName: 'DepthwiseConv2dNative', reason: SAME_PADDING, create: wrapStock('DepthwiseConv2dNative', true) },
     { kernelName: 'FusedDepthwiseConv2D', reason: SAME_PADDING, create: wrapStock('FusedDepthwiseConv2D', true) },
-    { kernelName: 'Conv2DBackpropFilter', reason: 'missing in tfjs-backend-wasm 4.22', create: withConv2D(createConv2DBackpropFilter) },
-    { kernelName: 'Conv2DBackpropInput', reason: 'stock kernel is ~9x slower than the forward Conv2D', create: withConv2D(createConv2DBackpropInput) },
+    { kernelName: 'Conv2DBackpropFilter', reason: 'missing in tfjs-backend-wasm 4.22', create: withConv2DAndMatMul((_conv, matMul) => createConv2DBackpropFilter(matMul)) },
+    { kernelName: 'Conv2DBackpropInput', reason: 'stock kernel is ~9x slower than the forward Conv2D', create: withConv2DAndMatMul(createConv2DBackpropInput) },
     { kernelName: 'MaxPoolGrad', reason: 'stock kernel is wrong for windows of values <= 0 and ties', create: () => maxPoolGrad },
     { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel ignores halfPixelCenters', create: () => resizeNearestNeighborGrad },
     { kernelName: 'ResizeBilinearGrad', reason: 'stock kernel ignores halfPixelCenters', create: () => resizeBilinearGrad },
+    { kernelName: 'FusedBatchNorm', reason: KEEP_BN_GRADIENT, create: keepBatchNormGradient },
   ],
   cpu: [
     { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel is wrong for x2 upsampling', create: () => resizeNearestNeighborGrad },
     { kernelName: 'ResizeBilinearGrad', reason: 'stock kernel is not the adjoint of the forward resize (e.g. 4x5 -> 8x10)', create: () => resizeBilinearGrad },
+    { kernelName: 'FusedBatchNorm', reason: KEEP_BN_GRADIENT, create: keepBatchNormGradient },
   ],
 };
 
@@ -56,8 +67,8 @@ export function stockKernel(kernelName: string, backendName: string): tf.KernelC
 }
 
 /**
- * Registers the kernel fixes for `backendName` (a no-op for kernels already registered) and returns the names of the
- * kernels that are now this package's. Backends without fixes return `[]`.
+ * Registers the kernel fixes for `backendName` (a no-op for kernels already registered) and this package's gradients
+ * (global to all backends), and returns the names of the kernels and gradients that are now this package's.
  */
 export function registerKernelFixes(backendName: string): string[] {
   const done: string[] = [];
@@ -80,5 +91,5 @@ export function registerKernelFixes(backendName: string): string[] {
     ours.set(k, kernelFunc);
     done.push(fix.kernelName);
   }
-  return done;
+  return [...done, ...registerGradientFixes()];
 }

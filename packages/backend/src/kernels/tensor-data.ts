@@ -27,3 +27,25 @@ export function makeFloat32(backend: object, shape: number[], values: Float32Arr
 export function disposeIntermediate(backend: object, info: TensorInfo): void {
   (backend as KernelBackend).disposeData(info.dataId);
 }
+
+interface HeapBackend {
+  typedArrayFromHeap(info: TensorInfo): Float32Array;
+}
+
+/**
+ * The values of a float32 tensor without copying where the backend allows it: a view of the wasm heap (valid until the
+ * next allocation on that backend, which may move the heap: take views after allocating), the backing array on cpu.
+ * Writing into the view writes the tensor.
+ */
+export function float32View(backend: object, info: TensorInfo): Float32Array {
+  const b = backend as Partial<HeapBackend>;
+  if (typeof b.typedArrayFromHeap === 'function') return b.typedArrayFromHeap(info);
+  return readFloat32(backend, info);
+}
+
+/** A new float32 tensor on `backend` with unspecified contents (write it through `float32View`). */
+export function allocFloat32(backend: object, shape: number[]): TensorInfo {
+  const b = backend as unknown as Partial<WasmLikeBackend & CpuLikeBackend>;
+  if (typeof b.makeTensorInfo !== 'function' && typeof b.makeOutput === 'function') return b.makeOutput(shape, 'float32');
+  return makeFloat32(backend, shape, new Float32Array(shape.reduce((a, d) => a * d, 1)));
+}
