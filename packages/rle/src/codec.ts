@@ -166,12 +166,10 @@ function encodeWasm(mask: Uint8Array, height: number, width: number): string | u
   if (kernel === undefined) return undefined;
   const n = height * width;
   const rows = Math.max(1, Math.min(height, Math.floor(CHUNK_BYTES / width)));
-  const chunk = ENCODE_BASE;
-  const first = chunk + width; // row r0 of the chunk
-  const list = (first + rows * width + 64 + 63) & ~63;
-  const counts = list + 4 * (n + 64);
-  const cols = counts + 4 * (width + 2);
-  const sorted = cols + 4 * (n + 2);
+  const chunk = ENCODE_BASE; // the row above, then the chunk's rows
+  const list = (chunk + (rows + 1) * width + 64 + 63) & ~63; // (position, column) pairs
+  const counts = list + 8 * (n + 2);
+  const sorted = counts + 4 * (width + 2);
   const text = sorted + 4 * (n + 2);
   ensureMemory(kernel, text + (String(n + 1).length + 1) * (n + 2) + 64);
   if (kernel.memory.buffer !== encodeBuffer) {
@@ -179,17 +177,18 @@ function encodeWasm(mask: Uint8Array, height: number, width: number): string | u
     encodeBytes = new Uint8Array(encodeBuffer);
   }
   const bytes = encodeBytes;
+  bytes.fill(0, counts, counts + 4 * (width + 2));
   let end = list;
   for (let r0 = 0; r0 < height; r0 += rows) {
     const count = Math.min(rows, height - r0);
     if (r0 === 0) {
       bytes[chunk] = 0;
       bytes.set(mask.subarray(n - width, n - 1), chunk + 1);
-      bytes.set(mask.subarray(0, count * width), first);
+      bytes.set(mask.subarray(0, count * width), chunk + width);
     } else bytes.set(mask.subarray((r0 - 1) * width, (r0 + count) * width), chunk);
-    end = kernel.scan(width, first, first + count * width, end, r0 * width - first);
+    end = kernel.scan(width, height, chunk, count, r0, end, counts);
   }
-  const textEnd = kernel.finish(list, end, width, height, counts, cols, sorted, text, mask[n - 1] !== 0 ? 1 : 0, n);
+  const textEnd = kernel.finish(list, end, width, counts, sorted, text, mask[n - 1] !== 0 ? 1 : 0, n);
   return textEnd === text ? '' : ascii.decode(bytes.subarray(text, textEnd));
 }
 

@@ -4,10 +4,11 @@
 //
 // Encode. Transitions: in column-major order a run starts where a pixel is on and the pixel before is off, and ends
 // where it is off and the one before is on. For r >= 1 the pixel before (r, c) is (r - 1, c), the row above, so `scan`
-// compares each row of a row-major chunk with the one above, 64 bytes at a time (most blocks equal the block above and
-// cost a few vector instructions), and appends the row-major index of every pixel that differs. `finish` turns those
-// into column-major positions, sorts them by column with a stable counting sort (they arrive sorted by row within a
-// column), and writes the `start length` pairs as ASCII digits, two at a time from a table.
+// goes down each strip of 64 columns of a row-major chunk of rows, comparing each row's 64 bytes with the row above
+// (kept in registers): most blocks equal the block above and cost a few vector instructions. Each pixel whose zero-ness
+// differs from the pixel above is a transition; `scan` appends its column-major position and column and counts the
+// column. `finish` sorts the positions by column with a stable counting sort (within a column they arrive sorted by
+// row) and writes the `start length` pairs as ASCII digits, eight bytes at a time from a four-digit table.
 //
 // Decode. `decode` parses canonical RLE from ASCII bytes (single spaces; anything else returns 0 and the caller takes
 // its checked path) and, for each column segment of a run, flips the pixel at its top and the pixel just below its
@@ -44,37 +45,68 @@ function writeNumber(p: number, value: Code, v: number, high: number, word: numb
 }
 
 /**
- * scan(width, start, end, out, bias): for every index i in [start, end) whose byte differs (zero versus nonzero) from
- * the byte at i - width, appends i + bias as an i32 at out; returns the new end of the list. Reads up to 63 bytes past
- * `end`. Function 0.
+ * scan(width, height, above, rows, r0, out, counts): the chunk's rows r0 … r0 + rows - 1 lie at above + width, after the
+ * row above them. Goes down each strip of 64 columns keeping the row above in registers; where a row's 64 bytes differ
+ * from those above, each byte whose zero-ness differs is a transition: appends its column-major position and its column
+ * (two i32) at `out` and counts its column at counts + 4 (column + 1). In a last strip narrower than 64 columns the
+ * bytes past the row end are read (up to 63 bytes past the chunk) and ignored. Returns the new end of the list; within
+ * a column, positions come in increasing order. Function 0.
  */
 function scan(): WasmFunction {
-  const [width, start, end, out, bias, i, o, p, index, bits] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const differs = (offset: number) => v128Xor(v128Load(get(i), offset), v128Load(get(p), offset));
-  const zeroChange = (offset: number) => i8x16Bitmask(v128Xor(i8x16Eq(v128Load(get(i), offset), v128Zero), i8x16Eq(v128Load(get(p), offset), v128Zero)));
+  const [width, height, above, rows, r0, out, counts] = [0, 1, 2, 3, 4, 5, 6];
+  const [s, strips, address, r, rowEnd, o, c, column0, a] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const [a0, a1, a2, a3, c0, c1, c2, c3] = [16, 17, 18, 19, 20, 21, 22, 23];
+  const [bits, lanes] = [24, 25];
+  const zeroChange = (now: number, before: number) => extendU(i8x16Bitmask(v128Xor(i8x16Eq(get(now), v128Zero), i8x16Eq(get(before), v128Zero))));
+  const loadRow = (into: number[]): Code[] => into.map((local, k) => set(local, v128Load(get(address), 16 * k)));
+  /** Row r of the strip into `now`, compared with `before` (the row above); then r + 1. */
+  const row = (now: number[], before: number[]): Code[] => {
+    const [n0, n1, n2, n3] = now as [number, number, number, number];
+    const [b0, b1, b2, b3] = before as [number, number, number, number];
+    return [
+      set(address, add(get(address), get(width))),
+      ...loadRow(now),
+      when(anyTrue(v128Or(v128Or(v128Xor(get(n0), get(b0)), v128Xor(get(n1), get(b1))), v128Or(v128Xor(get(n2), get(b2)), v128Xor(get(n3), get(b3))))),
+        // bit k: column column0 + k is zero in this row and not in the row above, or the other way round
+        set(bits, and64(get(lanes), or64(
+          or64(zeroChange(n0, b0), shl64(zeroChange(n1, b1), i64(16))),
+          or64(shl64(zeroChange(n2, b2), i64(32)), shl64(zeroChange(n3, b3), i64(48))),
+        ))),
+        block(loop(
+          brIf(1, eqz64(get(bits))),
+          set(c, add(get(column0), wrap(ctz64(get(bits))))),
+          store(get(o), add(mul(get(c), get(height)), get(r))),
+          store(get(o), get(c), 4),
+          set(a, add(get(counts), shl(get(c), i32(2)))),
+          store(get(a), add(load(get(a), 4), i32(1)), 4),
+          set(o, add(get(o), i32(8))),
+          set(bits, and64(get(bits), sub64(get(bits), i64(1)))),
+          br(0),
+        ))),
+      set(r, add(get(r), i32(1))),
+    ];
+  };
   return {
-    name: 'scan', params: 5, result: true, locals: 4, longs: 1,
+    name: 'scan', params: 7, result: true, locals: 9, vectors: 8, longs: 2,
     body: [
-      set(i, get(start)),
-      set(o, get(out)),
+      set(strips, shrU(add(get(width), i32(63)), i32(6))), set(s, i32(0)), set(o, get(out)), set(rowEnd, add(get(r0), get(rows))),
       block(loop(
-        brIf(1, geU(get(i), get(end))),
-        set(p, sub(get(i), get(width))),
-        when(anyTrue(v128Or(v128Or(v128Or(differs(0), differs(16)), differs(32)), differs(48))),
-          // bit k of `bits`: byte i + k is zero and the byte above is not, or the other way round
-          set(bits, or64(
-            or64(extendU(zeroChange(0)), shl64(extendU(zeroChange(16)), i64(16))),
-            or64(shl64(extendU(zeroChange(32)), i64(32)), shl64(extendU(zeroChange(48)), i64(48))),
-          )),
-          block(loop(
-            brIf(1, eqz64(get(bits))),
-            set(index, add(get(i), wrap(ctz64(get(bits))))),
-            store(get(o), add(get(index), get(bias))),
-            set(o, add(get(o), shl(ltU(get(index), get(end)), i32(2)))), // kept only when inside [start, end)
-            set(bits, and64(get(bits), sub64(get(bits), i64(1)))),
-            br(0),
-          ))),
-        set(i, add(get(i), i32(64))),
+        brIf(1, geU(get(s), get(strips))),
+        set(column0, shl(get(s), i32(6))),
+        // the strip's columns as bits; fewer than 64 in a last, narrower strip
+        set(lanes, select(i64(-1), sub64(shl64(i64(1), extendU(sub(get(width), get(column0)))), i64(1)), geU(sub(get(width), get(column0)), i32(64)))),
+        set(address, add(get(above), get(column0))),
+        ...loadRow([a0, a1, a2, a3]),
+        set(r, get(r0)),
+        // two rows per iteration, the registers of the row above and of this row swapping roles
+        block(loop(
+          brIf(1, geU(get(r), get(rowEnd))),
+          ...row([c0, c1, c2, c3], [a0, a1, a2, a3]),
+          brIf(1, geU(get(r), get(rowEnd))),
+          ...row([a0, a1, a2, a3], [c0, c1, c2, c3]),
+          br(0),
+        )),
+        set(s, add(get(s), i32(1))),
         br(0),
       )),
       get(o),
@@ -83,44 +115,23 @@ function scan(): WasmFunction {
 }
 
 /**
- * finish(list, listEnd, width, height, counts, cols, sorted, text, lastOn, n): the list holds the increasing row-major
- * indices of the transitions; `lastOn` adds the end of a run through the last pixel. Sorts their column-major
- * positions by column into `sorted` and writes the RLE at `text`; returns its end (text when there are no runs).
- * Scratch: counts (width + 2 i32), cols (one i32 per transition). Function 1.
+ * finish(list, listEnd, width, counts, sorted, text, lastOn, n): the list holds (position, column) pairs from `scan`
+ * and `counts` their columns; `lastOn` adds the end of a run through the last pixel. Sorts the positions by column
+ * (stable, so by row within a column) into `sorted` and writes the RLE at `text`; returns its end (text when empty).
+ * Function 1.
  */
 function finish(): WasmFunction {
-  const [list, listEnd, width, height, counts, cols, sorted, text, lastOn, n] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [k, g, r, rowStart, rowEnd, c, e, sum, a, p, start, last, v, high, word, shift] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
-  const countColumn = (column: Code): Code[] => [
-    set(a, add(get(counts), shl(column, i32(2)))),
-    store(get(a), add(load(get(a), 4), i32(1)), 4),
-  ];
+  const [list, listEnd, width, counts, sorted, text, lastOn, n] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [k, e, sum, a, p, start, last, v, high, word, shift] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
   return {
-    name: 'finish', params: 10, result: true, locals: 14, longs: 2,
+    name: 'finish', params: 8, result: true, locals: 9, longs: 2,
     body: [
-      fill(get(counts), i32(0), shl(add(get(width), i32(2)), i32(2))),
-      set(k, get(list)), set(e, i32(0)), set(r, i32(0)), set(rowStart, i32(0)), set(rowEnd, get(width)),
-      // Row-major indices to column-major positions, in place; columns to `cols`; counts per column.
-      block(loop(
-        brIf(1, geU(get(k), get(listEnd))),
-        set(g, load(get(k))),
-        block(loop(
-          brIf(1, ltU(get(g), get(rowEnd))),
-          set(r, add(get(r), i32(1))), set(rowStart, get(rowEnd)), set(rowEnd, add(get(rowEnd), get(width))),
-          br(0),
-        )),
-        set(c, sub(get(g), get(rowStart))),
-        store(get(k), add(mul(get(c), get(height)), get(r))),
-        store(add(get(cols), get(e)), get(c)),
-        ...countColumn(get(c)),
-        set(k, add(get(k), i32(4))), set(e, add(get(e), i32(4))),
-        br(0),
-      )),
       when(get(lastOn),
-        store(get(k), get(n)),
-        store(add(get(cols), get(e)), get(width)),
-        ...countColumn(get(width)),
-        set(e, add(get(e), i32(4)))),
+        store(get(listEnd), get(n)),
+        store(get(listEnd), get(width), 4),
+        set(a, add(get(counts), shl(get(width), i32(2)))),
+        store(get(a), add(load(get(a), 4), i32(1)), 4),
+        set(listEnd, add(get(listEnd), i32(8)))),
       // Prefix sums: counts[c] becomes the first slot of column c.
       set(a, add(get(counts), i32(4))), set(last, add(get(counts), shl(add(get(width), i32(2)), i32(2)))), set(sum, i32(0)),
       loop(
@@ -129,17 +140,18 @@ function finish(): WasmFunction {
         brIf(0, ltU(tee(a, add(get(a), i32(4))), get(last))),
       ),
       // Stable scatter by column.
-      set(k, i32(0)),
+      set(k, get(list)),
       block(loop(
-        brIf(1, geU(get(k), get(e))),
-        set(a, add(get(counts), shl(load(add(get(cols), get(k))), i32(2)))),
+        brIf(1, geU(get(k), get(listEnd))),
+        set(a, add(get(counts), shl(load(get(k), 4), i32(2)))),
         set(sum, load(get(a))),
         store(get(a), add(get(sum), i32(1))),
-        store(add(get(sorted), shl(get(sum), i32(2))), load(add(get(list), get(k)))),
-        set(k, add(get(k), i32(4))),
+        store(add(get(sorted), shl(get(sum), i32(2))), load(get(k))),
+        set(k, add(get(k), i32(8))),
         br(0),
       )),
       // Digits: `start + 1` and `end - start` for each pair, each followed by a space.
+      set(e, shrU(sub(get(listEnd), get(list)), i32(1))), // bytes of sorted positions
       set(p, get(text)), set(k, i32(0)),
       block(loop(
         brIf(1, geU(get(k), get(e))),
@@ -294,8 +306,8 @@ interface WasmApi {
 /** One instance of the kernels, with its own memory. */
 export interface RleKernel {
   readonly memory: WasmMemory;
-  readonly scan: (width: number, start: number, end: number, out: number, bias: number) => number;
-  readonly finish: (list: number, listEnd: number, width: number, height: number, counts: number, cols: number, sorted: number, text: number, lastOn: number, n: number) => number;
+  readonly scan: (width: number, height: number, above: number, rows: number, r0: number, out: number, counts: number) => number;
+  readonly finish: (list: number, listEnd: number, width: number, counts: number, sorted: number, text: number, lastOn: number, n: number) => number;
   readonly decode: (text: number, textEnd: number, width: number, height: number, buf: number, strips: number) => number;
   readonly clear: (width: number, height: number, buf: number, strips: number) => void;
 }
