@@ -433,7 +433,7 @@ function decodeWasm(rle: string, height: number, width: number, out: Uint8Array 
   const n = height * width;
   const buf = (8 * (width >> 4) + 63) & ~63;
   const text = buf + n + 64;
-  const capacity = 3 * rle.length + 16; // UTF-8 bytes of any string of this length, and a readable byte after
+  const capacity = 3 * rle.length + 16; // UTF-8 bytes of any string of this length, and 16 readable bytes after
   ensureMemory(kernel, text + capacity);
   if (kernel.memory.buffer !== decodeBuffer) {
     decodeBuffer = kernel.memory.buffer;
@@ -444,7 +444,8 @@ function decodeWasm(rle: string, height: number, width: number, out: Uint8Array 
     bytes.fill(0, 0, Math.max(text, decodeShape.end));
     decodeShape = { height, width, end: text };
   }
-  const { written } = utf8.encodeInto(rle, bytes.subarray(text, text + capacity - 1));
+  const { written } = utf8.encodeInto(rle, bytes.subarray(text, text + capacity - 16));
+  bytes[text + written] = 0; // ends the last token
   let mask: Uint8Array | undefined;
   if (kernel.decode(text, text + written, width, height, buf, 0) === 1) {
     if (out === undefined) mask = bytes.slice(buf, buf + n);

@@ -16,7 +16,7 @@
 // down each strip's touched rows (`xorStrips`, one vector per row) then gives the mask; `clear` zeroes those rows again.
 
 import {
-  add, and64, anyTrue, load32U64, mul64, xor64, assemble, block, br, brIf, call, ctz64, divU, eqz, eqz64, extendU, fill, geU, get, gtU, i32, i64,
+  add, add64, and64, anyTrue, load32U64, load64, mul64, xor64, assemble, block, br, brIf, call, ctz64, divU, eqz, eqz64, extendU, fill, geU, get, gtU, i32, i64,
   i8x16Bitmask, i8x16Eq, ifElse, leU, load, load16, load8, loop, ltU, mul, ne, or64, ret, select, set, shl, shl64, shrU,
   shrU64, store, store64, store8, sub, sub64, tee, v128Load, v128Or, v128Store, v128Xor, v128Zero, when, wrap, xor,
   type Code, type WasmFunction,
@@ -170,15 +170,39 @@ function finish(): WasmFunction {
  * decode(text, textEnd, width, height, buf, strips): parses canonical RLE and flips run boundaries into the zeroed
  * row-major `buf` as described above, then calls `xorStrips`; returns 1, or 0 (leaving flips and strip records for
  * `clear`) on anything that is not a valid canonical RLE. Strip s holds at strips + 8s: height - first row touched,
- * and last row touched + 1 (0, 0 when untouched). Needs one readable byte at textEnd. Function 2.
+ * and last row touched + 1 (0, 0 when untouched). Needs eight readable bytes from textEnd, the first not a digit.
+ * Function 2.
  */
 function decode(): WasmFunction {
   const [text, textEnd, width, height, buf, strips] = [0, 1, 2, 3, 4, 5];
-  const [i, total, previousEnd, start, length, digit, c, r, left, take, a, e] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const [i, total, previousEnd, start, length, digits, c, r, left, take, a, e] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const [word, x] = [18, 19];
   const flip = (row: Code): Code[] => [set(a, add(get(buf), add(mul(row, get(width)), get(c)))), store8(get(a), xor(load8(get(a)), i32(1)))];
   const fail = ret(i32(0));
+  const nibbles = i64(0xf0f0f0f0f0f0f0f0n);
+  const zeros = i64(0x3030303030303030n);
+  /**
+   * The decimal token at i (one to seven digits) into `into`, i past it; fails on no digit or eight or more. Eight bytes
+   * are read at once: a byte is a digit when its high nibble is 3 before and after adding 6; the first byte that is not
+   * ends the token. The digits, shifted up so that leading zeros fill the low bytes, combine in three multiplications
+   * (pairs, quads, the eight).
+   */
+  const token = (into: number): Code[] => [
+    set(word, load64(get(i))),
+    set(digits, shrU(wrap(ctz64(or64(
+      xor64(and64(get(word), nibbles), zeros),
+      xor64(and64(add64(get(word), i64(0x0606060606060606n)), nibbles), zeros),
+    ))), i32(3))),
+    when(eqz(get(digits)), fail),
+    when(gtU(get(digits), i32(7)), fail),
+    set(x, shl64(sub64(get(word), zeros), extendU(shl(sub(i32(8), get(digits)), i32(3))))),
+    set(x, and64(add64(mul64(get(x), i64(10)), shrU64(get(x), i64(8))), i64(0x00ff00ff00ff00ffn))),
+    set(x, and64(add64(mul64(get(x), i64(100)), shrU64(get(x), i64(16))), i64(0x0000ffff0000ffffn))),
+    set(into, wrap(add64(mul64(get(x), i64(10_000)), shrU64(get(x), i64(32))))),
+    set(i, add(get(i), get(digits))),
+  ];
   return {
-    name: 'decode', params: 6, result: true, locals: 12,
+    name: 'decode', params: 6, result: true, locals: 12, longs: 2,
     body: [
       set(total, mul(get(width), get(height))), set(i, get(text)), set(previousEnd, i32(0)),
       block(loop(
@@ -188,26 +212,11 @@ function decode(): WasmFunction {
           set(i, add(get(i), i32(1))),
           br(0),
         )),
-        // start: digits, then exactly one space
-        when(gtU(tee(digit, sub(load8(get(i)), i32(48))), i32(9)), fail),
-        set(start, i32(0)),
-        loop(
-          set(start, add(mul(get(start), i32(10)), get(digit))),
-          when(gtU(get(start), get(total)), fail),
-          when(geU(tee(i, add(get(i), i32(1))), get(textEnd)), fail),
-          brIf(0, leU(tee(digit, sub(load8(get(i)), i32(48))), i32(9))),
-        ),
+        // start: digits, then exactly one space, then the length: digits, then a space or the end
+        ...token(start),
         when(ne(load8(get(i)), i32(32)), fail),
         when(geU(tee(i, add(get(i), i32(1))), get(textEnd)), fail),
-        // length: digits, then a space or the end
-        when(gtU(tee(digit, sub(load8(get(i)), i32(48))), i32(9)), fail),
-        set(length, i32(0)),
-        block(loop(
-          set(length, add(mul(get(length), i32(10)), get(digit))),
-          when(gtU(get(length), get(total)), fail),
-          brIf(1, geU(tee(i, add(get(i), i32(1))), get(textEnd))),
-          brIf(0, leU(tee(digit, sub(load8(get(i)), i32(48))), i32(9))),
-        )),
+        ...token(length),
         when(ltU(get(i), get(textEnd)), when(ne(load8(get(i)), i32(32)), fail)),
         // checks: 1-based start after the previous run, nonzero length, inside the mask
         when(eqz(get(start)), fail),

@@ -84,6 +84,7 @@ export const extendU = (a: Code): Code => [...a, 0xad];
 export const wrap = (a: Code): Code => [...a, 0xa7];
 export const eqz64 = (a: Code): Code => [...a, 0x50];
 export const ctz64 = (a: Code): Code => [...a, 0x7a];
+export const add64 = binary(0x7c);
 export const sub64 = binary(0x7d);
 export const mul64 = binary(0x7e);
 export const xor64 = binary(0x85);
@@ -96,6 +97,7 @@ export const shrU64 = binary(0x88);
 export const load = (address: Code, offset = 0): Code => [...address, 0x28, 2, ...uleb(offset)];
 export const load8 = (address: Code, offset = 0): Code => [...address, 0x2d, 0, ...uleb(offset)];
 export const load16 = (address: Code, offset = 0): Code => [...address, 0x2f, 1, ...uleb(offset)];
+export const load64 = (address: Code, offset = 0): Code => [...address, 0x29, 3, ...uleb(offset)];
 /** i64.load32_u. */
 export const load32U64 = (address: Code, offset = 0): Code => [...address, 0x35, 2, ...uleb(offset)];
 export const store = (address: Code, value: Code, offset = 0): Code => [...address, ...value, 0x36, 2, ...uleb(offset)];
