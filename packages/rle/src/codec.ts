@@ -7,9 +7,10 @@ import { decodeKernel, encodeKernel, ENCODE_BASE, type RleKernel } from './kerne
 // p - 1 is off, and ends (exclusively) where p is off and p - 1 is on, with virtual off pixels before the first and after
 // the last. Transitions alternate start, end, start, … so sorted transitions pair up into runs. For r >= 1 the pixel
 // before (r, c) is (r - 1, c), the row above, which row-major data gives without transposing: compare each row with the
-// one above, 16 bytes at a time, and skip blocks that are zero (most of a mask). Row 0 is compared with the last row of the
-// previous column (runs that wrap into the next column). Transitions are found row by row and sorted by column with a
-// stable counting sort, which keeps them sorted by row within a column.
+// one above and skip blocks that are zero (most of a mask). Row 0 is compared with the last row of the previous column
+// (runs that wrap into the next column). Transitions are sorted by column with a stable counting sort, which keeps them
+// sorted by row within a column. The WebAssembly kernels (./kernels) do all of this for large masks; the JavaScript
+// below is their fallback and the path for small or non-byte masks.
 
 // Scratch buffers, reused across calls and grown on demand (JavaScript runs one call at a time).
 let events: Int32Array<ArrayBuffer> = new Int32Array(4096); // column-major positions of transitions, in the order found

@@ -92,7 +92,7 @@ describe('decode: WebAssembly SIMD kernel and JavaScript fallback', () => {
     }
   });
 
-  test.prop([kernelRle, fc.nat(), fc.constantFrom(' x', ' 0', ' 1.5', ' -1', ' 2', '\t3 4', ' 99999999999')], { numRuns: 60 })(
+  test.prop([kernelRle, fc.nat(), fc.constantFrom(' x', ' 0', ' 1.5', ' -1', ' 2', '\t3 4', ' 99999999999', ' 12345678', ' 0007', ' é', ' ３', ' 4\u0000')], { numRuns: 60 })(
     'malformed or non-canonical text: same result or same error on both paths, and the next call is clean',
     ({ height, width, rle }, at, insert) => {
       const tokens = rle === '' ? [] : rle.split(' ');
@@ -106,6 +106,13 @@ describe('decode: WebAssembly SIMD kernel and JavaScript fallback', () => {
       expect(firstDifference(decode(rle, { height, width }), referenceDecode(rle, height, width))).toBe(-1);
     },
   );
+
+  test.prop([kernelRle, fc.nat({ max: 9 })], { numRuns: 40 })('numbers with leading zeros decode like without, up to any length', ({ height, width, rle }, pad) => {
+    const padded = rle === '' ? '' : rle.split(' ').map((token) => token.padStart(token.length + pad, '0')).join(' ');
+    const expected = referenceDecode(rle, height, width);
+    expect(firstDifference(decode(padded, { height, width }), expected)).toBe(-1);
+    expect(firstDifference(decodeJs(padded, { height, width }), expected)).toBe(-1);
+  });
 
   it('decodes the realistic 256x1600 masks, runs that touch, and a run through the last pixel', () => {
     const shape = { height: 256, width: 1600 };
