@@ -122,6 +122,11 @@ describe('decode: WebAssembly SIMD kernel and JavaScript fallback', () => {
       expect(firstDifference(decode(rle, shape), mask)).toBe(-1);
       expect(firstDifference(decodeJs(rle, shape), mask)).toBe(-1);
     }
+    for (const [height, width, rle] of [[1, 4096, '1 5 100 2000 2100 1 4000 97'], [2, 4096, '2 3 9 4000 8190 3'], [4096, 16, '4000 9000 60000 5536']] as const) {
+      const expected = referenceDecode(rle, height, width);
+      expect(firstDifference(decode(rle, { height, width }), expected)).toBe(-1);
+      expect(firstDifference(decodeJs(rle, { height, width }), expected)).toBe(-1);
+    }
     const n = 256 * 1600;
     const touching = `1 256 257 10 267 1 300 600 ${n - 400} 400`;
     expect(firstDifference(decode(touching, shape), referenceDecode(touching, 256, 1600))).toBe(-1);

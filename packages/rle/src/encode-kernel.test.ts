@@ -84,6 +84,12 @@ describe('encode: WebAssembly SIMD kernel and JavaScript fallback', () => {
     large.fill(1, 300_000, 1_048_000);
     expect(encode(large, { height: 1024, width: 1024 })).toBe(referenceEncode(large, 1024, 1024));
     expect(encode(polygonBlobMask(9), shape)).toBe(referenceEncode(polygonBlobMask(9), 256, 1600));
+    // One and two rows, wide: every pixel's predecessor is in the previous column.
+    for (const [height, width] of [[1, 5000], [2, 4096], [3, 4099]] as const) {
+      const flat = new Uint8Array(height * width).map((_, i) => ((i * 7919) % 13 < 6 ? 1 : 0));
+      expect(encode(flat, { height, width })).toBe(referenceEncode(flat, height, width));
+      expect(encodeJs(flat, { height, width })).toBe(referenceEncode(flat, height, width));
+    }
     // A full mask then a smaller one: no stale bytes or indices from the earlier call.
     expect(encode(new Uint8Array(4096), { height: 64, width: 64 })).toBe('');
     expect(encode(new Uint8Array(4096).fill(9), { height: 64, width: 64 })).toBe('1 4096');
