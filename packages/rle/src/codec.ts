@@ -145,6 +145,7 @@ let encodeBuffer: ArrayBuffer | undefined;
 let encodeBytes = new Uint8Array(0);
 let decodeBuffer: ArrayBuffer | undefined;
 let decodeBytes = new Uint8Array(0);
+let decodeInts = new Int32Array(0);
 
 /** The largest mask the kernels take (their working memory is about 20 bytes per pixel); larger ones use JavaScript. */
 const KERNEL_MAX_PIXELS = 1 << 22;
@@ -439,6 +440,7 @@ function decodeWasm(rle: string, height: number, width: number, out: Uint8Array 
   if (kernel.memory.buffer !== decodeBuffer) {
     decodeBuffer = kernel.memory.buffer;
     decodeBytes = new Uint8Array(decodeBuffer);
+    decodeInts = new Int32Array(decodeBuffer);
   }
   const bytes = decodeBytes;
   if (height !== decodeShape.height || width !== decodeShape.width) {
@@ -449,10 +451,23 @@ function decodeWasm(rle: string, height: number, width: number, out: Uint8Array 
   bytes[text + written] = 0; // ends the last token
   let mask: Uint8Array | undefined;
   if (kernel.decode(text, text + written, width, height, buf, 0) === 1) {
-    if (out === undefined) mask = bytes.slice(buf, buf + n);
-    else {
-      out.set(bytes.subarray(buf, buf + n));
-      mask = out;
+    // Only the rows from the first to the last one touched can hold on pixels: copy those, zero the rest (a new
+    // mask is zero already).
+    const records = decodeInts;
+    let first = height;
+    let end = 0;
+    for (let k = 0, strips = 2 * (width >> 4); k < strips; k += 2) {
+      const top = records[k]!;
+      if (top !== 0) {
+        if (height - top < first) first = height - top;
+        if (records[k + 1]! > end) end = records[k + 1]!;
+      }
+    }
+    mask = out ?? new Uint8Array(n);
+    if (first < end) mask.set(bytes.subarray(buf + first * width, buf + end * width), first * width);
+    if (out !== undefined) {
+      out.fill(0, 0, Math.min(first, end) * width);
+      out.fill(0, end * width, n);
     }
   }
   kernel.clear(width, height, buf, 0);
