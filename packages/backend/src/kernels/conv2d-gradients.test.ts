@@ -74,6 +74,10 @@ describe('wasm Conv2DBackpropFilter and Conv2DBackpropInput', () => {
     { B: 1, H: 30, W: 40, C: 3, O: 8, KH: 7, KW: 7, sh: 2, sw: 2, pad: 'same' as const },
     { B: 2, H: 17, W: 12, C: 16, O: 4, KH: 1, KW: 1, sh: 2, sw: 2, pad: 'valid' as const },
     { B: 2, H: 9, W: 11, C: 12, O: 6, KH: 3, KW: 3, sh: 2, sw: 2, pad: 'valid' as const },
+    // Deep layers (no more output pixels than output channels): forward, dx and dW as products on the weights.
+    { B: 2, H: 4, W: 3, C: 8, O: 96, KH: 3, KW: 3, sh: 1, sw: 1, pad: 'same' as const },
+    { B: 1, H: 5, W: 6, C: 6, O: 40, KH: 3, KW: 3, sh: 2, sw: 2, pad: [1, 1, 1, 1] as ConvCase['pad'] },
+    { B: 2, H: 6, W: 4, C: 5, O: 12, KH: 1, KW: 1, sh: 2, sw: 2, pad: 'valid' as const },
     // Padding as large as the filter: dx by matrix product and scatter-add whatever the channels.
     { B: 1, H: 6, W: 5, C: 7, O: 3, KH: 2, KW: 3, sh: 1, sw: 2, pad: [3, 1, 0, 4] as ConvCase['pad'] },
   ])('matches the reference on a ResNet-like layer %o', (k: ConvCase) => {
@@ -86,6 +90,34 @@ describe('wasm Conv2DBackpropFilter and Conv2DBackpropInput', () => {
     const ref = conv2dGradRef(x, w, dy, k);
     expect(relativeError(got.dx, ref.dx)).toBeLessThan(1e-5);
     expect(relativeError(got.dw, ref.dw)).toBeLessThan(1e-5);
+    expect(relativeError(got.y, conv2dRef(x, w, k).y)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    { activation: 'linear' as const, bias: true },
+    { activation: 'relu' as const, bias: true },
+    { activation: 'relu' as const, bias: false },
+    { activation: 'elu' as const, bias: true },
+  ])('FusedConv2D of a deep layer matches the reference with %o', ({ activation, bias }) => {
+    const k: ConvCase = { B: 2, H: 3, W: 3, C: 7, O: 80, KH: 3, KW: 3, sh: 1, sw: 1, pad: 'same' };
+    const x = randomArray(k.B * k.H * k.W * k.C, 71);
+    const w = randomArray(k.KH * k.KW * k.C * k.O, 72);
+    const b = randomArray(k.O, 73);
+    const act = (v: number) => (activation === 'relu' ? Math.max(0, v) : activation === 'elu' ? (v < 0 ? Math.exp(v) - 1 : v) : v);
+    const ref = conv2dRef(x, w, k).y.map((v, i) => act(v + (bias ? b[i % k.O]! : 0)));
+    const got = tf.tidy(() =>
+      tf.fused
+        .conv2d({
+          x: tf.tensor4d(x, [k.B, k.H, k.W, k.C]),
+          filter: tf.tensor4d(w, [k.KH, k.KW, k.C, k.O]),
+          strides: 1,
+          pad: 'same',
+          bias: bias ? tf.tensor1d(b) : undefined,
+          activation,
+        })
+        .dataSync(),
+    );
+    expect(relativeError(got, ref)).toBeLessThan(1e-5);
   });
 
   it.each([1, 7, 40])('Conv2DBackpropFilter gives the same dW when its product is split (operand limit %i floats)', (limit) => {

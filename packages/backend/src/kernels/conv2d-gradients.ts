@@ -3,6 +3,7 @@
 //
 // Forward (NHWC, HWIO, dilation 1): y[b,i,j,o] = Σ_{p,q,c} x[b, i·sh + p − top, j·sw + q − left, c] · w[p,q,c,o].
 import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backpropFilterByProducts, backpropInputByProducts, preferProducts } from './conv2d-products.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 
 type Padding = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -75,6 +76,7 @@ export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand =
     const info = convInfoOf(x.shape, filterShape, attrs as NamedAttrMap);
     const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
     const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
+    if (preferProducts(info)) return backpropFilterByProducts(backend, x, dy, info, runMatMul);
     const top = info.padInfo.top;
     const left = info.padInfo.left;
     const QH = Math.ceil(KH / sh);
@@ -213,6 +215,7 @@ export function createConv2DBackpropInput(runConv2D: Conv2DRunner, runMatMul: Ma
     const filter = inputs['filter']!;
     const inputShape = (attrs as { inputShape: number[] }).inputShape;
     const info = convInfoOf(inputShape, filter.shape, attrs as NamedAttrMap);
+    if (preferProducts(info)) return backpropInputByProducts(backend, dy, filter, info, runMatMul);
     if (info.inChannels <= FEW_INPUT_CHANNELS || !phasesNeedNoCrop(info)) return backpropInputByProduct(backend, dy, filter, info, runMatMul);
     return backpropInputByPhases(backend, dy, filter, info, runConv2D);
   };

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput, matMulRunner } from './conv2d-gradients.ts';
 import { maxPoolGrad, resizeBilinearGrad, resizeNearestNeighborGrad } from './pool-resize-gradients.ts';
 import { withExplicitSamePadding } from './same-padding.ts';
+import { withProductRoute } from './conv2d-products.ts';
 import { keepingGradient, registerGradientFixes } from './batch-norm-gradient.ts';
 
 interface KernelFix {
@@ -28,6 +29,15 @@ function wrapStock(kernelName: string, depthwise: boolean) {
   };
 }
 
+/** `wrapStock` for Conv2D and FusedConv2D, with deep layers (few pixels, many weights) as matrix products. */
+function wrapConv(kernelName: string) {
+  return (backendName: string): tf.KernelFunc | undefined => {
+    const padded = wrapStock(kernelName, false)(backendName);
+    const matMul = stockKernel('BatchMatMul', backendName) ?? tf.getKernel('BatchMatMul', backendName);
+    return padded && matMul ? withProductRoute(padded, matMulRunner(matMul.kernelFunc)) : padded;
+  };
+}
+
 function keepBatchNormGradient(backendName: string): tf.KernelFunc | undefined {
   const original = stockKernel('FusedBatchNorm', backendName) ?? tf.getKernel('FusedBatchNorm', backendName);
   return original ? keepingGradient(original.kernelFunc) : undefined;
@@ -39,8 +49,8 @@ const SAME_PADDING = "'same' padding returns zeros for non-square kernels or str
 /** The kernels each backend gets, keyed by tfjs backend name. */
 export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
   wasm: [
-    { kernelName: 'Conv2D', reason: SAME_PADDING, create: wrapStock('Conv2D', false) },
-    { kernelName: 'FusedConv2D', reason: SAME_PADDING, create: wrapStock('FusedConv2D', false) },
+    { kernelName: 'Conv2D', reason: `${SAME_PADDING}; deep layers repack their filter slowly`, create: wrapConv('Conv2D') },
+    { kernelName: 'FusedConv2D', reason: `${SAME_PADDING}; deep layers repack their filter slowly`, create: wrapConv('FusedConv2D') },
     { kernelName: 'DepthwiseConv2dNative', reason: SAME_PADDING, create: wrapStock('DepthwiseConv2dNative', true) },
     { kernelName: 'FusedDepthwiseConv2D', reason: SAME_PADDING, create: wrapStock('FusedDepthwiseConv2D', true) },
     { kernelName: 'Conv2DBackpropFilter', reason: 'missing in tfjs-backend-wasm 4.22', create: withConv2DAndMatMul((_conv, matMul) => createConv2DBackpropFilter(matMul)) },
