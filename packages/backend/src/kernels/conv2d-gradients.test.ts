@@ -112,7 +112,7 @@ describe('wasm Conv2DBackpropFilter and Conv2DBackpropInput', () => {
           filter: tf.tensor4d(w, [k.KH, k.KW, k.C, k.O]),
           strides: 1,
           pad: 'same',
-          bias: bias ? tf.tensor1d(b) : undefined,
+          ...(bias ? { bias: tf.tensor1d(b) } : {}),
           activation,
         })
         .dataSync(),
