@@ -173,7 +173,7 @@ function encodeWasm(mask: Uint8Array, height: number, width: number): string | u
   const counts = list + 8 * (n + 2);
   const sorted = counts + 4 * (width + 2);
   const text = sorted + 4 * (n + 2);
-  ensureMemory(kernel, text + (String(n + 1).length + 1) * (n + 2) + 64);
+  ensureMemory(kernel, text + 8 * (n + 2) + 64); // numbers have at most 7 digits (n <= 2^22), then a space
   if (kernel.memory.buffer !== encodeBuffer) {
     encodeBuffer = kernel.memory.buffer;
     encodeBytes = new Uint8Array(encodeBuffer);
