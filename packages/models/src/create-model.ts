@@ -33,6 +33,8 @@ export interface DecoderContext {
   readonly seed: number;
   /** Channels of the encoder features f1..f5. */
   readonly encoderChannels: readonly number[];
+  /** Initial bias of the segmentation head's logits. */
+  readonly headBias: number;
 }
 
 /** A decoder plus segmentation head: from encoder features f1..f5 (strides 2..32) to logits at the input size. */
@@ -64,6 +66,8 @@ interface ConvOptions {
   strides?: number;
   padding?: 'same' | 'valid';
   useBias?: boolean;
+  /** Constant initial bias (default 0). */
+  bias?: number;
   init: Init;
   seed: number;
 }
@@ -78,7 +82,7 @@ function conv(x: SymbolicTensor, name: string, filters: number, kernelSize: numb
       padding: o.padding ?? 'same',
       useBias: o.useBias ?? false,
       kernelInitializer: kernelInitializer(o.init, o.seed, name),
-      biasInitializer: 'zeros',
+      biasInitializer: o.bias ? initializers.constant({ value: o.bias }) : 'zeros',
     }),
     x,
   );
@@ -144,7 +148,7 @@ function buildEncoder(x: SymbolicTensor, spec: EncoderSpec, seed: number): Symbo
 /** UNet decoder channels, deepest first (segmentation_models' default). */
 export const UNET_DECODER_CHANNELS = [256, 128, 64, 32, 16] as const;
 
-function buildUnet(features: readonly SymbolicTensor[], { classes, seed }: DecoderContext): SymbolicTensor {
+function buildUnet(features: readonly SymbolicTensor[], { classes, seed, headBias }: DecoderContext): SymbolicTensor {
   const o = { init: 'decoder', seed } as const;
   const skips = [features[3], features[2], features[1], features[0], undefined];
   let x = features[4]!;
@@ -158,7 +162,7 @@ function buildUnet(features: readonly SymbolicTensor[], { classes, seed }: Decod
       x = relu(batchNorm(conv(x, `${name}.${c}.0`, channels, 3, o), `${name}.${c}.1`), `${name}.${c}.2`);
     }
   });
-  return conv(x, 'segmentation_head.0', classes, 3, { init: 'head', seed, useBias: true });
+  return conv(x, 'segmentation_head.0', classes, 3, { init: 'head', seed, useBias: true, bias: headBias });
 }
 
 /** FPN pyramid and segmentation channels (segmentation_models' defaults). */
@@ -171,7 +175,7 @@ function conv3x3GnRelu(x: SymbolicTensor, name: string, channels: number, upsamp
   return upsample ? apply(new BilinearUpsampling({ name: `${name}.up`, scale: 2 }), y) : y;
 }
 
-function buildFpn(features: readonly SymbolicTensor[], { classes, seed }: DecoderContext): SymbolicTensor {
+function buildFpn(features: readonly SymbolicTensor[], { classes, seed, headBias }: DecoderContext): SymbolicTensor {
   const { pyramid, segmentation, dropout } = FPN_CHANNELS;
   const o = { init: 'decoder', seed, useBias: true, padding: 'valid' } as const;
   const p5 = conv(features[4]!, 'decoder.p5', pyramid, 1, o);
@@ -189,7 +193,7 @@ function buildFpn(features: readonly SymbolicTensor[], { classes, seed }: Decode
   let x = apply(layers.add({ name: 'decoder.merge' }), segmented);
   // nn.Dropout2d: one keep/drop decision per sample and channel.
   x = apply(layers.dropout({ name: 'decoder.dropout', rate: dropout, noiseShape: [null, 1, 1, null] as unknown as number[] }), x);
-  x = conv(x, 'segmentation_head.0', classes, 1, { init: 'head', seed, useBias: true, padding: 'valid' });
+  x = conv(x, 'segmentation_head.0', classes, 1, { init: 'head', seed, useBias: true, bias: headBias, padding: 'valid' });
   return apply(new BilinearUpsampling({ name: 'segmentation_head.1', scale: 4 }), x);
 }
 
@@ -233,6 +237,12 @@ export interface CreateModelOptions {
    * features, dropout, dense. `true` uses dropout 0.2. Default false (one output).
    */
   classificationHead?: boolean | ClassificationHeadOptions;
+  /**
+   * Initial bias of the segmentation head's logits. Default 0 (PyTorch's). A prior such as `-Math.log((1 - p) / p)` for a
+   * defect pixel rate p (about -3.9 for 2%) starts training at the background rate instead of probability 0.5 everywhere,
+   * so the first steps learn features instead of the bias.
+   */
+  headBias?: number;
   /** Fixed input height (multiple of 32), or null for any. Default null. */
   height?: number | null;
   /** Fixed input width (multiple of 32), or null for any. Default null. */
@@ -275,6 +285,10 @@ export function createModel(options: CreateModelOptions): LayersModel {
   const classes = positiveInt(options.classes ?? 4, 'classes');
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed)) throw new ModelsError('INVALID_OPTION', `Expected seed to be an integer, got ${echo(seed)}.`);
+  const headBias = options.headBias ?? 0;
+  if (typeof headBias !== 'number' || !Number.isFinite(headBias)) {
+    throw new ModelsError('INVALID_OPTION', `Expected headBias to be a finite number, got ${echo(headBias)}.`);
+  }
   const height = options.height ?? null;
   const width = options.width ?? null;
   if (height !== null) positiveInt(height, 'height');
@@ -290,7 +304,7 @@ export function createModel(options: CreateModelOptions): LayersModel {
   const x = input({ shape: [height, width, inChannels], name: 'input' });
   const checked = apply(new InputSizeCheck({ name: 'input_check', multiple: 32 }), x);
   const features = buildEncoder(checked, spec, seed);
-  const masks = architectures[architecture].build(features, { classes, seed, encoderChannels: spec.channels });
+  const masks = architectures[architecture].build(features, { classes, seed, encoderChannels: spec.channels, headBias });
   const outputs = [masks];
   if (head) {
     let y = apply(layers.globalAveragePooling2d({ name: 'classification_head.0' }), features[4]!);

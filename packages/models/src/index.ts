@@ -13,6 +13,7 @@ export {
   type EncoderName,
   type EncoderSpec,
 } from './create-model';
+export { recalibrateBatchNorm } from './batch-norm';
 export { isModelsError, ModelsError, type ModelsErrorCode } from './errors';
 export { checkInputShape, nearestMultiple, registerSteelLayers } from './layers';
 export { createMemoryIOHandler, type MemoryIOHandler } from './memory-io';
