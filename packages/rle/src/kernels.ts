@@ -16,10 +16,10 @@
 // down each strip's touched rows (`xorStrips`, one vector per row) then gives the mask; `clear` zeroes those rows again.
 
 import {
-  add, add64, and64, anyTrue, load32U64, load64, mul64, xor64, assemble, block, br, brIf, call, ctz64, divU, eqz, eqz64, extendU, fill, geU, get, gtU, i32, i64,
-  i8x16Bitmask, i8x16Eq, ifElse, leU, load, load16, load8, loop, ltU, mul, ne, or64, ret, select, set, shl, shl64, shrU,
-  shrU64, store, store64, store8, sub, sub64, tee, v128Load, v128Or, v128Store, v128Xor, v128Zero, when, wrap, xor,
-  type Code, type WasmFunction,
+  add, add64, and64, anyTrue, assemble, block, br, brIf, call, ctz64, divU, eqz, eqz64, extendU, get, geU, gtU,
+  i32, i64, i8x16Bitmask, i8x16Eq, ifElse, load, load32U64, load64, load8, loop, ltU, mul, mul64, ne, or64, ret,
+  select, set, shl, shl64, shrU, shrU64, store, store64, store8, sub, sub64, tee, v128Load, v128Or, v128Store, v128Xor,
+  v128Zero, when, wrap, xor, xor64, type Code, type WasmFunction,
 } from './wasm';
 
 /** Byte address of the table of the four ASCII digits of 0 … 9999 ('0000', '0001', …) used to write numbers. */
