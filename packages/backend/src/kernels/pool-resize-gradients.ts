@@ -1,6 +1,6 @@
 // Typed-array gradients of max pooling and nearest-neighbour resizing, valid on any backend.
 import { backend_util, type KernelFunc, type NamedAttrMap } from '@tensorflow/tfjs-core';
-import { makeFloat32, readFloat32 } from './tensor-data.ts';
+import { allocFloat32, float32View, makeFloat32, readFloat32 } from './tensor-data.ts';
 
 /**
  * `MaxPoolGrad`: routes each dy to the position of its window's maximum in the forward input. The first maximum in
@@ -28,9 +28,12 @@ export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const x = readFloat32(backend, input);
-  const dyv = readFloat32(backend, dy);
-  const dx = new Float32Array(B * H * W * C);
+  // Output first: allocating may move the wasm heap, which would detach views taken before.
+  const out = allocFloat32(backend, input.shape);
+  const x = float32View(backend, input);
+  const dyv = float32View(backend, dy);
+  const dx = float32View(backend, out);
+  dx.fill(0);
   const best = new Float32Array(C);
   const where = new Int32Array(C);
   for (let b = 0; b < B; b++) {
@@ -40,14 +43,20 @@ export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
       for (let j = 0; j < OW; j++) {
         const w0 = Math.max(0, j * sw - left);
         const w1 = Math.min(W, j * sw - left + KW);
-        where.fill(-1);
+        if (h0 >= h1 || w0 >= w1) continue;
+        // The window's first in-input value starts as the maximum whatever its sign (NaN included); `>` keeps the
+        // first of ties.
+        const first = ((b * H + h0) * W + w0) * C;
+        for (let c = 0; c < C; c++) {
+          best[c] = x[first + c]!;
+          where[c] = first + c;
+        }
         for (let h = h0; h < h1; h++) {
-          for (let w = w0; w < w1; w++) {
+          for (let w = h === h0 ? w0 + 1 : w0; w < w1; w++) {
             const base = ((b * H + h) * W + w) * C;
             for (let c = 0; c < C; c++) {
               const v = x[base + c]!;
-              // `where < 0` takes the first in-window value whatever its sign (NaN included); `>` keeps the first of ties.
-              if (where[c]! < 0 || v > best[c]!) {
+              if (v > best[c]!) {
                 best[c] = v;
                 where[c] = base + c;
               }
@@ -57,12 +66,12 @@ export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
         const dyBase = ((b * OH + i) * OW + j) * C;
         for (let c = 0; c < C; c++) {
           const k = where[c]!;
-          if (k >= 0) dx[k] = dx[k]! + dyv[dyBase + c]!;
+          dx[k] = dx[k]! + dyv[dyBase + c]!;
         }
       }
     }
   }
-  return makeFloat32(backend, input.shape, dx);
+  return out;
 };
 
 /**
@@ -95,8 +104,10 @@ export const resizeNearestNeighborGrad: KernelFunc = ({ inputs, backend, attrs }
   const [, OH, OW] = dy.shape as [number, number, number, number];
   const rows = nearestSourceIndex(H, OH, alignCorners, halfPixelCenters);
   const cols = nearestSourceIndex(W, OW, alignCorners, halfPixelCenters);
-  const dyv = readFloat32(backend, dy);
-  const dx = new Float32Array(B * H * W * C);
+  const out = allocFloat32(backend, images.shape);
+  const dyv = float32View(backend, dy);
+  const dx = float32View(backend, out);
+  dx.fill(0);
   let k = 0;
   for (let b = 0; b < B; b++) {
     for (let r = 0; r < OH; r++) {
@@ -107,7 +118,7 @@ export const resizeNearestNeighborGrad: KernelFunc = ({ inputs, backend, attrs }
       }
     }
   }
-  return makeFloat32(backend, images.shape, dx);
+  return out;
 };
 
 /** Per output row (or column): the two source indices and the weight of the second, as tfjs' forward bilinear resize computes them. */
