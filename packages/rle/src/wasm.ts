@@ -1,6 +1,6 @@
 // A tiny WebAssembly assembler for the codec's kernels: each helper returns the bytes of one instruction in the folded
 // form of the text format (operands first), so a kernel reads like `(i32.add (local.get 0) (i32.const 1))` and needs no
-// build step or dependency. Only the instructions the kernels use are here; all values are i32 or v128.
+// build step or dependency. Only the instructions the kernels use are here; values are i32, i64 or v128.
 
 export type Code = number[];
 
@@ -51,15 +51,11 @@ export const and = binary(0x71);
 export const shl = binary(0x74);
 export const shrU = binary(0x76);
 export const xor = binary(0x73);
-export const eq = binary(0x46);
 export const ne = binary(0x47);
 export const ltU = binary(0x49);
-export const leU = binary(0x4d);
 export const gtU = binary(0x4b);
 export const geU = binary(0x4f);
-export const ltS = binary(0x48);
 export const eqz = (a: Code): Code => [...a, 0x45];
-export const ctz = (a: Code): Code => [...a, 0x68];
 /** `condition ? a : b`, both evaluated. */
 export const select = (a: Code, b: Code, condition: Code): Code => [...a, ...b, ...condition, 0x1b];
 
@@ -96,13 +92,11 @@ export const shrU64 = binary(0x88);
 // Memory. Offsets are static byte offsets added to the address.
 export const load = (address: Code, offset = 0): Code => [...address, 0x28, 2, ...uleb(offset)];
 export const load8 = (address: Code, offset = 0): Code => [...address, 0x2d, 0, ...uleb(offset)];
-export const load16 = (address: Code, offset = 0): Code => [...address, 0x2f, 1, ...uleb(offset)];
 export const load64 = (address: Code, offset = 0): Code => [...address, 0x29, 3, ...uleb(offset)];
 /** i64.load32_u. */
 export const load32U64 = (address: Code, offset = 0): Code => [...address, 0x35, 2, ...uleb(offset)];
 export const store = (address: Code, value: Code, offset = 0): Code => [...address, ...value, 0x36, 2, ...uleb(offset)];
 export const store8 = (address: Code, value: Code, offset = 0): Code => [...address, ...value, 0x3a, 0, ...uleb(offset)];
-export const store16 = (address: Code, value: Code, offset = 0): Code => [...address, ...value, 0x3b, 1, ...uleb(offset)];
 export const store64 = (address: Code, value: Code, offset = 0): Code => [...address, ...value, 0x37, 3, ...uleb(offset)];
 /** memory.fill (bulk memory). */
 export const fill = (address: Code, value: Code, length: Code): Code => [...address, ...value, ...length, 0xfc, ...uleb(11), 0];
@@ -126,7 +120,6 @@ export const br = (depth: number): Code => [0x0c, ...uleb(depth)];
 export const brIf = (depth: number, condition: Code): Code => [...condition, 0x0d, ...uleb(depth)];
 export const ret = (value: Code): Code => [...value, 0x0f];
 export const call = (func: number, ...args: Code[]): Code => [...seq(...args), 0x10, ...uleb(func)];
-export const drop = (value: Code): Code => [...value, 0x1a];
 
 /**
  * One function: `params` i32 parameters, an optional i32 result, `locals` more i32 locals numbered after the parameters,
