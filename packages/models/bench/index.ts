@@ -19,6 +19,8 @@ interface Case {
 
 const CASES: Case[] = [
   { op: 'train', encoder: 'resnet18', shape: [2, 128, 256, 1] },
+  // The training app's main job: batches of 8 crops 32 x 224.
+  { op: 'train', encoder: 'resnet18', shape: [8, 32, 224, 1] },
   { op: 'train', encoder: 'resnet34', shape: [2, 256, 384, 1] },
   { op: 'forward', encoder: 'resnet18', shape: [1, 256, 1600, 1] },
   { op: 'forward', encoder: 'resnet34', shape: [1, 256, 1600, 1] },
