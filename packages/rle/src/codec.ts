@@ -149,8 +149,6 @@ let decodeInts = new Int32Array(0);
 
 /** The largest mask the kernels take (their working memory is about 20 bytes per pixel); larger ones use JavaScript. */
 const KERNEL_MAX_PIXELS = 1 << 22;
-/** Rows are copied into the kernel's memory and scanned in chunks of about this many bytes, which stay in the L1 cache. */
-const CHUNK_BYTES = 16384;
 
 function ensureMemory(kernel: RleKernel, bytes: number): void {
   const pages = Math.ceil(bytes / 65536) - kernel.memory.buffer.byteLength / 65536;
@@ -158,18 +156,16 @@ function ensureMemory(kernel: RleKernel, bytes: number): void {
 }
 
 /**
- * Encodes with the WebAssembly kernels; undefined where they are unavailable. Memory: the digit table, then a chunk of
- * rows preceded by the row above it (for row 0: the last row shifted right by one column, since the pixel before (0, c)
- * is (height - 1, c - 1), with 0 before column 0), then the transition list, the per-column counts, the columns, the
- * sorted positions and the text.
+ * Encodes with the WebAssembly kernels; undefined where they are unavailable. Memory: the digit table, the row standing
+ * above row 0 (the last row shifted right by one column, since the pixel before (0, c) is (height - 1, c - 1), with 0
+ * before column 0), the mask, then the (position, column) list, the per-column counts, the sorted positions and the text.
  */
 function encodeWasm(mask: Uint8Array, height: number, width: number): string | undefined {
   const kernel = encodeKernel();
   if (kernel === undefined) return undefined;
   const n = height * width;
-  const rows = Math.max(1, Math.min(height, Math.floor(CHUNK_BYTES / width)));
-  const chunk = ENCODE_BASE; // the row above, then the chunk's rows
-  const list = (chunk + (rows + 1) * width + 64 + 63) & ~63; // (position, column) pairs
+  const rows = ENCODE_BASE; // the row above row 0, then the mask
+  const list = (rows + (height + 1) * width + 64 + 63) & ~63; // (position, column) pairs
   const counts = list + 8 * (n + 2);
   const sorted = counts + 4 * (width + 2);
   const text = sorted + 4 * (n + 2);
@@ -180,16 +176,12 @@ function encodeWasm(mask: Uint8Array, height: number, width: number): string | u
   }
   const bytes = encodeBytes;
   bytes.fill(0, counts, counts + 4 * (width + 2));
-  let end = list;
-  for (let r0 = 0; r0 < height; r0 += rows) {
-    const count = Math.min(rows, height - r0);
-    if (r0 === 0) {
-      bytes[chunk] = 0;
-      bytes.set(mask.subarray(n - width, n - 1), chunk + 1);
-      bytes.set(mask.subarray(0, count * width), chunk + width);
-    } else bytes.set(mask.subarray((r0 - 1) * width, (r0 + count) * width), chunk);
-    end = kernel.scan(width, height, chunk, count, r0, end, counts);
-  }
+  // One copy of the whole mask: a long sequential copy streams from memory faster than chunks of rows copied between
+  // scans of the previous chunk.
+  bytes[rows] = 0;
+  bytes.set(mask.subarray(n - width, n - 1), rows + 1);
+  bytes.set(mask, rows + width);
+  const end = kernel.scan(width, height, rows, height, 0, list, counts);
   const textEnd = kernel.finish(list, end, width, counts, sorted, text, mask[n - 1] !== 0 ? 1 : 0, n);
   return textEnd === text ? '' : ascii.decode(bytes.subarray(text, textEnd));
 }

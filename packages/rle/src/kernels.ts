@@ -4,7 +4,7 @@
 //
 // Encode. Transitions: in column-major order a run starts where a pixel is on and the pixel before is off, and ends
 // where it is off and the one before is on. For r >= 1 the pixel before (r, c) is (r - 1, c), the row above, so `scan`
-// goes down each strip of 64 columns of a row-major chunk of rows, comparing each row's 64 bytes with the row above
+// goes down each strip of 64 columns of the row-major mask, comparing each row's 64 bytes with the row above
 // (kept in registers): most blocks equal the block above and cost a few vector instructions. Each pixel whose zero-ness
 // differs from the pixel above is a transition; `scan` appends its column-major position and column and counts the
 // column. `finish` sorts the positions by column with a stable counting sort (within a column they arrive sorted by
