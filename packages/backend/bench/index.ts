@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { type BenchRow, report, timeMs } from '../../../tooling/bench/report.ts';
 import { setupBackend } from '../src/index.ts';
 import { stockKernel } from '../src/kernels/register.ts';
+import { fusedBatchNormGradConfig, stockFusedBatchNormGradient } from '../src/kernels/batch-norm-gradient.ts';
+import '@tensorflow/tfjs-layers'; // registers tfjs' gradients (setupBackend below puts this package's FusedBatchNorm one back)
 
 tf.env().set('IS_TEST', true);
 const quick = process.env['BENCH_QUICK'] === '1';
@@ -97,6 +99,31 @@ await setupBackend({ backend: 'wasm', threads: 1 });
   tf.dispose(Object.values(c));
   await tf.setBackend('wasm');
   tf.dispose(Object.values(w));
+}
+
+{
+  // Training-mode batch norm (tf.moments + tf.batchNorm, as tfjs-layers runs it) forward and backward on the stem's
+  // activations, with this package's FusedBatchNorm gradient and with tfjs' own.
+  const [bh, bw] = quick ? [32, 64] : [64, 128];
+  const x = tf.randomNormal([2, bh, bw, 64]);
+  const gamma = tf.ones([64]);
+  const beta = tf.zeros([64]);
+  const dy = tf.randomNormal([2, bh, bw, 64]);
+  const f = (xt: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const { mean, variance } = tf.moments(xt, [0, 1, 2]);
+    return tf.sum(tf.mul(tf.batchNorm(xt, mean, variance, b, g, 1e-5), dy));
+  };
+  const step = () => tf.tidy(() => tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x, gamma, beta]).forEach((g) => g.dataSync()));
+  const ours = timeMs(step, { runs: 5, warmup: 1 });
+  tf.registerGradient(stockFusedBatchNormGradient()!);
+  // Direct kernel calls would not put ours back, but tf.batchNorm does (see keepingGradient): time tfjs' with the stock forward.
+  tf.unregisterKernel('FusedBatchNorm', 'wasm');
+  tf.registerKernel(stockKernel('FusedBatchNorm', 'wasm')!);
+  const theirs = timeMs(step, { runs: 3, warmup: 1 });
+  await setupBackend({ backend: 'wasm', threads: 1 });
+  if (tf.getGradient('FusedBatchNorm') !== fusedBatchNormGradConfig) throw new Error('FusedBatchNorm gradient not restored');
+  row('FusedBatchNorm gradient (training BN fwd+bwd)', 'wasm', `x[2,${bh},${bw},64]`, ours, theirs, "tfjs' gradient (tile)");
+  tf.dispose([x, gamma, beta, dy]);
 }
 
 // Threads: a child process per thread count.

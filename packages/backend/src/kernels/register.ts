@@ -4,6 +4,7 @@ import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput, ma
 import { maxPoolGrad, resizeBilinearGrad, resizeNearestNeighborGrad } from './pool-resize-gradients.ts';
 import { withExplicitSamePadding } from './same-padding.ts';
 import { withProductRoute } from './conv2d-products.ts';
+import { withLeadingAxesReduction } from './reductions.ts';
 import { keepingGradient, registerGradientFixes } from './batch-norm-gradient.ts';
 
 interface KernelFix {
@@ -38,6 +39,13 @@ function wrapConv(kernelName: string) {
   };
 }
 
+function fastReduction(kernelName: 'Sum' | 'Mean') {
+  return (backendName: string): tf.KernelFunc | undefined => {
+    const original = stockKernel(kernelName, backendName) ?? tf.getKernel(kernelName, backendName);
+    return original ? withLeadingAxesReduction(original.kernelFunc, kernelName === 'Mean') : undefined;
+  };
+}
+
 function keepBatchNormGradient(backendName: string): tf.KernelFunc | undefined {
   const original = stockKernel('FusedBatchNorm', backendName) ?? tf.getKernel('FusedBatchNorm', backendName);
   return original ? keepingGradient(original.kernelFunc) : undefined;
@@ -59,6 +67,8 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
     { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel ignores halfPixelCenters', create: () => resizeNearestNeighborGrad },
     { kernelName: 'ResizeBilinearGrad', reason: 'stock kernel ignores halfPixelCenters', create: () => resizeBilinearGrad },
     { kernelName: 'FusedBatchNorm', reason: KEEP_BN_GRADIENT, create: keepBatchNormGradient },
+    { kernelName: 'Sum', reason: 'transposes before reducing leading axes (per-channel sums of NHWC)', create: fastReduction('Sum') },
+    { kernelName: 'Mean', reason: 'transposes before reducing leading axes (per-channel means of NHWC)', create: fastReduction('Mean') },
   ],
   cpu: [
     { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel is wrong for x2 upsampling', create: () => resizeNearestNeighborGrad },
