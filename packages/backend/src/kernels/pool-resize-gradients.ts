@@ -1,5 +1,5 @@
 // Typed-array gradients of max pooling and nearest-neighbour resizing, valid on any backend.
-import { backend_util, type KernelFunc, type NamedAttrMap } from '@tensorflow/tfjs-core';
+import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { allocFloat32, float32View, makeFloat32, readFloat32 } from './tensor-data.ts';
 
 /**
@@ -182,3 +182,34 @@ export const resizeBilinearGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   }
   return makeFloat32(backend, images.shape, Float32Array.from(dx));
 };
+
+/**
+ * `ResizeNearestNeighborGrad` for a backend with fast average pooling (wasm: XNNPACK): when every output row r reads
+ * source row ⌊r / fh⌋ and every column c source column ⌊c / fw⌋ (integer upsampling, e.g. x2 without corner alignment),
+ * the gradient is the fh x fw block sum of dy, i.e. fh·fw times its average pooling; otherwise `resizeNearestNeighborGrad`.
+ */
+export function resizeNearestNeighborGradByPooling(avgPool: KernelFunc, multiply: KernelFunc): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const images = inputs['images']!;
+    const dy = inputs['dy']!;
+    const { alignCorners = false, halfPixelCenters = false } = attrs as NamedAttrMap as { alignCorners?: boolean; halfPixelCenters?: boolean };
+    const [, H, W] = images.shape as [number, number, number, number];
+    const [, OH, OW] = dy.shape as [number, number, number, number];
+    const fh = OH / H;
+    const fw = OW / W;
+    const blocks = (src: Int32Array, f: number) => Number.isInteger(f) && src.every((s, r) => s === Math.floor(r / f));
+    if (dy.dtype !== 'float32' || !blocks(nearestSourceIndex(H, OH, alignCorners, halfPixelCenters), fh) || !blocks(nearestSourceIndex(W, OW, alignCorners, halfPixelCenters), fw)) {
+      return resizeNearestNeighborGrad(args);
+    }
+    const mean = avgPool({ inputs: { x: dy }, backend, attrs: { filterSize: [fh, fw], strides: [fh, fw], pad: 'valid', dimRoundingMode: undefined } as unknown as NamedAttrMap }) as TensorInfo;
+    if (fh * fw === 1) return mean;
+    const factor = makeFloat32(backend, [], Float32Array.of(fh * fw));
+    try {
+      return multiply({ inputs: { a: mean, b: factor }, backend, attrs: {} }) as TensorInfo;
+    } finally {
+      (backend as { disposeData(id: object): void }).disposeData(mean.dataId);
+      (backend as { disposeData(id: object): void }).disposeData(factor.dataId);
+    }
+  };
+}

@@ -1,7 +1,7 @@
 // Registers the kernel fixes of this package with tfjs' global kernel registry (replacing the stock kernel, if any).
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput, matMulRunner } from './conv2d-gradients.ts';
-import { maxPoolGrad, resizeBilinearGrad, resizeNearestNeighborGrad } from './pool-resize-gradients.ts';
+import { maxPoolGrad, resizeBilinearGrad, resizeNearestNeighborGrad, resizeNearestNeighborGradByPooling } from './pool-resize-gradients.ts';
 import { withExplicitSamePadding } from './same-padding.ts';
 import { withProductRoute } from './conv2d-products.ts';
 import { withLeadingAxesReduction } from './reductions.ts';
@@ -64,7 +64,15 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
     { kernelName: 'Conv2DBackpropFilter', reason: 'missing in tfjs-backend-wasm 4.22', create: withConv2DAndMatMul((_conv, matMul) => createConv2DBackpropFilter(matMul)) },
     { kernelName: 'Conv2DBackpropInput', reason: 'stock kernel is ~9x slower than the forward Conv2D', create: withConv2DAndMatMul(createConv2DBackpropInput) },
     { kernelName: 'MaxPoolGrad', reason: 'stock kernel is wrong for windows of values <= 0 and ties', create: () => maxPoolGrad },
-    { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel ignores halfPixelCenters', create: () => resizeNearestNeighborGrad },
+    {
+      kernelName: 'ResizeNearestNeighborGrad',
+      reason: 'stock kernel ignores halfPixelCenters',
+      create: (backendName) => {
+        const avgPool = stockKernel('AvgPool', backendName) ?? tf.getKernel('AvgPool', backendName);
+        const multiply = stockKernel('Multiply', backendName) ?? tf.getKernel('Multiply', backendName);
+        return avgPool && multiply ? resizeNearestNeighborGradByPooling(avgPool.kernelFunc, multiply.kernelFunc) : resizeNearestNeighborGrad;
+      },
+    },
     { kernelName: 'ResizeBilinearGrad', reason: 'stock kernel ignores halfPixelCenters', create: () => resizeBilinearGrad },
     { kernelName: 'FusedBatchNorm', reason: KEEP_BN_GRADIENT, create: keepBatchNormGradient },
     { kernelName: 'Sum', reason: 'transposes before reducing leading axes (per-channel sums of NHWC)', create: fastReduction('Sum') },
