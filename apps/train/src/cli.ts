@@ -23,6 +23,8 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'encoder', type: 'string', help: 'resnet18 | resnet34' },
   { flag: 'in-channels', key: 'inChannels', type: 'int', help: 'input channels: 1 (grey) or 3' },
   { flag: 'pretrained', type: 'string', help: 'a .safetensors file with encoder (torchvision names) or full-model weights' },
+  { flag: 'head-bias', key: 'headBias', type: 'number', help: 'initial bias of the segmentation head logits, e.g. -4 (a 2% defect prior)' },
+  { flag: 'bn-recalibration', key: 'bnRecalibration', type: 'int', help: 'batches that recompute batch-norm statistics before each validation (0: off)' },
   { flag: 'loss', type: 'string', help: 'bce | dice | weighted-dice | bce-weighted-dice | focal | jaccard | lovasz-hinge' },
   { flag: 'pos-weight', key: 'posWeight', type: 'numbers', help: 'BCE positive weight per class, e.g. 2,2,1,1.5' },
   { flag: 'optimizer', type: 'string', help: 'adam | sgd | rmsprop' },

@@ -25,6 +25,11 @@ describe('post-processing of a run', () => {
     const masks = postprocess(probs, { height: 2, width: 3, channels: 2 }, safe);
     expect(Array.from(masks[0]!)).toEqual([1, 1, 1, 1, 1, 1]);
     expect(Array.from(masks[1]!)).toEqual([0, 0, 0, 0, 0, 0]);
+    // With a margin of one image in three, class 1's win of 0.1 is not enough either.
+    const strict = neverWorseThanEmpty(tuned, [0.8, 0.6], { height: 2, width: 3 }, 1 / 3);
+    expect(strict.classes.map((c) => c.minMaskArea)).toEqual([6, 6]);
+    expect(strict.classScores).toEqual([0.8, 0.6]);
+    expect(neverWorseThanEmpty(tuned, [0.8, 0.6], { height: 2, width: 3 }, 0.05).classes[0]).toEqual(rule(0.3));
   });
 
   it('builds the per-class rules of a config and scores masks with the competition Dice', () => {

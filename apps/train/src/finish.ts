@@ -170,18 +170,20 @@ export async function writeSubmissionFile(
 }
 
 /**
- * A class whose best rule does not beat predicting nothing on the validation images is switched off (its masks are kept
- * only above an area no mask can reach), so the tuned post-processing never scores below the all-empty baseline there.
+ * A class whose best rule does not beat predicting nothing on the validation images by more than `margin` is switched
+ * off (its masks are kept only above an area no mask can reach), so the tuned post-processing never scores below the
+ * all-empty baseline there. A margin of one image's Dice (1 / images) keeps a rule that wins on a single image by chance
+ * from going to the test set.
  */
 export function neverWorseThanEmpty(
   result: TuningResult,
   emptyPerClass: readonly number[],
   shape: { height: number; width: number },
+  margin = 0,
 ): TuningResult {
-  const classes = result.classes.map((rule, k) =>
-    result.classScores[k]! > emptyPerClass[k]! ? rule : { ...rule, minMaskArea: shape.height * shape.width },
-  );
-  const classScores = result.classScores.map((d, k) => Math.max(d, emptyPerClass[k]!));
+  const on = result.classScores.map((d, k) => d > emptyPerClass[k]! + margin);
+  const classes = result.classes.map((rule, k) => (on[k] ? rule : { ...rule, minMaskArea: shape.height * shape.width }));
+  const classScores = result.classScores.map((d, k) => (on[k] ? d : emptyPerClass[k]!));
   const score = classScores.reduce((a, b) => a + b, 0) / classScores.length;
   return { ...result, classes, classScores, score };
 }
@@ -230,7 +232,8 @@ export async function finishRun(options: {
       // Minimum areas of the reference grid, scaled from 256x1600 to this image size.
       const factor = (dataset.height * dataset.width) / (256 * 1600);
       const minAreas = [...new Set(TUNE_MIN_AREAS.map((a) => Math.round(a * factor)))];
-      tuned = neverWorseThanEmpty(tuner.search({ minAreas, keepCandidates: 20 }), validation.scores.baseline.perClass, dataset);
+      const baseline = validation.scores.baseline;
+      tuned = neverWorseThanEmpty(tuner.search({ minAreas, keepCandidates: 20 }), baseline.perClass, dataset, 1 / Math.max(1, baseline.images));
       writeJson(join(paths.root, 'tuned.json'), tuned);
       post = tuned;
       progress.log(

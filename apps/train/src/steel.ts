@@ -1,8 +1,9 @@
 // The app's bindings to the model, loss and optimizer packages, chosen from the config.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { createLoss, isLossName, losses, type LossFn } from '@steel/losses';
-import { architectures, createModel, encoders, registerSteelLayers } from '@steel/models';
+import { architectures, createModel, encoders, loadPytorchWeights, registerSteelLayers, type PytorchWeightsReport } from '@steel/models';
 import type { Size, TrainConfig } from './config.ts';
 import { AppError } from './errors.ts';
 
@@ -31,13 +32,37 @@ export function checkNames(config: Pick<TrainConfig, 'architecture' | 'encoder' 
 export async function buildModel(config: TrainConfig, classes: number, _inputSize?: Size): Promise<LayersModel> {
   checkModelNames(config);
   registerSteelLayers();
-  return createModel({
+  const model = createModel({
     architecture: config.architecture as keyof typeof architectures,
     encoder: config.encoder as keyof typeof encoders,
     inChannels: config.inChannels,
     classes,
     seed: config.seed,
+    headBias: config.headBias,
   });
+  return model;
+}
+
+/**
+ * Loads `--pretrained` weights into a fresh model: a `.safetensors` file with torchvision ResNet names (the encoder only;
+ * an ImageNet 3-channel stem is summed into a 1-channel one) or the segmentation_models library's full-model names.
+ * @throws {AppError} DATA_NOT_FOUND when the file is not there; CHECKPOINT when its tensors do not fit the model (the
+ *   message lists the missing, unexpected and mis-shaped ones).
+ */
+export function applyPretrained(model: LayersModel, file: string): PytorchWeightsReport {
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    throw new AppError(
+      'DATA_NOT_FOUND',
+      `Pretrained weights ${file} do not exist. Pass --pretrained with a .safetensors file (torchvision ResNet names such as ` +
+        `conv1.weight, or the segmentation_models full-model names such as encoder.conv1.weight).`,
+    );
+  }
+  try {
+    return loadPytorchWeights(model, new Uint8Array(readFileSync(file)));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new AppError('CHECKPOINT', `Pretrained weights ${file} do not fit the model: ${message}`, { cause: error });
+  }
 }
 
 /** The configured optimizer. */

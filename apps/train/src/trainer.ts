@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { recalibrateBatchNorm } from '@steel/models';
 import type { ImageEntry } from '@steel/data';
 import { loadCheckpoint, saveCheckpoint, saveModelDir, type EpochRecord, type ModelIdentity, type TrainState } from './checkpoint.ts';
 import { padTo32, type TrainConfig } from './config.ts';
@@ -10,7 +11,7 @@ import type { Progress } from './progress.ts';
 import { appendJsonLine, resolveAtomicDir, writeFileAtomic, type RunPaths } from './run-dir.ts';
 import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
 import { scoreMasks, type DiceScore } from './scoring.ts';
-import { buildLoss, buildModel, buildOptimizer, predictProbabilities } from './steel.ts';
+import { applyPretrained, buildLoss, buildModel, buildOptimizer, predictProbabilities } from './steel.ts';
 
 /** What a finished (or stopped) training returns. */
 export interface TrainResult {
@@ -118,6 +119,10 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const transform = trainTransform(config);
 
   let state = freshState(config);
+  if (config.pretrained !== undefined && !(options.resume && existsSync(paths.log))) {
+    const loaded = applyPretrained(model, config.pretrained);
+    progress.log(`Pretrained weights: ${loaded.loaded.length} tensors (${loaded.format} names) from ${config.pretrained}.`);
+  }
   if (options.resume && existsSync(paths.log)) {
     state = await loadCheckpoint(paths.checkpoint, model, optimizer, identity);
     truncateLog(paths.log, state);
@@ -218,7 +223,10 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         if (state.step % config.checkpointEvery === 0) await checkpoint();
       }
 
-      // End of epoch: validate, keep the best model, update the schedule, checkpoint.
+      // End of epoch: recalibrate batch norm, validate, keep the best model, update the schedule, checkpoint.
+      if (config.bnRecalibration > 0) {
+        await recalibrateBatchNorm(model, recalibrationBatches(store, data.train, order, config, transform, epoch));
+      }
       const v = await validate(model, lossFn, store, data.val, config, classes);
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -259,6 +267,30 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     model.dispose();
   }
   return { state, stopped: 'finished' };
+}
+
+/**
+ * The first `bnRecalibration` training batches of the epoch (same images and augmentation as training saw), as tensors
+ * disposed once used.
+ */
+async function* recalibrationBatches(
+  store: SampleStore,
+  entries: readonly ImageEntry[],
+  order: readonly number[],
+  config: TrainConfig,
+  transform: ReturnType<typeof trainTransform>,
+  epoch: number,
+): AsyncGenerator<tf.Tensor4D> {
+  const count = Math.min(config.bnRecalibration, Math.max(1, Math.ceil(entries.length / config.batchSize)));
+  for (let i = 0; i < count; i++) {
+    const batch = await trainBatch(store, entries, order, i, config.batchSize, transform, config.seed, epoch);
+    const x = tf.tensor4d(batch.x, batch.shape);
+    try {
+      yield x;
+    } finally {
+      x.dispose();
+    }
+  }
 }
 
 /**
@@ -312,27 +344,35 @@ export async function measureStep(config: TrainConfig, classes: number, shape: [
 
 /**
  * Fits training into `config.budgetMinutes` of wall time counted from process start: measures a step, reserves time for
- * validation, checkpoints and the final predictions, and returns the steps per epoch that fit (at most one pass per epoch).
+ * validation (batch-norm recalibration included), checkpoints, tuning and the final predictions, and returns the epochs
+ * (one pass over the training images each) and steps per epoch that fit; a budget shorter than one pass gives one
+ * shorter epoch.
  */
 export async function planBudget(
   config: TrainConfig,
   classes: number,
   counts: { train: number; val: number; test: number },
-  inputSize: { height: number; width: number },
+  sizes: { train: { height: number; width: number }; eval: { height: number; width: number } },
   log: (line: string) => void,
-): Promise<number | undefined> {
+): Promise<{ epochs: number; steps: number } | undefined> {
   if (config.budgetMinutes === undefined) return undefined;
-  const stepSeconds = await measureStep(config, classes, [config.batchSize, inputSize.height, inputSize.width, config.inChannels]);
-  const forwardSeconds = 0.35 * stepSeconds; // a forward pass of one batch, measured at ~1/3 of a step
+  const { train, eval: full } = sizes;
+  const stepSeconds = await measureStep(config, classes, [config.batchSize, train.height, train.width, config.inChannels]);
+  // A forward pass costs ~1/3 of a training step on the same batch; evaluation batches are whole images.
+  const forwardSeconds = 0.35 * stepSeconds * ((full.height * full.width) / (train.height * train.width));
   const batches = (n: number) => Math.ceil(n / config.batchSize);
-  const evalSeconds = (config.epochs + 1) * batches(counts.val) * forwardSeconds + 2 * batches(counts.test) * forwardSeconds;
-  const fixedSeconds = 25; // model loading, checkpoints at epoch ends, report
-  const left = config.budgetMinutes * 60 - performance.now() / 1000 - evalSeconds - fixedSeconds;
+  const epochEvalSeconds = batches(counts.val) * forwardSeconds + config.bnRecalibration * 0.4 * stepSeconds + 2;
+  const finalSeconds = (batches(counts.val) + 2 * batches(counts.test)) * forwardSeconds;
+  const fixedSeconds = 25; // model loading, the report
+  const left = config.budgetMinutes * 60 - performance.now() / 1000 - finalSeconds - fixedSeconds;
   const natural = stepsPerEpoch(config, counts.train);
-  const perEpoch = Math.max(1, Math.min(natural, Math.floor(left / (stepSeconds * config.accumulate) / config.epochs)));
+  const epochSeconds = natural * stepSeconds * config.accumulate + epochEvalSeconds;
+  let plan: { epochs: number; steps: number };
+  if (left >= epochSeconds) plan = { epochs: Math.floor(left / epochSeconds), steps: natural };
+  else plan = { epochs: 1, steps: Math.max(1, Math.floor((left - epochEvalSeconds) / (stepSeconds * config.accumulate))) };
   log(
     `Budget ${config.budgetMinutes} min: one step of ${config.batchSize} images takes ${stepSeconds.toFixed(2)} s here, ` +
-      `so training runs ${config.epochs} epochs of ${perEpoch} steps (a full pass is ${natural}).`,
+      `so training runs ${plan.epochs} epoch(s) of ${plan.steps} steps (a full pass is ${natural}).`,
   );
-  return perEpoch;
+  return plan;
 }

@@ -86,10 +86,10 @@ export async function trainRun(
     const { planBudget } = await import('../trainer.ts');
     const { scaledSize } = await import('../data.ts');
     const size = scaledSize(dataset, config.scale);
-    const input = config.crop ?? { height: padTo32(size.height), width: padTo32(size.width) };
+    const full = { height: padTo32(size.height), width: padTo32(size.width) };
     const counts = { train: split.train.length, val: split.val.length, test: dataset.testImages.length };
-    const steps = await planBudget(config, dataset.numClasses, counts, input, (line) => progress.log(line));
-    if (steps !== undefined) config = { ...config, steps };
+    const plan = await planBudget(config, dataset.numClasses, counts, { train: config.crop ?? full, eval: full }, (line) => progress.log(line));
+    if (plan !== undefined) config = { ...config, ...plan };
   }
   if (!resume) writeJson(paths.config, config);
   process.stdout.write(`Run folder: ${paths.root}\nResolved config:\n${JSON.stringify(config)}\n`);
