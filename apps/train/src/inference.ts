@@ -76,6 +76,36 @@ export interface DecodedImage {
   channels: number;
 }
 
+/** Weights `[outLength, inLength]` of an area (box-filter) resize along one axis: each output pixel averages the input it covers. */
+function areaWeights(inLength: number, outLength: number): tf.Tensor2D {
+  const w = new Float32Array(outLength * inLength);
+  const step = inLength / outLength;
+  for (let o = 0; o < outLength; o++) {
+    const start = o * step;
+    const end = start + step;
+    for (let j = Math.floor(start); j < Math.min(inLength, Math.ceil(end)); j++) {
+      w[o * inLength + j] = (Math.min(end, j + 1) - Math.max(start, j)) / step;
+    }
+  }
+  return tf.tensor2d(w, [outLength, inLength]);
+}
+
+/**
+ * Area resize of an NHWC batch, the same box filter as the training images' `resize({ method: 'area' })` from
+ * @steel/transforms (bilinear sampling would skip pixels when shrinking and give the model noisier images than it learned on).
+ */
+export function areaResize(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    // Columns: [B, H, W, C] -> [B*H, C, W] x [W, width]^T.
+    const cols = tf.matMul(tf.reshape(tf.transpose(x, [0, 1, 3, 2]), [b * h * c, w]), areaWeights(w, width), false, true); // [B*H*C, width]
+    // Rows: [H, B*C*width] from [B, H, C, width].
+    const byRow = tf.reshape(tf.transpose(tf.reshape(cols, [b, h, c, width]), [1, 0, 2, 3]), [h, b * c * width]);
+    const rows = tf.matMul(areaWeights(h, height), byRow); // [height, B*C*width]
+    return tf.transpose(tf.reshape(rows, [height, b, c, width]), [1, 0, 3, 2]) as tf.Tensor4D;
+  });
+}
+
 /**
  * A member as a function on stored-size batches (pixels in [0, 1]): scaled as the model was trained, padded to a multiple
  * of 32, predicted, cropped back and resized to the input size.
@@ -87,7 +117,7 @@ export function memberPredictFn(member: Member): PredictFn {
       const [, height, width] = x.shape;
       const sh = Math.max(1, Math.round(height * scale));
       const sw = Math.max(1, Math.round(width * scale));
-      const scaled = scale === 1 ? x : tf.image.resizeBilinear(x, [sh, sw]);
+      const scaled = scale === 1 ? x : areaResize(x, sh, sw);
       const padded = tf.pad(scaled, [[0, 0], [0, padTo32(sh) - sh], [0, padTo32(sw) - sw], [0, 0]]) as tf.Tensor4D;
       const out = member.model.predict(padded);
       const probs = tf.sigmoid(Array.isArray(out) ? out[0]! : out) as tf.Tensor4D;

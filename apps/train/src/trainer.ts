@@ -344,9 +344,8 @@ export async function measureStep(config: TrainConfig, classes: number, shape: [
 
 /**
  * Fits training into `config.budgetMinutes` of wall time counted from process start: measures a step, reserves time for
- * validation (batch-norm recalibration included), checkpoints, tuning and the final predictions, and returns the epochs
- * (one pass over the training images each) and steps per epoch that fit; a budget shorter than one pass gives one
- * shorter epoch.
+ * validation (batch-norm recalibration included), checkpoints, tuning and the final predictions, and returns the steps
+ * per epoch that fit `config.epochs` epochs (an epoch may be several passes over the training images, or part of one).
  */
 export async function planBudget(
   config: TrainConfig,
@@ -366,10 +365,10 @@ export async function planBudget(
   const fixedSeconds = 25; // model loading, the report
   const left = config.budgetMinutes * 60 - performance.now() / 1000 - finalSeconds - fixedSeconds;
   const natural = stepsPerEpoch(config, counts.train);
-  const epochSeconds = natural * stepSeconds * config.accumulate + epochEvalSeconds;
-  let plan: { epochs: number; steps: number };
-  if (left >= epochSeconds) plan = { epochs: Math.floor(left / epochSeconds), steps: natural };
-  else plan = { epochs: 1, steps: Math.max(1, Math.floor((left - epochEvalSeconds) / (stepSeconds * config.accumulate))) };
+  // config.epochs validations; the steps per epoch fill the rest (an epoch may hold several passes or part of one).
+  const epochs = config.epochs;
+  const steps = Math.max(1, Math.floor((left - epochs * epochEvalSeconds) / (epochs * stepSeconds * config.accumulate)));
+  const plan = { epochs, steps };
   log(
     `Budget ${config.budgetMinutes} min: one step of ${config.batchSize} images takes ${stepSeconds.toFixed(2)} s here, ` +
       `so training runs ${plan.epochs} epoch(s) of ${plan.steps} steps (a full pass is ${natural}).`,
