@@ -82,6 +82,26 @@ export const trainConfigSchema = z
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 
+/** The original competition recipe shared by the two reference presets. */
+const REFERENCE_RECIPE = {
+  data: 'synthetic',
+  synthetic: { count: 2000, testCount: 400, height: 256, width: 1600 },
+  encoder: 'resnet34',
+  inChannels: 3,
+  posWeight: [2, 2, 1, 1.5],
+  optimizer: 'adam',
+  lr: 3e-4,
+  schedule: 'plateau',
+  patience: 4,
+  epochs: 40,
+  batchSize: 12,
+  accumulate: 2,
+  crop: { height: 224, width: 512 },
+  bestBy: 'loss',
+  threshold: 0.5,
+  minArea: [600, 600, 900, 2000],
+} satisfies TrainConfigInput;
+
 /**
  * Presets. `default` is the main job scaled to a 2-core CPU: UNet-ResNet18 on 1-channel 64x400 synthetic images trained
  * at half scale (32x200, padded to 32x224), with the steps fitted into a 9-minute budget and post-processing tuned on the
@@ -114,46 +134,8 @@ export const PRESETS = {
     tune: true,
     budgetMinutes: 9,
   },
-  'reference-unet-r34': {
-    data: 'synthetic',
-    synthetic: { count: 2000, testCount: 400, height: 256, width: 1600 },
-    architecture: 'unet',
-    encoder: 'resnet34',
-    inChannels: 3,
-    loss: 'bce',
-    posWeight: [2, 2, 1, 1.5],
-    optimizer: 'adam',
-    lr: 3e-4,
-    schedule: 'plateau',
-    patience: 4,
-    epochs: 40,
-    batchSize: 12,
-    accumulate: 2,
-    crop: { height: 224, width: 512 },
-    bestBy: 'loss',
-    threshold: 0.5,
-    minArea: [600, 600, 900, 2000],
-  },
-  'reference-fpn-r34': {
-    data: 'synthetic',
-    synthetic: { count: 2000, testCount: 400, height: 256, width: 1600 },
-    architecture: 'fpn',
-    encoder: 'resnet34',
-    inChannels: 3,
-    loss: 'bce-weighted-dice',
-    posWeight: [2, 2, 1, 1.5],
-    optimizer: 'adam',
-    lr: 3e-4,
-    schedule: 'plateau',
-    patience: 4,
-    epochs: 40,
-    batchSize: 12,
-    accumulate: 2,
-    crop: { height: 224, width: 512 },
-    bestBy: 'loss',
-    threshold: 0.5,
-    minArea: [600, 600, 900, 2000],
-  },
+  'reference-unet-r34': { ...REFERENCE_RECIPE, architecture: 'unet', loss: 'bce' },
+  'reference-fpn-r34': { ...REFERENCE_RECIPE, architecture: 'fpn', loss: 'bce-weighted-dice' },
 } satisfies Record<string, TrainConfigInput>;
 export type PresetName = keyof typeof PRESETS;
 
