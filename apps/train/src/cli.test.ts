@@ -62,6 +62,12 @@ describe('bad input from the command line', () => {
 
   it('input size that is not a multiple of 32', () => {
     expectUserError(runCli(['train', '--crop', '200x500']), 2, '--crop must have height and width divisible by 32, got 200x500', 'Use 192x512');
+    expectUserError(
+      runCli(['train', '--data', good, '--runs-dir', root, '--steps', '1', '--backend', 'wasm']),
+      2,
+      '--crop 32x96 is larger than the training images (16x32 at --scale 0.5)',
+      '--crop none',
+    );
   });
 
   it('invalid config file values', () => {

@@ -36,7 +36,7 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'batch-size', key: 'batchSize', type: 'int', help: 'images per step' },
   { flag: 'accumulate', type: 'int', help: 'gradient accumulation: steps per optimizer update' },
   { flag: 'scale', type: 'number', help: 'image scale before cropping, in (0, 1] (0.25: 1600x256 -> 400x64)' },
-  { flag: 'crop', type: 'size', help: 'random training crop HxW, multiples of 32 (default: whole image)' },
+  { flag: 'crop', type: 'size', help: 'random training crop HxW, multiples of 32, or none for whole images (default preset: 32x96)' },
   { flag: 'augment', type: 'string', help: 'reference | flips | none' },
   { flag: 'only-defective', key: 'onlyDefective', type: 'boolean', help: 'train only on images with a defect' },
   { flag: 'hard-negatives', key: 'hardNegatives', type: 'string', help: 'file of defect-free image ids to add back' },
@@ -122,6 +122,7 @@ function convert(spec: FlagSpec, raw: string | boolean): unknown {
     case 'list':
       return text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     case 'size':
+      if (spec.flag === 'crop' && text === 'none') return null;
       return parseSize(spec.flag, text);
   }
 }
