@@ -33,6 +33,14 @@ describe('bad input from the command line', () => {
     good = await makeDataset(join(root, 'good'));
   }, 60_000);
 
+  it('train keeps the preset time budget for start, and honours one asked for', () => {
+    const plain = runCli(['train', '--print-config']);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(JSON.parse(plain.stdout)).not.toHaveProperty('budgetMinutes');
+    const asked = runCli(['train', '--print-config', '--budget-minutes', '5']);
+    expect(JSON.parse(asked.stdout)).toMatchObject({ budgetMinutes: 5 });
+  });
+
   it('prints help with examples and exits 0', () => {
     const r = runCli(['train', '--help']);
     expect(r.status).toBe(0);

@@ -48,7 +48,7 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'threshold', type: 'number', help: 'probability threshold for masks' },
   { flag: 'min-area', key: 'minArea', type: 'numbers', help: 'per-class minimum component area in pixels, e.g. 600,600,900,2000' },
   { flag: 'tune', type: 'boolean', help: 'tune per-class threshold and minimum area on the validation images after training' },
-  { flag: 'budget-minutes', key: 'budgetMinutes', type: 'number', help: 'fit the whole job into this many minutes: measure a step, then set the steps' },
+  { flag: 'budget-minutes', key: 'budgetMinutes', type: 'number', help: 'fit the whole job into this many minutes: measure a step, then set the steps (start: 9 by default)' },
   { flag: 'checkpoint-every', key: 'checkpointEvery', type: 'int', help: 'steps between checkpoints' },
   { flag: 'backend', type: 'string', help: 'auto | tensorflow | webgpu | wasm | cpu' },
   { flag: 'threads', type: 'int', help: 'wasm threads' },

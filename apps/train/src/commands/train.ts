@@ -33,11 +33,15 @@ export function prepareRun(args: ParsedArgs): { config: TrainConfig; paths: RunP
     const config = parseTrainConfig({ ...saved, ...overrides }, 'flags');
     return { config, paths, resume: true };
   }
-  const config = resolveTrainConfig({
+  const resolved = resolveTrainConfig({
     preset: args.values['preset'] as string | undefined,
     configFile: args.values['config'] as string | undefined,
     flags: args.config,
   });
+  // The preset's time budget is the main job's (`start`); `train` honours one given by flag or config file only.
+  const fileConfig = args.values['config'] === undefined ? {} : (JSON.parse(readFileSync(args.values['config'] as string, 'utf8')) as Record<string, unknown>);
+  const budgetAsked = 'budgetMinutes' in args.config || 'budgetMinutes' in fileConfig;
+  const config = budgetAsked ? resolved : { ...resolved, budgetMinutes: undefined };
   if (config.crop) checkMultipleOf32('--crop', config.crop);
   const name = config.name ?? timestampName();
   const paths = runPaths(resolve(config.runsDir, name));
