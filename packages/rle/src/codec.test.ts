@@ -4,26 +4,7 @@ import { polygonBlobMask } from '../bench/masks';
 import { decode, encode, validateRle } from './codec';
 import { isRleError, RleError } from './errors';
 import golden from './__fixtures__/golden.json';
-
-// Independent reference, a line-by-line port of the Kaggle kernels' numpy helpers:
-// mask2rle: pixels = [0, *img.T.flatten(), 0]; runs = where(pixels[1:] != pixels[:-1]) + 1; runs[1::2] -= runs[::2].
-function referenceEncode(data: ArrayLike<number>, height: number, width: number): string {
-  const pixels = new Uint8Array(height * width + 2);
-  for (let c = 0; c < width; c++) for (let r = 0; r < height; r++) pixels[1 + c * height + r] = data[r * width + c] !== 0 ? 1 : 0;
-  const runs: number[] = [];
-  for (let i = 1; i < pixels.length; i++) if (pixels[i] !== pixels[i - 1]) runs.push(i);
-  for (let k = 1; k < runs.length; k += 2) runs[k]! -= runs[k - 1]!;
-  return runs.join(' ');
-}
-// rle2mask: img = zeros(width * height); img[start - 1 : start - 1 + length] = 1; img.reshape(width, height).T.
-function referenceDecode(rle: string, height: number, width: number): Uint8Array {
-  const s = rle.split(/\s+/).filter(Boolean).map(Number);
-  const flat = new Uint8Array(height * width);
-  for (let k = 0; k < s.length; k += 2) flat.fill(1, s[k]! - 1, s[k]! - 1 + s[k + 1]!);
-  const out = new Uint8Array(height * width);
-  for (let c = 0; c < width; c++) for (let r = 0; r < height; r++) out[r * width + c] = flat[c * height + r]!;
-  return out;
-}
+import { columnMajorFromRuns, referenceDecode, referenceEncode } from './reference.test-utils';
 
 /** Random masks built from column-major runs, so runs often wrap from the bottom of a column into the next one. */
 const runMask = fc
@@ -37,12 +18,7 @@ const runMask = fc
   )
   .map(({ height, width, runs }) => {
     const n = height * width;
-    const columnMajor = new Uint8Array(n);
-    let p = 0;
-    for (const [on, length] of runs) {
-      if (on) columnMajor.fill(1, p, Math.min(n, p + length));
-      p += length;
-    }
+    const columnMajor = columnMajorFromRuns(n, runs);
     const data = new Uint8Array(n);
     for (let c = 0; c < width; c++) for (let r = 0; r < height; r++) data[r * width + c] = columnMajor[c * height + r]!;
     return { height, width, data };
@@ -135,12 +111,7 @@ const largeRunMask = fc
   )
   .map(({ height, width, runs }) => {
     const n = height * width;
-    const columnMajor = new Uint8Array(n);
-    let p = 0;
-    for (const [on, length] of runs) {
-      if (on) columnMajor.fill(1, p, Math.min(n, p + length));
-      p += length;
-    }
+    const columnMajor = columnMajorFromRuns(n, runs);
     return { height, width, rle: referenceEncode(Array.from(columnMajor), n, 1) };
   });
 

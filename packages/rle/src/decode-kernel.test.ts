@@ -4,17 +4,7 @@ import { polygonBlobMask } from '../bench/masks';
 import { decode, encode } from './codec';
 import { isRleError, type RleError } from './errors';
 import { decodeKernel } from './kernels';
-
-// Independent reference, a port of the Kaggle numpy rle2mask: img = zeros(width * height);
-// img[start - 1 : start - 1 + length] = 1; img.reshape(width, height).T.
-function referenceDecode(rle: string, height: number, width: number): Uint8Array {
-  const s = rle.split(/\s+/).filter(Boolean).map(Number);
-  const flat = new Uint8Array(height * width);
-  for (let k = 0; k < s.length; k += 2) flat.fill(1, s[k]! - 1, s[k]! - 1 + s[k + 1]!);
-  const out = new Uint8Array(height * width);
-  for (let c = 0; c < width; c++) for (let r = 0; r < height; r++) out[r * width + c] = flat[c * height + r]!;
-  return out;
-}
+import { referenceDecode } from './reference.test-utils';
 
 /** The codec with WebAssembly unavailable: a second module instance whose kernel lookup finds none. */
 let decodeJs: typeof decode;

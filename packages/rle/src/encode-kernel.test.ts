@@ -3,17 +3,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { polygonBlobMask } from '../bench/masks';
 import { encode } from './codec';
 import { encodeKernel } from './kernels';
-
-// Independent reference, a port of the Kaggle numpy mask2rle: pixels = [0, *img.T.flatten(), 0];
-// runs = where(pixels[1:] != pixels[:-1]) + 1; runs[1::2] -= runs[::2].
-function referenceEncode(data: ArrayLike<number>, height: number, width: number): string {
-  const pixels = new Uint8Array(height * width + 2);
-  for (let c = 0; c < width; c++) for (let r = 0; r < height; r++) pixels[1 + c * height + r] = data[r * width + c] !== 0 ? 1 : 0;
-  const runs: number[] = [];
-  for (let i = 1; i < pixels.length; i++) if (pixels[i] !== pixels[i - 1]) runs.push(i);
-  for (let k = 1; k < runs.length; k += 2) runs[k]! -= runs[k - 1]!;
-  return runs.join(' ');
-}
+import { referenceEncode } from './reference.test-utils';
 
 /** The codec with WebAssembly unavailable: a second module instance whose kernel lookup finds none. */
 let encodeJs: typeof encode;
