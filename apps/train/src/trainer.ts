@@ -113,10 +113,11 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const store = new SampleStore(data.dataset, config.inChannels, config.scale);
   const size = scaledSize(data.dataset, config.scale);
   if (config.crop && (config.crop.height > size.height || config.crop.width > size.width)) {
+    const fit = { height: Math.floor(size.height / 32) * 32, width: Math.floor(size.width / 32) * 32 };
     throw new AppError(
       'BAD_SIZE',
       `--crop ${config.crop.height}x${config.crop.width} is larger than the training images (${size.height}x${size.width} at --scale ${config.scale}). ` +
-        `Pass a crop that fits, e.g. --crop ${Math.max(32, Math.floor(size.height / 32) * 32)}x${Math.max(32, Math.floor(size.width / 32) * 32)}, or --crop none for whole images.`,
+        `Pass ${fit.height > 0 && fit.width > 0 ? `a crop that fits (at most --crop ${fit.height}x${fit.width}), or ` : ''}--crop none for whole images.`,
     );
   }
   const inputSize = config.crop ?? { height: padTo32(size.height), width: padTo32(size.width) };
