@@ -109,3 +109,11 @@ describe('malformed files', () => {
     expect(() => encodeSafetensors({ a: { shape: [3], data: new Float32Array(2) } })).toThrow(/shape \[3\] \(3 values\) but 2 values/);
   });
 });
+
+it('keeps a tensor named __proto__', () => {
+  const tensors = JSON.parse('{"__proto__": {"shape": [2], "data": null}}') as Record<string, { shape: number[]; data: Float32Array }>;
+  Object.defineProperty(tensors, '__proto__', { value: { shape: [2], data: Float32Array.from([1, 2]) }, enumerable: true });
+  const file = decodeSafetensors(encodeSafetensors(tensors));
+  expect([...file.tensors.keys()]).toEqual(['__proto__']);
+  expect(Array.from(file.tensors.get('__proto__')!.data as Float32Array)).toEqual([1, 2]);
+});

@@ -157,7 +157,8 @@ export function encodeSafetensors(
 ): Uint8Array {
   const entries: [string, SafeTensorInput][] =
     tensors instanceof Map ? [...(tensors as ReadonlyMap<string, SafeTensorInput>).entries()] : Object.entries(tensors as Record<string, SafeTensorInput>);
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "__proto__" stays a key of the header.
+  const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
   let offset = 0;
   for (const [name, t] of entries) {
