@@ -3,7 +3,7 @@
 //
 // Forward (NHWC, HWIO, dilation 1): y[b,i,j,o] = Σ_{p,q,c} x[b, i·sh + p − top, j·sw + q − left, c] · w[p,q,c,o].
 import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { backpropFilterByProducts, backpropInputByProducts, preferProducts } from './conv2d-products.ts';
+import { backpropFilterByProducts, backpropInputByProducts, forEachTap, preferProducts } from './conv2d-products.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 
 type Padding = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -303,9 +303,7 @@ function backpropInputByPhases(backend: object, dy: TensorInfo, filter: TensorIn
 
 function backpropInputByProduct(backend: object, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, runMatMul: MatMulRunner): TensorInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
-  const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
-  const { top, left } = info.padInfo;
-  const T = KH * KW * C;
+  const T = info.filterHeight * info.filterWidth * C;
   const temps: TensorInfo[] = [];
   try {
     const wt = allocFloat32(backend, [1, O, T]);
@@ -322,24 +320,11 @@ function backpropInputByProduct(backend: object, dy: TensorInfo, filter: TensorI
     const cv = float32View(backend, cols);
     const xv = float32View(backend, dx);
     xv.fill(0);
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < OH; i++) {
-        for (let j = 0; j < OW; j++) {
-          const row = ((b * OH + i) * OW + j) * T;
-          for (let p = 0; p < KH; p++) {
-            const h = i * sh + p - top;
-            if (h < 0 || h >= H) continue;
-            for (let q = 0; q < KW; q++) {
-              const w = j * sw + q - left;
-              if (w < 0 || w >= W) continue;
-              const src = row + (p * KW + q) * C;
-              const dst = ((b * H + h) * W + w) * C;
-              for (let c = 0; c < C; c++) xv[dst + c] = xv[dst + c]! + cv[src + c]!;
-            }
-          }
-        }
-      }
-    }
+    // cols is [N, T]: output pixel n's taps are one row.
+    forEachTap(info, (tap, n, dst) => {
+      const src = n * T + tap;
+      for (let c = 0; c < C; c++) xv[dst + c] = xv[dst + c]! + cv[src + c]!;
+    });
     return dx;
   } finally {
     disposeAll(backend, temps);

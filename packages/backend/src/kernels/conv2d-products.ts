@@ -40,7 +40,7 @@ function transpose(src: Float32Array, dst: Float32Array, rows: number, cols: num
 }
 
 /** Visits every (tap row of colsᵀ, output pixel n, input offset) pair that lies inside the input. */
-function forEachTap(info: backend_util.Conv2DInfo, visit: (colsRow: number, n: number, xOffset: number) => void): void {
+export function forEachTap(info: backend_util.Conv2DInfo, visit: (colsRow: number, n: number, xOffset: number) => void): void {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
   const { top, left } = info.padInfo;
