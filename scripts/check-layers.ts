@@ -33,10 +33,11 @@ const RULES: Record<string, Rule> = {
     node: true,
   },
   '@steel/ensemble': { steel: ['@steel/rle', '@steel/metrics'], deps: [], peers: [TF_CORE], optional: [], node: false },
+  '@steel/inference': { steel: ['@steel/transforms', '@steel/ensemble'], deps: [], peers: [TF_CORE, '@tensorflow/tfjs-layers'], optional: [], node: false },
 };
 /** Apps may use every @steel package, zod and anything they need to run; they only must not be depended on. */
 const APP_PREFIX = 'apps/';
-const ORDER = ['@steel/rle', '@steel/metrics', '@steel/transforms', '@steel/losses', '@steel/backend', '@steel/models', '@steel/data', '@steel/ensemble'];
+const ORDER = ['@steel/rle', '@steel/metrics', '@steel/transforms', '@steel/losses', '@steel/backend', '@steel/models', '@steel/data', '@steel/ensemble', '@steel/inference'];
 
 const root = process.cwd();
 const problems: string[] = [];

@@ -1,0 +1,3 @@
+import { steelProject } from '../../vitest.shared.ts';
+
+export default steelProject('inference', { tfjs: true });
