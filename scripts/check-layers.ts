@@ -25,6 +25,7 @@ const RULES: Record<string, Rule> = {
   '@steel/data': { steel: ['@steel/rle'], deps: ['zod', 'sharp'], peers: [], optional: [], node: true },
   '@steel/losses': { steel: [], deps: [], peers: [TF_CORE], optional: [], node: false },
   '@steel/models': { steel: [], deps: [], peers: [TF_CORE, '@tensorflow/tfjs-layers'], optional: [], node: ['src/node'] },
+  '@steel/onnx': { steel: [], deps: ['protobufjs'], peers: [TF_CORE, '@tensorflow/tfjs-layers'], optional: [], node: false },
   '@steel/backend': {
     steel: [],
     deps: [],
@@ -37,7 +38,7 @@ const RULES: Record<string, Rule> = {
 };
 /** Apps may use every @steel package, zod and anything they need to run; they only must not be depended on. */
 const APP_PREFIX = 'apps/';
-const ORDER = ['@steel/rle', '@steel/metrics', '@steel/transforms', '@steel/losses', '@steel/backend', '@steel/models', '@steel/data', '@steel/ensemble', '@steel/inference'];
+const ORDER = ['@steel/rle', '@steel/metrics', '@steel/transforms', '@steel/losses', '@steel/backend', '@steel/models', '@steel/onnx', '@steel/data', '@steel/ensemble', '@steel/inference'];
 
 const root = process.cwd();
 const problems: string[] = [];
