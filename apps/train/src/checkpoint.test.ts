@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel } from '@steel/models';
 import { describe, expect, it } from 'vitest';
-import { loadModelWeights, saveModelDir, type ModelIdentity } from './checkpoint.ts';
+import { checkpointProblem, findCheckpoint, loadModelWeights, saveModelDir, type ModelIdentity } from './checkpoint.ts';
 import { isAppError } from './errors.ts';
 import { tempDir } from './test-helpers.ts';
 
@@ -35,5 +35,45 @@ describe('saved models', () => {
       a.dispose();
       b.dispose();
     }
+  });
+});
+
+/** A checkpoint folder with one 2-float weight and one 3-float optimizer slot; `short` truncates its weights.bin. */
+function fakeCheckpoint(dir: string, short = false): void {
+  mkdirSync(dir, { recursive: true });
+  const spec = (n: number) => ({ specs: [{ name: 'w0', shape: [n], dtype: 'float32' }] });
+  writeFileSync(join(dir, 'state.json'), '{"step":3}');
+  writeFileSync(join(dir, 'weights.json'), JSON.stringify(spec(2)));
+  writeFileSync(join(dir, 'weights.bin'), Buffer.alloc(short ? 5 : 8));
+  writeFileSync(join(dir, 'optimizer.json'), JSON.stringify(spec(3)));
+  writeFileSync(join(dir, 'optimizer.bin'), Buffer.alloc(12));
+}
+
+describe('finding the checkpoint to resume from', () => {
+  it('uses a complete checkpoint, falls back to .old when the newer one is torn, and says so', () => {
+    const dir = join(tempDir(), 'checkpoint');
+    const lines: string[] = [];
+    fakeCheckpoint(dir);
+    expect(checkpointProblem(dir)).toBeUndefined();
+    expect(findCheckpoint(dir, (l) => lines.push(l))).toBe(dir);
+    expect(lines).toEqual([]);
+
+    fakeCheckpoint(dir, true);
+    fakeCheckpoint(`${dir}.old`);
+    expect(checkpointProblem(dir)).toBe('has a weights.bin of 5 bytes where 8 were written');
+    expect(findCheckpoint(dir, (l) => lines.push(l))).toBe(`${dir}.old`);
+    expect(lines).toEqual([`The checkpoint in ${dir} has a weights.bin of 5 bytes where 8 were written (a crash interrupted its save); resuming from the previous one in ${dir}.old.`]);
+
+    writeFileSync(join(`${dir}.old`, 'state.json'), '{"step":');
+    let error: unknown;
+    try {
+      findCheckpoint(dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(isAppError(error) && error.code).toBe('CHECKPOINT');
+    expect((error as Error).message).toBe(
+      `The checkpoint in ${dir} has a weights.bin of 5 bytes where 8 were written, and ${dir}.old has no readable state.json. Nothing complete is left to resume from; start a new run.`,
+    );
   });
 });

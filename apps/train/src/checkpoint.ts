@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { AppError } from './errors.ts';
-import { resolveAtomicDir, writeDirAtomic } from './run-dir.ts';
+import { faultPointSync } from './fault.ts';
+import { writeDirAtomic } from './run-dir.ts';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -173,38 +174,105 @@ export async function saveCheckpoint(
   }
   const named = [...optWeights, ...extraTensors].map((w, i) => ({ name: `o${i}`, tensor: w.tensor }));
   const { data, specs } = await encodeNamed(named);
-  const optManifest = {
+  const optManifest: OptimizerManifest = {
     names: [...optWeights, ...extraTensors].map((w) => w.name),
     count: optWeights.length,
     specs,
   };
   const { data: modelData, manifest } = await encodeModel(model, identity);
-  writeDirAtomic(dir, {
-    'weights.json': JSON.stringify(manifest),
-    'weights.bin': modelData,
-    'optimizer.json': JSON.stringify(optManifest),
-    'optimizer.bin': new Uint8Array(data),
-    'state.json': JSON.stringify(state, null, 2),
-  });
+  writeDirAtomic(
+    dir,
+    {
+      'weights.json': JSON.stringify(manifest),
+      'weights.bin': modelData,
+      'optimizer.json': JSON.stringify(optManifest),
+      'optimizer.bin': new Uint8Array(data),
+      'state.json': JSON.stringify(state, null, 2),
+    },
+    (phase) => faultPointSync(`checkpoint-${phase}`, state.step),
+  );
 }
 
-/** Restores model, optimizer and state from a checkpoint folder (or its `.old` twin after a crash). */
+interface OptimizerManifest {
+  names: string[];
+  count: number;
+  specs: tf.io.WeightsManifestEntry[];
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/** Bytes a weight file described by `specs` must hold. */
+function expectedBytes(specs: readonly tf.io.WeightsManifestEntry[]): number {
+  return specs.reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[s.dtype] ?? 4), 0);
+}
+
+/** Reads a JSON file of a checkpoint; undefined when it is missing or not JSON. */
+function readJsonFile<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What is wrong with a checkpoint folder (a missing, unreadable or short file), or undefined when it is complete. */
+export function checkpointProblem(dir: string): string | undefined {
+  if (!existsSync(dir)) return 'is missing';
+  for (const file of ['state.json', 'weights.json', 'optimizer.json']) {
+    if (readJsonFile(join(dir, file)) === undefined) return `has no readable ${file}`;
+  }
+  const pairs: [string, string][] = [
+    ['weights.json', (readJsonFile<Manifest>(join(dir, 'weights.json'))!.file ?? 'weights.bin')],
+    ['optimizer.json', 'optimizer.bin'],
+  ];
+  for (const [manifestFile, binFile] of pairs) {
+    const specs = readJsonFile<{ specs?: tf.io.WeightsManifestEntry[] }>(join(dir, manifestFile))!.specs ?? [];
+    const bin = join(dir, binFile);
+    const want = expectedBytes(specs);
+    const have = existsSync(bin) ? statSync(bin).size : -1;
+    if (have !== want) return have < 0 ? `has no ${binFile}` : `has a ${binFile} of ${have} bytes where ${want} were written`;
+  }
+  return undefined;
+}
+
+/**
+ * The checkpoint folder to resume from: `dir`, or `<dir>.old` when a crash during a save left `dir` missing or incomplete
+ * (the user is told through `log`).
+ * @throws {AppError} CHECKPOINT when neither is complete.
+ */
+export function findCheckpoint(dir: string, log: (line: string) => void = () => {}): string {
+  if (existsSync(`${dir}.tmp`)) log(`Ignoring ${dir}.tmp: a save was interrupted before it finished.`);
+  const problem = checkpointProblem(dir);
+  if (problem === undefined) return dir;
+  const old = `${dir}.old`;
+  const oldProblem = existsSync(old) ? checkpointProblem(old) : 'is missing';
+  if (oldProblem === undefined) {
+    log(`The checkpoint in ${dir} ${problem} (a crash interrupted its save); resuming from the previous one in ${old}.`);
+    return old;
+  }
+  if (problem === 'is missing' && !existsSync(old)) {
+    throw new AppError('CHECKPOINT', `No checkpoint in ${dir}. The run has not saved one yet; start it again without --resume.`);
+  }
+  throw new AppError(
+    'CHECKPOINT',
+    `The checkpoint in ${dir} ${problem}, and ${old} ${oldProblem}. Nothing complete is left to resume from; start a new run.`,
+  );
+}
+
+/**
+ * Restores model, optimizer and state from a checkpoint folder, or from its `.old` twin when a crash interrupted the last
+ * save (said through `log`).
+ */
 export async function loadCheckpoint(
   dir: string,
   model: LayersModel,
   optimizer: tf.Optimizer,
   identity: ModelIdentity,
+  log?: (line: string) => void,
 ): Promise<TrainState> {
-  const found = resolveAtomicDir(dir);
-  if (found === undefined || !existsSync(join(found, 'state.json'))) {
-    throw new AppError('CHECKPOINT', `No checkpoint in ${dir}. The run has not saved one yet; start it again without --resume.`);
-  }
+  const found = findCheckpoint(dir, log);
   loadModelWeights(model, found, identity);
-  const optManifest = JSON.parse(readFileSync(join(found, 'optimizer.json'), 'utf8')) as {
-    names: string[];
-    count: number;
-    specs: tf.io.WeightsManifestEntry[];
-  };
+  const optManifest = JSON.parse(readFileSync(join(found, 'optimizer.json'), 'utf8')) as OptimizerManifest;
   const buffer = readFileSync(join(found, 'optimizer.bin'));
   const decoded = tf.io.decodeWeights(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength), optManifest.specs);
   const list = optManifest.names.map((name, i) => ({ name, tensor: decoded[`o${i}`]! }));

@@ -13,6 +13,7 @@ export type AppErrorCode =
   | 'CHECKPOINT'
   | 'BACKEND'
   | 'NON_FINITE_LOSS'
+  | 'WRITE_FAILED'
   | 'INTERRUPTED';
 
 const EXIT_CODES: Record<AppErrorCode, number> = {
@@ -26,6 +27,7 @@ const EXIT_CODES: Record<AppErrorCode, number> = {
   CHECKPOINT: 4,
   BACKEND: 5,
   NON_FINITE_LOSS: 6,
+  WRITE_FAILED: 7,
   INTERRUPTED: 130,
 };
 
@@ -86,6 +88,9 @@ export function toAppError(error: unknown): AppError | undefined {
   const byName = USER_FACING_ERRORS[error.name];
   if (byName === undefined) {
     // Node file-system errors on paths the user gave.
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') {
+      return new AppError('WRITE_FAILED', `${error.message}. The disk is full or read-only: free some space or pick another folder.`, { cause: error });
+    }
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES') {
       return new AppError('DATA_NOT_FOUND', `${error.message}. Check the path.`, { cause: error });
     }

@@ -1,17 +1,31 @@
-// Interrupted and resumed runs end exactly where an uninterrupted run with the same seed ends; a diverging loss stops the run.
-import { existsSync, readFileSync } from 'node:fs';
+// Faults during training, each caused for real in a child process of the CLI: kill -9 after a step, kill -9 in the middle of a
+// checkpoint save, Ctrl-C (SIGINT), a full disk. Resumed runs end exactly where an uninterrupted run with the same seed ends;
+// a diverging loss stops the run.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startCli, tempDir } from './test-helpers.ts';
+import { checkpointProblem } from './checkpoint.ts';
+import { runCli, tempDir, type CliResult } from './test-helpers.ts';
 
 let data: string;
 let runs: string;
 
-/** Tiny runs: 8 images of 32x64, 2 epochs of 3 steps of 2 images, a checkpoint after every step. */
-const trainArgs = (name: string) => [
-  'train', '--data', data, '--runs-dir', runs, '--name', name, '--epochs', '2', '--batch-size', '2',
-  '--val-fraction', '0.25', '--crop', 'none', '--checkpoint-every', '1', '--backend', 'wasm', '--lr', '0.001', '--steps', '3',
+/** Tiny runs: 8 images of 32x64, 2 epochs of 3 steps of 2 images, a checkpoint every 3 steps and after each epoch. */
+const trainArgs = (name: string, runsDir = runs) => [
+  'train', '--data', data, '--runs-dir', runsDir, '--name', name, '--epochs', '2', '--batch-size', '2',
+  '--val-fraction', '0.25', '--crop', 'none', '--checkpoint-every', '3', '--backend', 'wasm', '--lr', '0.001', '--steps', '3',
 ];
+
+/** Runs the CLI with a fault: `sigkill|sigint:<point>:<step>` (see fault.ts). */
+const withFault = (args: string[], fault: string) => runCli(args, { env: { STEEL_TRAIN_FAULT: fault } });
+
+const stateOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { step: number; epoch: number; stepInEpoch: number };
+const stepLines = (name: string) => readFileSync(join(runs, name, 'log.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"step"')).length;
+
+function expectKilled(r: CliResult): void {
+  expect(r.signal, r.stderr).toBe('SIGKILL');
+}
 
 function same(a: string, b: string, file: string): void {
   const x = readFileSync(join(runs, a, file));
@@ -37,7 +51,7 @@ function expectSameResult(a: string, b: string): void {
   expect(metrics(b)).toEqual(metrics(a));
 }
 
-describe('resume', () => {
+describe('faults during training', () => {
   beforeAll(() => {
     const root = tempDir();
     data = join(root, 'data');
@@ -52,47 +66,101 @@ describe('resume', () => {
     for (const file of ['config.json', 'log.jsonl', 'split.json', 'metrics.json', 'submission.csv', 'report.html', 'overlay-1.png', 'best/model.json', 'checkpoint/state.json']) {
       expect(existsSync(join(runs, 'full', file)), file).toBe(true);
     }
-    const state = JSON.parse(readFileSync(join(runs, 'full', 'checkpoint', 'state.json'), 'utf8')) as { step: number; epoch: number };
-    expect(state).toMatchObject({ step: 6, epoch: 2 });
+    expect(stateOf(join(runs, 'full', 'checkpoint'))).toMatchObject({ step: 6, epoch: 2 });
     expect(readFileSync(join(runs, 'full', 'report.html'), 'utf8')).toContain('<svg');
   });
 
-  it('stopping mid-epoch and resuming gives the same result', { timeout: 600_000 }, () => {
-    const first = runCli([...trainArgs('stopped'), '--stop-after-steps', '4']);
-    expect(first.status, first.stderr).toBe(0);
-    expect(first.stderr).toContain('--resume');
-    expect(existsSync(join(runs, 'stopped', 'metrics.json'))).toBe(false);
-    const second = runCli(['train', '--resume', join(runs, 'stopped')]);
-    expect(second.status, second.stderr).toBe(0);
-    expect(second.stderr).toContain('Resuming from epoch 2, step 1');
-    expectSameResult('full', 'stopped');
-  });
-
-  it('resuming after kill -9 gives the same result', { tags: ['slow'], timeout: 600_000 }, async () => {
-    const child = startCli(trainArgs('killed'));
-    const log = join(runs, 'killed', 'log.jsonl');
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        const steps = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"type":"step"')).length : 0;
-        if (steps >= 2) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 50);
-      child.on('exit', () => {
-        clearInterval(timer);
-        reject(new Error('the run ended before it could be killed'));
-      });
-    });
-    await new Promise((resolve) => child.once('exit', resolve));
+  it('kill -9 after step 4 (last checkpoint at step 3): the resume replays step 4, drops its log line and ends equal', { timeout: 600_000 }, () => {
+    expectKilled(withFault(trainArgs('killed'), 'sigkill:after-step:4'));
+    expect(stateOf(join(runs, 'killed', 'checkpoint'))).toMatchObject({ step: 3, epoch: 1 });
+    expect(stepLines('killed')).toBe(4);
     const resumed = runCli(['train', '--resume', join(runs, 'killed')]);
     expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('Resuming from epoch 2, step 0 (global step 3)');
     expectSameResult('full', 'killed');
   });
 
+  it('Ctrl-C saves a checkpoint, exits with 130 and says how to continue; the resume ends equal', { timeout: 600_000 }, () => {
+    const first = withFault(trainArgs('interrupted'), 'sigint:after-step:4');
+    expect(first.status, first.stderr).toBe(130);
+    expect(first.stderr).toContain('Interrupted: saving a checkpoint');
+    expect(first.stderr).toContain(`Continue with: train --resume ${join(runs, 'interrupted')}`);
+    expect(existsSync(join(runs, 'interrupted', 'metrics.json'))).toBe(false);
+    expect(stateOf(join(runs, 'interrupted', 'checkpoint'))).toMatchObject({ step: 4, epoch: 1, stepInEpoch: 1 });
+    const second = runCli(['train', '--resume', join(runs, 'interrupted')]);
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stderr).toContain('Resuming from epoch 2, step 1');
+    expectSameResult('full', 'interrupted');
+  });
+
+  it('kill -9 during a checkpoint save: the half-written folder is ignored, the .old one is used, the user is told', { timeout: 600_000 }, () => {
+    const run = join(runs, 'torn');
+    const checkpoint = join(run, 'checkpoint');
+    // Killed while the step-6 checkpoint is half written: the step-3 checkpoint stays in place.
+    expectKilled(withFault(trainArgs('torn'), 'sigkill:checkpoint-half-written:6'));
+    expect(readdirSync(`${checkpoint}.tmp`).length).toBeLessThan(5);
+    expect(stateOf(checkpoint)).toMatchObject({ step: 3 });
+    // Resumed, then killed between moving the old checkpoint aside and renaming the new one into place.
+    const second = withFault(['train', '--resume', run], 'sigkill:checkpoint-moved-aside:6');
+    expectKilled(second);
+    expect(second.stderr).toContain(`Ignoring ${checkpoint}.tmp: a save was interrupted`);
+    expect(existsSync(checkpoint)).toBe(false);
+    expect(stateOf(`${checkpoint}.old`)).toMatchObject({ step: 3 });
+    const third = runCli(['train', '--resume', run]);
+    expect(third.status, third.stderr).toBe(0);
+    expect(third.stderr).toContain(`The checkpoint in ${checkpoint} is missing (a crash interrupted its save); resuming from the previous one in ${checkpoint}.old`);
+    expect(existsSync(`${checkpoint}.old`)).toBe(false);
+    expectSameResult('full', 'torn');
+  });
+
+  it('a full disk while checkpointing: a clear error, and the previous checkpoint intact', { timeout: 600_000 }, (ctx) => {
+    const size = readdirSync(join(runs, 'full', 'checkpoint')).reduce((sum, f) => sum + statSync(join(runs, 'full', 'checkpoint', f)).size, 0);
+    const mount = tempDir('steel-full-disk-');
+    let mounted = false;
+    try {
+      // A real small file system: room for one checkpoint and half of the next one.
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil((1.5 * size) / 1048576)}m`, 'tmpfs', mount], { stdio: 'pipe' });
+      mounted = true;
+    } catch (error) {
+      console.warn(`[full disk] cannot mount a tmpfs here (${(error as Error).message.split('\n')[0]}); using a read-only folder instead.`);
+    }
+    try {
+      const run = join(mount, 'disk');
+      let r: CliResult;
+      if (mounted) {
+        console.info(`[full disk] checkpointing every step onto a ${Math.ceil((1.5 * size) / 1048576)} MiB tmpfs`);
+        r = runCli([...trainArgs('disk', mount), '--checkpoint-every', '1']);
+      } else {
+        const first = runCli([...trainArgs('disk', mount), '--checkpoint-every', '1', '--stop-after-steps', '1']);
+        expect(first.status, first.stderr).toBe(0);
+        execFileSync('chmod', ['a-w', run]);
+        let writable = true;
+        try {
+          mkdirSync(join(run, 'probe'));
+        } catch {
+          writable = false;
+        }
+        if (writable) ctx.skip('neither a tmpfs mount nor a read-only folder is possible here (root without mount rights)');
+        r = runCli(['train', '--resume', run, '--stop-after-steps', '1']);
+        execFileSync('chmod', ['u+w', run]);
+      }
+      const checkpoint = join(run, 'checkpoint');
+      expect(r.status, r.stderr).toBe(7);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr).toMatch(mounted ? /the disk is full \(ENOSPC\)/ : /permission denied \(EACCES\)/);
+      expect(r.stderr).toContain(`error: Cannot write ${checkpoint}`);
+      expect(r.stderr).toContain(`The previous version in ${checkpoint} is intact`);
+      expect(r.stderr).toContain(`train --resume ${run}`);
+      expect(checkpointProblem(checkpoint)).toBeUndefined();
+      expect(stateOf(checkpoint)).toMatchObject({ step: 1 });
+      expect(existsSync(`${checkpoint}.tmp`)).toBe(false);
+    } finally {
+      if (mounted) execFileSync('umount', [mount]);
+    }
+  });
+
   it('a NaN or Inf loss stops the run naming the step, and the last good checkpoint stays', { timeout: 600_000 }, () => {
-    const r = runCli([...trainArgs('diverged'), '--lr', '1e38']);
+    const r = runCli([...trainArgs('diverged'), '--lr', '1e38', '--checkpoint-every', '1']);
     expect(r.status, r.stderr).toBe(6);
     const m = /error: The loss became (NaN|Infinity|-Infinity) at epoch (\d), step (\d) \(global step (\d+)\)/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
@@ -100,8 +168,7 @@ describe('resume', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     if (step > 1) {
       expect(r.stderr).toContain('The last good checkpoint stays in');
-      const state = JSON.parse(readFileSync(join(runs, 'diverged', 'checkpoint', 'state.json'), 'utf8')) as { step: number };
-      expect(state.step).toBe(step - 1);
+      expect(stateOf(join(runs, 'diverged', 'checkpoint')).step).toBe(step - 1);
     } else {
       expect(r.stderr).toContain('No checkpoint had been saved yet');
     }

@@ -11,6 +11,8 @@ const NODE_ARGS = ['--conditions=@steel/source', '--import', 'tsx', MAIN];
 /** Result of a CLI run. */
 export interface CliResult {
   status: number | null;
+  /** The signal that ended the process, if one did. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -23,7 +25,7 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: R
     encoding: 'utf8',
     timeout: options.timeout ?? 240_000,
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts `steel-train ...args` without waiting. */

@@ -6,7 +6,8 @@ import type { ImageEntry } from '@steel/data';
 import { loadCheckpoint, saveCheckpoint, saveModelDir, type EpochRecord, type ModelIdentity, type TrainState } from './checkpoint.ts';
 import { padTo32, type TrainConfig } from './config.ts';
 import { epochOrder, SampleStore, scaledSize, stackBatch, trainBatch, trainTransform, type PreparedData } from './data.ts';
-import { AppError } from './errors.ts';
+import { AppError, isAppError } from './errors.ts';
+import { faultPoint } from './fault.ts';
 import type { Progress } from './progress.ts';
 import { appendJsonLine, resolveAtomicDir, writeFileAtomic, type RunPaths } from './run-dir.ts';
 import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
@@ -132,7 +133,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     progress.log(`Pretrained weights: ${loaded.loaded.length} tensors (${loaded.format} names) from ${config.pretrained}.`);
   }
   if (options.resume && existsSync(paths.log)) {
-    state = await loadCheckpoint(paths.checkpoint, model, optimizer, identity);
+    state = await loadCheckpoint(paths.checkpoint, model, optimizer, identity, (line) => progress.log(line));
     truncateLog(paths.log, state);
     progress.log(`Resuming from epoch ${state.epoch + 1}, step ${state.stepInEpoch} (global step ${state.step}).`);
   }
@@ -149,7 +150,14 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const imagesPerStep = config.batchSize * config.accumulate;
   const startedAt = performance.now();
   let stepsThisProcess = 0;
-  const checkpoint = async () => saveCheckpoint(paths.checkpoint, model, optimizer, identity, state);
+  const checkpoint = async () => {
+    try {
+      await saveCheckpoint(paths.checkpoint, model, optimizer, identity, state);
+    } catch (error) {
+      if (!isAppError(error) || error.code !== 'WRITE_FAILED') throw error;
+      throw new AppError('WRITE_FAILED', `${error.message} Then continue with: train --resume ${paths.root}`, { cause: error });
+    }
+  };
   const mutable = state as TrainState & { epochLossSum: number };
 
   try {
@@ -229,6 +237,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         });
         appendJsonLine(paths.log, { type: 'step', epoch: epoch + 1, step: state.step, loss: stepLoss, lr, seconds: stepSeconds });
         if (state.step % config.checkpointEvery === 0) await checkpoint();
+        await faultPoint('after-step', state.step);
       }
 
       // End of epoch: recalibrate batch norm, validate, keep the best model, update the schedule, checkpoint.
