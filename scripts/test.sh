@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 # The viewer's browser tests drive Debian's chromium.
 bash apps/viewer/scripts/ensure-chromium.sh
+# The webgpu tests run on a Vulkan device: llvmpipe (mesa 25 from bookworm-backports) where there is no GPU.
+bash scripts/setup-webgpu.sh
 pnpm test

@@ -4,7 +4,7 @@ import { fc, test } from '@fast-check/vitest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../setup-backend.ts';
 import { fusedBatchNormGradConfig, stockFusedBatchNormGradient } from './batch-norm-gradient.ts';
-import { dot, randomArray, relativeError } from './reference.test-utils.ts';
+import { dot, randomArray, relativeError, trainingBatchNormRef } from './reference.test-utils.ts';
 
 const EPS = 1e-3;
 
@@ -26,33 +26,6 @@ function batchNormRef(x: Float32Array, m: Float32Array, v: Float32Array, s: Floa
     dOff[c] = dOff[c]! + dy[i]!;
   }
   return { y, dx, dm, dv, ds, dOff };
-}
-
-/** Training-mode batch norm (batch statistics, biased variance) and the gradients of Σ y · dy w.r.t. x, γ and β, in float64. */
-function trainingBatchNormRef(x: Float32Array, gamma: Float32Array, dy: Float32Array, C: number) {
-  const N = x.length / C;
-  const mean = new Float64Array(C);
-  const variance = new Float64Array(C);
-  for (let i = 0; i < x.length; i++) mean[i % C] = mean[i % C]! + x[i]! / N;
-  for (let i = 0; i < x.length; i++) variance[i % C] = variance[i % C]! + (x[i]! - mean[i % C]!) ** 2 / N;
-  const xhat = Float64Array.from(x, (v, i) => (v - mean[i % C]!) / Math.sqrt(variance[i % C]! + EPS));
-  const sumG = new Float64Array(C);
-  const sumGX = new Float64Array(C);
-  const dBeta = new Float64Array(C);
-  const dGamma = new Float64Array(C);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % C;
-    const g = dy[i]! * gamma[c]!;
-    sumG[c] = sumG[c]! + g;
-    sumGX[c] = sumGX[c]! + g * xhat[i]!;
-    dBeta[c] = dBeta[c]! + dy[i]!;
-    dGamma[c] = dGamma[c]! + dy[i]! * xhat[i]!;
-  }
-  const dx = Float64Array.from(x, (_, i) => {
-    const c = i % C;
-    return ((N * dy[i]! * gamma[c]! - sumG[c]! - xhat[i]! * sumGX[c]!) / N) / Math.sqrt(variance[c]! + EPS);
-  });
-  return { dx, dGamma, dBeta };
 }
 
 /** What tfjs-layers' BatchNormalization computes when training: tf.moments, then tf.batchNorm. */
@@ -145,7 +118,7 @@ describe.each(['wasm', 'cpu'] as const)('FusedBatchNorm gradient on %s', (backen
     const gamma = randomArray(C, 32);
     const beta = randomArray(C, 33);
     const dy = randomArray(n, 34);
-    const ref = trainingBatchNormRef(x, gamma, dy, C);
+    const ref = trainingBatchNormRef(x, gamma, dy, C, EPS);
     const f = (xt: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(trainingBatchNorm(xt, g, b), tf.tensor(dy, shape)));
     const got = tf.tidy(() => tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([tf.tensor(x, shape), tf.tensor(gamma), tf.tensor(beta)]).map((g) => g.dataSync()));
     expect(relativeError(got[0]!, ref.dx)).toBeLessThan(1e-4);

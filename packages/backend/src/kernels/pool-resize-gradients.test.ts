@@ -4,36 +4,7 @@ import { fc, test } from '@fast-check/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../setup-backend.ts';
 import { stockKernel } from './register.ts';
-import { axisGeometry, randomArray, relativeError } from './reference.test-utils.ts';
-
-interface PoolCase { B: number; H: number; W: number; C: number; KH: number; KW: number; sh: number; sw: number; pad: 'same' | 'valid' }
-
-/** Max pooling and its gradient in float64: the first maximum of each window (padding excluded) takes the window's dy. */
-function maxPoolRef(x: ArrayLike<number>, dy: ArrayLike<number> | null, k: PoolCase) {
-  const gh = axisGeometry(k.H, k.KH, k.sh, k.pad);
-  const gw = axisGeometry(k.W, k.KW, k.sw, k.pad);
-  const y = new Float64Array(k.B * gh.out * gw.out * k.C);
-  const dx = new Float64Array(k.B * k.H * k.W * k.C);
-  for (let b = 0; b < k.B; b++)
-    for (let i = 0; i < gh.out; i++)
-      for (let j = 0; j < gw.out; j++)
-        for (let c = 0; c < k.C; c++) {
-          let best = -Infinity;
-          let at = -1;
-          for (let p = 0; p < k.KH; p++)
-            for (let q = 0; q < k.KW; q++) {
-              const h = i * k.sh + p - gh.before;
-              const w = j * k.sw + q - gw.before;
-              if (h < 0 || h >= k.H || w < 0 || w >= k.W) continue;
-              const idx = ((b * k.H + h) * k.W + w) * k.C + c;
-              if (at < 0 || x[idx]! > best) [best, at] = [x[idx]!, idx];
-            }
-          const o = ((b * gh.out + i) * gw.out + j) * k.C + c;
-          y[o] = best;
-          if (dy) dx[at]! += dy[o]!;
-        }
-  return { y, dx, OH: gh.out, OW: gw.out };
-}
+import { maxPoolRef, type PoolCase, randomArray, relativeError } from './reference.test-utils.ts';
 
 const poolCase = fc
   .record({

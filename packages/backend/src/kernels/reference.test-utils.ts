@@ -107,3 +107,59 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 }
+
+export interface PoolCase { B: number; H: number; W: number; C: number; KH: number; KW: number; sh: number; sw: number; pad: 'same' | 'valid' }
+
+/** Max pooling and its gradient in float64: the first maximum of each window (padding excluded) takes the window's dy. */
+export function maxPoolRef(x: ArrayLike<number>, dy: ArrayLike<number> | null, k: PoolCase) {
+  const gh = axisGeometry(k.H, k.KH, k.sh, k.pad);
+  const gw = axisGeometry(k.W, k.KW, k.sw, k.pad);
+  const y = new Float64Array(k.B * gh.out * gw.out * k.C);
+  const dx = new Float64Array(k.B * k.H * k.W * k.C);
+  for (let b = 0; b < k.B; b++)
+    for (let i = 0; i < gh.out; i++)
+      for (let j = 0; j < gw.out; j++)
+        for (let c = 0; c < k.C; c++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let p = 0; p < k.KH; p++)
+            for (let q = 0; q < k.KW; q++) {
+              const h = i * k.sh + p - gh.before;
+              const w = j * k.sw + q - gw.before;
+              if (h < 0 || h >= k.H || w < 0 || w >= k.W) continue;
+              const idx = ((b * k.H + h) * k.W + w) * k.C + c;
+              if (at < 0 || x[idx]! > best) [best, at] = [x[idx]!, idx];
+            }
+          const o = ((b * gh.out + i) * gw.out + j) * k.C + c;
+          y[o] = best;
+          if (dy) dx[at]! += dy[o]!;
+        }
+  return { y, dx, OH: gh.out, OW: gw.out };
+}
+
+/** Training-mode batch norm (batch statistics, biased variance) and the gradients of Σ y · dy w.r.t. x, γ and β, in float64. */
+export function trainingBatchNormRef(x: Float32Array, gamma: Float32Array, dy: Float32Array, C: number, eps: number) {
+  const N = x.length / C;
+  const mean = new Float64Array(C);
+  const variance = new Float64Array(C);
+  for (let i = 0; i < x.length; i++) mean[i % C] = mean[i % C]! + x[i]! / N;
+  for (let i = 0; i < x.length; i++) variance[i % C] = variance[i % C]! + (x[i]! - mean[i % C]!) ** 2 / N;
+  const xhat = Float64Array.from(x, (v, i) => (v - mean[i % C]!) / Math.sqrt(variance[i % C]! + eps));
+  const sumG = new Float64Array(C);
+  const sumGX = new Float64Array(C);
+  const dBeta = new Float64Array(C);
+  const dGamma = new Float64Array(C);
+  for (let i = 0; i < x.length; i++) {
+    const c = i % C;
+    const g = dy[i]! * gamma[c]!;
+    sumG[c] = sumG[c]! + g;
+    sumGX[c] = sumGX[c]! + g * xhat[i]!;
+    dBeta[c] = dBeta[c]! + dy[i]!;
+    dGamma[c] = dGamma[c]! + dy[i]! * xhat[i]!;
+  }
+  const dx = Float64Array.from(x, (_, i) => {
+    const c = i % C;
+    return ((N * dy[i]! * gamma[c]! - sumG[c]! - xhat[i]! * sumGX[c]!) / N) / Math.sqrt(variance[c]! + eps);
+  });
+  return { dx, dGamma, dBeta };
+}

@@ -6,6 +6,7 @@ import { withExplicitSamePadding } from './same-padding.ts';
 import { withProductRoute } from './conv2d-products.ts';
 import { withLeadingAxesReduction } from './reductions.ts';
 import { keepingGradient, registerGradientFixes } from './batch-norm-gradient.ts';
+import { webgpuMaxPoolGrad, webgpuResizeBilinearGrad, webgpuResizeNearestNeighborGrad } from './webgpu-gradients.ts';
 
 interface KernelFix {
   kernelName: string;
@@ -81,6 +82,12 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
   cpu: [
     { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel is wrong for x2 upsampling', create: () => resizeNearestNeighborGrad },
     { kernelName: 'ResizeBilinearGrad', reason: 'stock kernel is not the adjoint of the forward resize (e.g. 4x5 -> 8x10)', create: () => resizeBilinearGrad },
+    { kernelName: 'FusedBatchNorm', reason: KEEP_BN_GRADIENT, create: keepBatchNormGradient },
+  ],
+  webgpu: [
+    { kernelName: 'MaxPoolGrad', reason: 'stock kernel gives dy to the last maximum of a window, cpu and wasm to the first (ties, e.g. zeros after ReLU)', create: () => webgpuMaxPoolGrad },
+    { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel is not the adjoint of the forward resize with halfPixelCenters', create: () => webgpuResizeNearestNeighborGrad },
+    { kernelName: 'ResizeBilinearGrad', reason: 'stock kernel is not the adjoint of the forward resize with halfPixelCenters', create: () => webgpuResizeBilinearGrad },
     { kernelName: 'FusedBatchNorm', reason: KEEP_BN_GRADIENT, create: keepBatchNormGradient },
   ],
 };
