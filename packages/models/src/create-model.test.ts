@@ -48,7 +48,7 @@ describe('createModel', () => {
       expect(shapeOf('encoder.layer3.5.relu2')).toEqual([null, 4, 8, 256]);
       expect(shapeOf('encoder.layer4.2.relu2')).toEqual([null, 2, 4, 512]);
       expect(model.outputs[0]!.shape).toEqual([null, 64, 128, 4]);
-      expect(encoders.resnet34.blocks).toEqual([3, 4, 6, 3]);
+      expect(encoders.resnet34.channels).toEqual([64, 64, 128, 256, 512]);
     } finally {
       model.dispose();
     }

@@ -1,218 +1,12 @@
-// UNet and FPN on torchvision ResNet encoders, layer for layer as PyTorch's segmentation_models builds them. Layers are
-// named after the PyTorch modules (`encoder.layer2.0.conv1`, `decoder.blocks.0.conv1.0`, `segmentation_head.0`), so a
-// state_dict key is `<layer name>.<weight|bias|running_mean|running_var>`.
-import { initializers, input, layers, model as buildModel, type LayersModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+// createModel: validates options, then wires input → size check → encoder (encoders/registry.ts) → decoder and head
+// (decoders/registry.ts) → logits, plus the optional classification head. countParameters counts as PyTorch does.
+import { input, layers, model as functionalModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import { apply, kernelInitializer } from './blocks';
+import { architectures, type ArchitectureName } from './decoders/registry';
+import { encoders, type EncoderName } from './encoders/registry';
 import { echo, ModelsError } from './errors';
-import { BilinearUpsampling, checkInputShape, GroupNormalization, InputSizeCheck } from './layers';
-import { deriveSeed } from './seed';
-
-/** A ResNet encoder of BasicBlocks: blocks per stage and channels of the features at strides 2, 4, 8, 16, 32. */
-export interface EncoderSpec {
-  /** BasicBlocks in layer1..layer4. */
-  readonly blocks: readonly [number, number, number, number];
-  /** Channels of f1..f5 (strides 2, 4, 8, 16, 32). */
-  readonly channels: readonly [number, number, number, number, number];
-  /** One line for error messages and docs. */
-  readonly description: string;
-}
-
-/** Encoders by name: torchvision's ResNet18 and ResNet34 without the classifier (`avgpool`, `fc`). */
-export const encoders = {
-  resnet18: { blocks: [2, 2, 2, 2], channels: [64, 64, 128, 256, 512], description: 'torchvision ResNet18, 11.2 M parameters' },
-  resnet34: { blocks: [3, 4, 6, 3], channels: [64, 64, 128, 256, 512], description: 'torchvision ResNet34, 21.3 M parameters' },
-} as const satisfies Record<string, EncoderSpec>;
-
-/** Name of an encoder in {@link encoders}. */
-export type EncoderName = keyof typeof encoders;
-
-/** What an architecture's decoder builder receives. */
-export interface DecoderContext {
-  /** Output channels of the segmentation head (one logit per class). */
-  readonly classes: number;
-  /** Model seed; derive per-layer seeds from it. */
-  readonly seed: number;
-  /** Channels of the encoder features f1..f5. */
-  readonly encoderChannels: readonly number[];
-  /** Initial bias of the segmentation head's logits. */
-  readonly headBias: number;
-}
-
-/** A decoder plus segmentation head: from encoder features f1..f5 (strides 2..32) to logits at the input size. */
-export interface ArchitectureSpec {
-  /** One line for error messages and docs. */
-  readonly description: string;
-  /** Builds the decoder and head on symbolic features `[f1, f2, f3, f4, f5]`; returns NHWC logits. */
-  readonly build: (features: readonly SymbolicTensor[], context: DecoderContext) => SymbolicTensor;
-}
-
-// ---- layer helpers ----------------------------------------------------------------------------------------------
-
-type Init = 'encoder' | 'decoder' | 'head';
-
-function kernelInitializer(kind: Init, seed: number, name: string) {
-  const s = deriveSeed(seed, name);
-  // torchvision: kaiming_normal_(fan_out, relu); segmentation_models decoder: kaiming_uniform_(fan_in, relu);
-  // heads: xavier_uniform_.
-  if (kind === 'encoder') return initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal', seed: s });
-  if (kind === 'decoder') return initializers.heUniform({ seed: s });
-  return initializers.glorotUniform({ seed: s });
-}
-
-function apply(layer: layers.Layer, x: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
-  return layer.apply(x) as SymbolicTensor;
-}
-
-interface ConvOptions {
-  strides?: number;
-  padding?: 'same' | 'valid';
-  useBias?: boolean;
-  /** Constant initial bias (default 0). */
-  bias?: number;
-  init: Init;
-  seed: number;
-}
-
-function conv(x: SymbolicTensor, name: string, filters: number, kernelSize: number, o: ConvOptions): SymbolicTensor {
-  return apply(
-    layers.conv2d({
-      name,
-      filters,
-      kernelSize,
-      strides: o.strides ?? 1,
-      padding: o.padding ?? 'same',
-      useBias: o.useBias ?? false,
-      kernelInitializer: kernelInitializer(o.init, o.seed, name),
-      biasInitializer: o.bias ? initializers.constant({ value: o.bias }) : 'zeros',
-    }),
-    x,
-  );
-}
-
-function pad(x: SymbolicTensor, name: string, p: number): SymbolicTensor {
-  return apply(layers.zeroPadding2d({ name, padding: [[p, p], [p, p]] }), x);
-}
-
-function batchNorm(x: SymbolicTensor, name: string): SymbolicTensor {
-  // PyTorch: eps 1e-5, momentum 0.1 (= Keras momentum 0.9).
-  return apply(layers.batchNormalization({ name, axis: -1, epsilon: 1e-5, momentum: 0.9 }), x);
-}
-
-function relu(x: SymbolicTensor, name: string): SymbolicTensor {
-  return apply(layers.reLU({ name }), x);
-}
-
-function upNearest(x: SymbolicTensor, name: string): SymbolicTensor {
-  return apply(layers.upSampling2d({ name, size: [2, 2], interpolation: 'nearest' }), x);
-}
-
-// ---- encoder ----------------------------------------------------------------------------------------------------
-
-function basicBlock(x: SymbolicTensor, name: string, filters: number, stride: number, downsample: boolean, seed: number): SymbolicTensor {
-  const o = { init: 'encoder', seed } as const;
-  // torch pads symmetrically; tfjs 'same' at stride 2 pads 0 before / 1 after, so strided convs pad explicitly.
-  let y =
-    stride === 1
-      ? conv(x, `${name}.conv1`, filters, 3, o)
-      : conv(pad(x, `${name}.conv1.pad`, 1), `${name}.conv1`, filters, 3, { ...o, strides: stride, padding: 'valid' });
-  y = relu(batchNorm(y, `${name}.bn1`), `${name}.relu1`);
-  y = batchNorm(conv(y, `${name}.conv2`, filters, 3, o), `${name}.bn2`);
-  const identity = downsample
-    ? batchNorm(conv(x, `${name}.downsample.0`, filters, 1, { ...o, strides: stride, padding: 'valid' }), `${name}.downsample.1`)
-    : x;
-  return relu(apply(layers.add({ name: `${name}.add` }), [y, identity]), `${name}.relu2`);
-}
-
-function buildEncoder(x: SymbolicTensor, spec: EncoderSpec, seed: number): SymbolicTensor[] {
-  const o = { init: 'encoder', seed } as const;
-  let y = conv(pad(x, 'encoder.conv1.pad', 3), 'encoder.conv1', 64, 7, { ...o, strides: 2, padding: 'valid' });
-  const f1 = relu(batchNorm(y, 'encoder.bn1'), 'encoder.relu');
-  // Zero padding equals torch's -inf padding here only because the input is post-ReLU (>= 0).
-  y = apply(layers.maxPooling2d({ name: 'encoder.maxpool', poolSize: 3, strides: 2, padding: 'valid' }), pad(f1, 'encoder.maxpool.pad', 1));
-  const features = [f1];
-  let inChannels = 64;
-  spec.blocks.forEach((count, stage) => {
-    const filters = spec.channels[stage + 1]!;
-    for (let i = 0; i < count; i++) {
-      const stride = i === 0 && stage > 0 ? 2 : 1;
-      const downsample = i === 0 && (stride !== 1 || inChannels !== filters);
-      y = basicBlock(y, `encoder.layer${stage + 1}.${i}`, filters, stride, downsample, seed);
-      inChannels = filters;
-    }
-    features.push(y);
-  });
-  return features;
-}
-
-// ---- decoders ---------------------------------------------------------------------------------------------------
-
-/** UNet decoder channels, deepest first (segmentation_models' default). */
-export const UNET_DECODER_CHANNELS = [256, 128, 64, 32, 16] as const;
-
-function buildUnet(features: readonly SymbolicTensor[], { classes, seed, headBias }: DecoderContext): SymbolicTensor {
-  const o = { init: 'decoder', seed } as const;
-  const skips = [features[3], features[2], features[1], features[0], undefined];
-  let x = features[4]!;
-  UNET_DECODER_CHANNELS.forEach((channels, i) => {
-    const name = `decoder.blocks.${i}`;
-    x = upNearest(x, `${name}.up`);
-    const skip = skips[i];
-    // Concat order is [upsampled, skip] on the channel axis.
-    if (skip) x = apply(layers.concatenate({ name: `${name}.concat`, axis: -1 }), [x, skip]);
-    for (const c of ['conv1', 'conv2']) {
-      x = relu(batchNorm(conv(x, `${name}.${c}.0`, channels, 3, o), `${name}.${c}.1`), `${name}.${c}.2`);
-    }
-  });
-  return conv(x, 'segmentation_head.0', classes, 3, { init: 'head', seed, useBias: true, bias: headBias });
-}
-
-/** FPN pyramid and segmentation channels (segmentation_models' defaults). */
-export const FPN_CHANNELS = { pyramid: 256, segmentation: 128, dropout: 0.2 } as const;
-
-function conv3x3GnRelu(x: SymbolicTensor, name: string, channels: number, upsample: boolean, seed: number): SymbolicTensor {
-  let y = conv(x, `${name}.block.0`, channels, 3, { init: 'decoder', seed });
-  y = apply(new GroupNormalization({ name: `${name}.block.1`, groups: 32, epsilon: 1e-5 }), y);
-  y = relu(y, `${name}.block.2`);
-  return upsample ? apply(new BilinearUpsampling({ name: `${name}.up`, scale: 2 }), y) : y;
-}
-
-function buildFpn(features: readonly SymbolicTensor[], { classes, seed, headBias }: DecoderContext): SymbolicTensor {
-  const { pyramid, segmentation, dropout } = FPN_CHANNELS;
-  const o = { init: 'decoder', seed, useBias: true, padding: 'valid' } as const;
-  const p5 = conv(features[4]!, 'decoder.p5', pyramid, 1, o);
-  const topDown = (previous: SymbolicTensor, skip: SymbolicTensor, name: string) =>
-    apply(layers.add({ name: `${name}.add` }), [upNearest(previous, `${name}.up`), conv(skip, `${name}.skip_conv`, pyramid, 1, o)]);
-  const p4 = topDown(p5, features[3]!, 'decoder.p4');
-  const p3 = topDown(p4, features[2]!, 'decoder.p3');
-  const p2 = topDown(p3, features[1]!, 'decoder.p2');
-  const segmented = [p5, p4, p3, p2].map((p, i) => {
-    const upsamples = 3 - i;
-    let y = conv3x3GnRelu(p, `decoder.seg_blocks.${i}.block.0`, segmentation, upsamples > 0, seed);
-    for (let j = 1; j < upsamples; j++) y = conv3x3GnRelu(y, `decoder.seg_blocks.${i}.block.${j}`, segmentation, true, seed);
-    return y;
-  });
-  let x = apply(layers.add({ name: 'decoder.merge' }), segmented);
-  // nn.Dropout2d: one keep/drop decision per sample and channel.
-  x = apply(layers.dropout({ name: 'decoder.dropout', rate: dropout, noiseShape: [null, 1, 1, null] as unknown as number[] }), x);
-  x = conv(x, 'segmentation_head.0', classes, 1, { init: 'head', seed, useBias: true, bias: headBias, padding: 'valid' });
-  return apply(new BilinearUpsampling({ name: 'segmentation_head.1', scale: 4 }), x);
-}
-
-/** Architectures by name: decoder plus segmentation head, as segmentation_models defines them. */
-export const architectures = {
-  unet: {
-    description: 'UNet: decoder 256-128-64-32-16, nearest x2, concat [upsampled, skip], (conv3x3-BN-ReLU) x2; head conv3x3',
-    build: buildUnet,
-  },
-  fpn: {
-    description: 'FPN: pyramid 256, segmentation 128, conv3x3-GroupNorm(32)-ReLU, bilinear x2, sum, dropout 0.2; head conv1x1 + bilinear x4',
-    build: buildFpn,
-  },
-} satisfies Record<string, ArchitectureSpec>;
-
-/** Name of an architecture in {@link architectures}. */
-export type ArchitectureName = keyof typeof architectures;
-
-// ---- createModel ------------------------------------------------------------------------------------------------
+import { checkInputShape, InputSizeCheck } from './layers';
+import type { EncoderSpec } from './model-spec';
 
 /** Options of the optional classification head. */
 export interface ClassificationHeadOptions {
@@ -222,9 +16,9 @@ export interface ClassificationHeadOptions {
 
 /** Options of {@link createModel}. */
 export interface CreateModelOptions {
-  /** Decoder: `'unet'` or `'fpn'`. */
+  /** Decoder and head: a name in {@link architectures} (`'unet'`, `'fpn'`). */
   architecture: ArchitectureName;
-  /** Encoder: `'resnet18'` or `'resnet34'`. */
+  /** Encoder: a name in {@link encoders} (`'resnet18'`, `'resnet34'`, ...). */
   encoder: EncoderName;
   /** Input channels (1 for grey images, 3 for RGB / ImageNet weights). Default 3. */
   inChannels?: number;
@@ -303,7 +97,7 @@ export function createModel(options: CreateModelOptions): LayersModel {
   const spec: EncoderSpec = encoders[encoder];
   const x = input({ shape: [height, width, inChannels], name: 'input' });
   const checked = apply(new InputSizeCheck({ name: 'input_check', multiple: 32 }), x);
-  const features = buildEncoder(checked, spec, seed);
+  const features = spec.build(checked, { seed });
   const masks = architectures[architecture].build(features, { classes, seed, encoderChannels: spec.channels, headBias });
   const outputs = [masks];
   if (head) {
@@ -320,7 +114,7 @@ export function createModel(options: CreateModelOptions): LayersModel {
     );
     outputs.push(y);
   }
-  return buildModel({ inputs: x, outputs: outputs.length === 1 ? outputs[0]! : outputs, name: `${architecture}_${encoder}` });
+  return functionalModel({ inputs: x, outputs: outputs.length === 1 ? outputs[0]! : outputs, name: `${architecture}_${encoder}` });
 }
 
 /**

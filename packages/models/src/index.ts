@@ -1,18 +1,14 @@
 export {
-  architectures,
   countParameters,
   createModel,
-  encoders,
-  FPN_CHANNELS,
-  UNET_DECODER_CHANNELS,
-  type ArchitectureName,
-  type ArchitectureSpec,
   type ClassificationHeadOptions,
   type CreateModelOptions,
-  type DecoderContext,
-  type EncoderName,
-  type EncoderSpec,
 } from './create-model';
+export { architectures, type ArchitectureName } from './decoders/registry';
+export { FPN_CHANNELS } from './decoders/fpn';
+export { UNET_DECODER_CHANNELS } from './decoders/unet';
+export { encoders, type EncoderName } from './encoders/registry';
+export type { ArchitectureSpec, DecoderContext, EncoderContext, EncoderSpec } from './model-spec';
 export { recalibrateBatchNorm } from './batch-norm';
 export { isModelsError, ModelsError, type ModelsErrorCode } from './errors';
 export { checkInputShape, nearestMultiple, registerSteelLayers } from './layers';

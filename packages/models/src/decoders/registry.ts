@@ -1,0 +1,13 @@
+// The architecture registry: one line per decoder plus head, each built by its own file.
+import type { ArchitectureSpec } from '../model-spec';
+import { fpn } from './fpn';
+import { unet } from './unet';
+
+/** Architectures by name: decoder plus segmentation head, as segmentation_models defines them. */
+export const architectures = {
+  unet,
+  fpn,
+} satisfies Record<string, ArchitectureSpec>;
+
+/** Name of an architecture in {@link architectures}. */
+export type ArchitectureName = keyof typeof architectures;
