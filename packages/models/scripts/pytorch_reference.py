@@ -7,7 +7,9 @@ decoder.seg_blocks.N.block.M.block.0.weight, segmentation_head.0.weight, classif
 Weights and input are defined by a formula that src/__fixtures__/formula.ts computes bit for bit; the forward pass runs
 in float64 and the output statistics go to src/__fixtures__/parity-*.json.
 
-Run with Debian's torch:  /usr/bin/python3 packages/models/scripts/pytorch_reference.py
+Run with Debian's torch (apt-get install python3-torch python3-torchvision):
+                          /usr/bin/python3 packages/models/scripts/pytorch_reference.py [fixture names...]
+Parameter counts only:    /usr/bin/python3 packages/models/scripts/pytorch_reference.py --parameters
 """
 import json
 import os
@@ -77,6 +79,9 @@ class ResNetEncoder(nn.Module):
         del net.fc
         del net.avgpool
         self.net = net
+        # Channels of f1..f5: 64, then the last batch norm of each stage (bn2 in BasicBlock, bn3 in Bottleneck).
+        last_bn = lambda block: block.bn3 if hasattr(block, "bn3") else block.bn2
+        self.out_channels = [64] + [last_bn(layer[-1]).num_features for layer in (net.layer1, net.layer2, net.layer3, net.layer4)]
 
     def forward(self, x):
         n = self.net
@@ -106,10 +111,11 @@ class UnetBlock(nn.Module):
 
 
 class UnetDecoder(nn.Module):
-    def __init__(self, channels=(256, 128, 64, 32, 16)):
+    def __init__(self, encoder_channels, channels=(256, 128, 64, 32, 16)):
         super().__init__()
-        ins = [512] + list(channels[:-1])
-        skips = [256, 128, 64, 64, 0]
+        c1, c2, c3, c4, c5 = encoder_channels
+        ins = [c5] + list(channels[:-1])
+        skips = [c4, c3, c2, c1, 0]
         self.blocks = nn.ModuleList([UnetBlock(i, s, o) for i, s, o in zip(ins, skips, channels)])
 
     def forward(self, features):
@@ -152,12 +158,13 @@ class FPNBlock(nn.Module):
 
 
 class FPNDecoder(nn.Module):
-    def __init__(self, pyramid=256, segmentation=128, dropout=0.2):
+    def __init__(self, encoder_channels, pyramid=256, segmentation=128, dropout=0.2):
         super().__init__()
-        self.p5 = nn.Conv2d(512, pyramid, kernel_size=1)
-        self.p4 = FPNBlock(pyramid, 256)
-        self.p3 = FPNBlock(pyramid, 128)
-        self.p2 = FPNBlock(pyramid, 64)
+        _, c2, c3, c4, c5 = encoder_channels
+        self.p5 = nn.Conv2d(c5, pyramid, kernel_size=1)
+        self.p4 = FPNBlock(pyramid, c4)
+        self.p3 = FPNBlock(pyramid, c3)
+        self.p2 = FPNBlock(pyramid, c2)
         self.seg_blocks = nn.ModuleList([SegmentationBlock(pyramid, segmentation, n) for n in (3, 2, 1, 0)])
         self.dropout = nn.Dropout2d(p=dropout)
 
@@ -176,13 +183,13 @@ class SegmentationModel(nn.Module):
         super().__init__()
         self.encoder = ResNetEncoder(encoder, in_channels)
         if architecture == "unet":
-            self.decoder = UnetDecoder()
+            self.decoder = UnetDecoder(self.encoder.out_channels)
             self.segmentation_head = nn.Sequential(nn.Conv2d(16, classes, 3, padding=1), nn.Identity())
         else:
-            self.decoder = FPNDecoder()
+            self.decoder = FPNDecoder(self.encoder.out_channels)
             self.segmentation_head = nn.Sequential(nn.Conv2d(128, classes, 1), nn.UpsamplingBilinear2d(scale_factor=4))
         self.classification_head = (
-            nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(512, classes))
+            nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(self.encoder.out_channels[-1], classes))
             if classification_head
             else None
         )
@@ -212,7 +219,11 @@ def load_formula(model):
 
 
 def names_checksum(model):
-    lines = sorted(f"{k}:{','.join(str(d) for d in v.shape)}" for k, v in state_dict_names(model).items())
+    return checksum_of(state_dict_names(model))
+
+
+def checksum_of(state):
+    lines = sorted(f"{k}:{','.join(str(d) for d in v.shape)}" for k, v in state.items())
     return fnv1a("\n".join(lines)), len(lines)
 
 
@@ -236,6 +247,8 @@ CONFIGS = [
     {"name": "unet-resnet18", "architecture": "unet", "encoder": "resnet18", "inChannels": 1, "classes": 4, "classificationHead": True},
     {"name": "unet-resnet34", "architecture": "unet", "encoder": "resnet34", "inChannels": 3, "classes": 4, "classificationHead": False},
     {"name": "fpn-resnet34", "architecture": "fpn", "encoder": "resnet34", "inChannels": 3, "classes": 4, "classificationHead": False},
+    {"name": "unet-resnet50", "architecture": "unet", "encoder": "resnet50", "inChannels": 1, "classes": 4, "classificationHead": True},
+    {"name": "fpn-resnet50", "architecture": "fpn", "encoder": "resnet50", "inChannels": 3, "classes": 4, "classificationHead": False},
 ]
 INPUT = {"batch": 2, "height": 64, "width": 64}
 
@@ -257,6 +270,8 @@ def reference(cfg):
         **cfg,
         "input": {"shape": [INPUT["batch"], INPUT["height"], INPUT["width"], cfg["inChannels"]], "formula": "uniform('input') in NCHW order"},
         "stateDict": {"count": count, "checksum": checksum},
+        # The encoder alone under torchvision's names (what `loadPytorchWeights(..., { format: 'torchvision' })` reads).
+        "torchvisionStateDict": dict(zip(("checksum", "count"), checksum_of(model.encoder.net.state_dict()))),
         "parameters": params,
         "output": {"shape": list(out.shape), **stats(out), "samples": [[*ix, float(out[tuple(ix)])] for ix in sample_indices(out.shape)]},
     }
@@ -303,8 +318,19 @@ def dtype_fixture():
         f.write("\n")
 
 
+def parameter_counts():
+    """sum(p.numel() for p in model.parameters()) for every architecture, encoder and 1 / 3 input channels, 4 classes."""
+    for architecture in ("unet", "fpn"):
+        for encoder in ("resnet18", "resnet34", "resnet50"):
+            counts = [sum(p.numel() for p in SegmentationModel(architecture, encoder, c, 4, False).parameters()) for c in (3, 1)]
+            print(f"{architecture}-{encoder}: 3 channels {counts[0]}, 1 channel {counts[1]}")
+
+
 def main():
     torch.set_num_threads(max(1, os.cpu_count() or 1))
+    if sys.argv[1:] == ["--parameters"]:
+        parameter_counts()
+        return
     os.makedirs(FIXTURES, exist_ok=True)
     only = set(sys.argv[1:])
     for cfg in CONFIGS:

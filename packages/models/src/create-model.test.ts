@@ -1,16 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { input, model as functionalModel } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { describeSegmentationModel } from '../test/describe-segmentation-model';
-import { architectures, countParameters, createModel, encoders, isModelsError, type CreateModelOptions } from './index';
+import { architectures, countParameters, createModel, encoders, isModelsError, type CreateModelOptions, type EncoderName } from './index';
 
 for (const architecture of Object.keys(architectures) as (keyof typeof architectures)[]) {
-  describeSegmentationModel(`${architecture}-resnet18`, ({ inChannels, classes }) =>
-    createModel({ architecture, encoder: 'resnet18', inChannels, classes, seed: 3 }),
-  );
+  for (const encoder of ['resnet18', 'resnet50'] as const) {
+    describeSegmentationModel(
+      `${architecture}-${encoder}`,
+      ({ inChannels, classes }) => createModel({ architecture, encoder, inChannels, classes, seed: 3 }),
+      // ResNet50 models take seconds to build; UNet runs on every test run, FPN with test:slow.
+      { slow: encoder === 'resnet50' && architecture === 'fpn' },
+    );
+  }
 }
 
 describe('parameter counts equal PyTorch segmentation_models', () => {
-  // sum(p.numel() for p in model.parameters()) for smp.Unet / smp.FPN with 4 classes.
+  // sum(p.numel() for p in model.parameters()) with 4 classes, printed by
+  // `/usr/bin/python3 packages/models/scripts/pytorch_reference.py --parameters` (torch 1.13, torchvision 0.14).
   it.each([
     ['unet', 'resnet18', 3, 14_328_644],
     ['unet', 'resnet18', 1, 14_322_372],
@@ -18,6 +25,10 @@ describe('parameter counts equal PyTorch segmentation_models', () => {
     ['unet', 'resnet34', 1, 24_430_532],
     ['fpn', 'resnet34', 3, 23_155_780],
     ['fpn', 'resnet34', 1, 23_149_508],
+    ['unet', 'resnet50', 3, 32_521_540],
+    ['unet', 'resnet50', 1, 32_515_268],
+    ['fpn', 'resnet50', 3, 26_116_420],
+    ['fpn', 'resnet50', 1, 26_110_148],
   ] as const)('%s-%s with %i input channel(s): %i', (architecture, encoder, inChannels, expected) => {
     const model = createModel({ architecture, encoder, inChannels, classes: 4 });
     try {
@@ -48,7 +59,36 @@ describe('createModel', () => {
       expect(shapeOf('encoder.layer3.5.relu2')).toEqual([null, 4, 8, 256]);
       expect(shapeOf('encoder.layer4.2.relu2')).toEqual([null, 2, 4, 512]);
       expect(model.outputs[0]!.shape).toEqual([null, 64, 128, 4]);
-      expect(encoders.resnet34.channels).toEqual([64, 64, 128, 256, 512]);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it.each(Object.keys(encoders) as EncoderName[])('%s yields features f1..f5 at strides 2..32 with its declared channels', (name) => {
+    const x = input({ shape: [64, 128, 1] });
+    const features = encoders[name].build(x, { seed: 0 });
+    const encoder = functionalModel({ inputs: x, outputs: features });
+    try {
+      expect(features.map((f) => f.shape)).toEqual(
+        encoders[name].channels.map((c, i) => [null, 64 / 2 ** (i + 1), 128 / 2 ** (i + 1), c]),
+      );
+    } finally {
+      encoder.dispose();
+    }
+  });
+
+  it('builds ResNet50 of torchvision Bottlenecks: 1x1, 3x3 with the stride, 1x1 expanding by 4, downsample on each first block', () => {
+    const model = createModel({ architecture: 'unet', encoder: 'resnet50', inChannels: 1, classes: 4, height: 64, width: 64 });
+    try {
+      const kernel = (name: string) => model.getLayer(name).getWeights()[0]!.shape;
+      expect(kernel('encoder.layer1.0.conv1')).toEqual([1, 1, 64, 64]);
+      expect(kernel('encoder.layer1.0.downsample.0')).toEqual([1, 1, 64, 256]);
+      expect(kernel('encoder.layer2.0.conv2')).toEqual([3, 3, 128, 128]);
+      expect(model.getLayer('encoder.layer2.0.conv1').outputShape).toEqual([null, 16, 16, 128]);
+      expect(model.getLayer('encoder.layer2.0.conv2').outputShape).toEqual([null, 8, 8, 128]);
+      expect(kernel('encoder.layer4.2.conv3')).toEqual([1, 1, 512, 2048]);
+      expect(model.layers.some((l) => l.name === 'encoder.layer2.1.downsample.0')).toBe(false);
+      expect(kernel('decoder.blocks.0.conv1.0')).toEqual([3, 3, 2048 + 1024, 256]);
     } finally {
       model.dispose();
     }
@@ -92,7 +132,7 @@ describe('createModel', () => {
 
   it.each([
     [{ architecture: 'deeplab', encoder: 'resnet18' }, 'UNKNOWN_NAME'],
-    [{ architecture: 'unet', encoder: 'resnet50' }, 'UNKNOWN_NAME'],
+    [{ architecture: 'unet', encoder: 'resnet152' }, 'UNKNOWN_NAME'],
     [{ architecture: 'unet', encoder: 'resnet18', inChannels: 0 }, 'INVALID_OPTION'],
     [{ architecture: 'unet', encoder: 'resnet18', classes: 1.5 }, 'INVALID_OPTION'],
     [{ architecture: 'unet', encoder: 'resnet18', seed: Number.NaN }, 'INVALID_OPTION'],
@@ -104,7 +144,7 @@ describe('createModel', () => {
   });
 
   it('names the choices and the nearest valid size', () => {
-    expect(() => createModel({ architecture: 'unet', encoder: 'resnet50' as 'resnet18' })).toThrowErrorMatchingInlineSnapshot(`[ModelsError: Unknown encoder "resnet50"; expected one of: resnet18, resnet34.]`);
+    expect(() => createModel({ architecture: 'unet', encoder: 'resnet152' as 'resnet18' })).toThrowErrorMatchingInlineSnapshot(`[ModelsError: Unknown encoder "resnet152"; expected one of: resnet18, resnet34, resnet50.]`);
     expect(() => createModel({ architecture: 'unet', encoder: 'resnet18', height: 250, width: 1600 })).toThrowErrorMatchingInlineSnapshot(`[ModelsError: Expected height and width divisible by 32, got 250x1600; the nearest valid size is 256x1600: pad right/bottom with 0 after normalisation (or resize) and crop the logits back.]`);
   });
 });

@@ -9,10 +9,10 @@ export type CreateForContract = (options: { inChannels: number; classes: number 
 
 /**
  * Output `[b, h, w, classes]` for several sizes, no leaked tensors, `dispose()` frees every weight, and bad input shapes
- * throw before any work.
+ * throw before any work. `slow` tags the suite for `test:slow` (big encoders).
  */
-export function describeSegmentationModel(name: string, create: CreateForContract): void {
-  describe(`${name} (segmentation model contract)`, () => {
+export function describeSegmentationModel(name: string, create: CreateForContract, { slow = false }: { slow?: boolean } = {}): void {
+  describe(`${name} (segmentation model contract)`, { tags: slow ? ['slow'] : [] }, () => {
     const inChannels = 1;
     const classes = 3;
     let model: LayersModel;

@@ -69,12 +69,14 @@ export interface ParityFixture {
   source: string;
   name: string;
   architecture: 'unet' | 'fpn';
-  encoder: 'resnet18' | 'resnet34';
+  encoder: 'resnet18' | 'resnet34' | 'resnet50';
   inChannels: number;
   classes: number;
   classificationHead: boolean;
   input: { shape: [number, number, number, number] };
   stateDict: { count: number; checksum: number };
+  /** The encoder's state_dict under torchvision's names. */
+  torchvisionStateDict: { count: number; checksum: number };
   parameters: number;
   output: { shape: number[]; mean: number; std: number; absMax: number; samples: [number, number, number, number, number][] };
   classification?: { shape: number[]; values: number[] };
