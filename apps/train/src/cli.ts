@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AppError } from './errors.ts';
+import { ARCHITECTURE_NAMES, BACKEND_NAMES, choices, ENCODER_NAMES, LOSS_NAMES } from './names.ts';
 
 type FlagType = 'string' | 'int' | 'number' | 'boolean' | 'numbers' | 'size' | 'list';
 
@@ -19,13 +20,13 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'data', type: 'string', help: 'a Kaggle-layout folder (train.csv, train_images/) or "synthetic" (default)' },
   { flag: 'synthetic-count', key: 'synthetic.count', type: 'int', help: 'synthetic training images to generate' },
   { flag: 'synthetic-size', key: 'synthetic', type: 'size', help: 'synthetic image size HxW (e.g. 64x400)' },
-  { flag: 'architecture', type: 'string', help: 'unet | fpn' },
-  { flag: 'encoder', type: 'string', help: 'resnet18 | resnet34' },
+  { flag: 'architecture', type: 'string', help: choices(ARCHITECTURE_NAMES) },
+  { flag: 'encoder', type: 'string', help: choices(ENCODER_NAMES) },
   { flag: 'in-channels', key: 'inChannels', type: 'int', help: 'input channels: 1 (grey) or 3' },
   { flag: 'pretrained', type: 'string', help: 'a .safetensors file with encoder (torchvision names) or full-model weights' },
   { flag: 'head-bias', key: 'headBias', type: 'number', help: 'initial bias of the segmentation head logits, e.g. -4 (a 2% defect prior)' },
   { flag: 'bn-recalibration', key: 'bnRecalibration', type: 'int', help: 'batches that recompute batch-norm statistics before each validation (0: off)' },
-  { flag: 'loss', type: 'string', help: 'bce | dice | weighted-dice | bce-weighted-dice | focal | jaccard | lovasz-hinge' },
+  { flag: 'loss', type: 'string', help: choices(LOSS_NAMES) },
   { flag: 'pos-weight', key: 'posWeight', type: 'numbers', help: 'BCE positive weight per class, e.g. 2,2,1,1.5' },
   { flag: 'optimizer', type: 'string', help: 'adam | sgd | rmsprop' },
   { flag: 'lr', type: 'number', help: 'learning rate' },
@@ -50,7 +51,7 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'tune', type: 'boolean', help: 'tune per-class threshold and minimum area on the validation images after training' },
   { flag: 'budget-minutes', key: 'budgetMinutes', type: 'number', help: 'fit the whole job into this many minutes: measure a step, then set the steps (start: 9 by default)' },
   { flag: 'checkpoint-every', key: 'checkpointEvery', type: 'int', help: 'steps between checkpoints' },
-  { flag: 'backend', type: 'string', help: 'auto | tensorflow | webgpu | wasm | cpu' },
+  { flag: 'backend', type: 'string', help: choices(BACKEND_NAMES) },
   { flag: 'threads', type: 'int', help: 'wasm threads' },
   { flag: 'seed', type: 'int', help: 'random seed (data order, augmentation, weights)' },
 ];

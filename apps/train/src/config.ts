@@ -1,15 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
+import { BACKEND_NAMES } from './names.ts';
 
 /** Image height and width in pixels, written `HxW` on the command line (`224x512`). */
 const size = z.object({ height: z.number().int().positive(), width: z.number().int().positive() });
 export type Size = z.infer<typeof size>;
 
 const schedule = z.enum(['constant', 'one-cycle', 'cosine', 'plateau']);
-export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export const ARCHITECTURES = ['unet', 'fpn'] as const;
-export const ENCODERS = ['resnet18', 'resnet34'] as const;
 export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop'] as const;
 
 /**
@@ -67,7 +65,7 @@ export const trainConfigSchema = z
     tune: z.boolean().default(false).describe('tune post-processing on the validation images after training (tuned.json)'),
     budgetMinutes: z.number().positive().optional().describe('start: fit training into this wall-clock budget'),
     checkpointEvery: z.number().int().positive().default(10),
-    backend: z.enum(BACKENDS).default('auto'),
+    backend: z.enum(BACKEND_NAMES).default('auto'),
     threads: z.number().int().positive().optional(),
     seed: z.number().int().default(42),
     samples: z.number().int().nonnegative().default(6).describe('overlay images in report.html'),

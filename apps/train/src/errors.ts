@@ -1,3 +1,12 @@
+import type { BackendError, BackendErrorCode } from '@steel/backend';
+import type { DataError, DataErrorCode } from '@steel/data';
+import type { EnsembleError, EnsembleErrorCode } from '@steel/ensemble';
+import type { LossesError, LossesErrorCode } from '@steel/losses';
+import type { MetricsError, MetricsErrorCode } from '@steel/metrics';
+import type { ModelsError, ModelsErrorCode } from '@steel/models';
+import type { RleError, RleErrorCode } from '@steel/rle';
+import type { TransformError, TransformErrorCode } from '@steel/transforms';
+
 /**
  * Errors the user can fix. The CLI prints only the message (what failed, where, what to do) and exits with `exitCode`;
  * anything else is a bug and is printed with its stack.
@@ -45,21 +54,37 @@ export class AppError extends Error {
 
 export const isAppError = (error: unknown): error is AppError => error instanceof Error && error.name === 'AppError';
 
-/** Package error names whose messages are written for users (what, expected/found, fix). */
-const USER_FACING_ERRORS: Record<string, AppErrorCode> = {
+/** The error classes of the packages the app calls, by their `name`. */
+type PackageError = RleError | DataError | TransformError | ModelsError | LossesError | BackendError | EnsembleError | MetricsError;
+
+/** Every code those classes can carry. */
+type PackageErrorCode =
+  | RleErrorCode
+  | DataErrorCode
+  | TransformErrorCode
+  | ModelsErrorCode
+  | LossesErrorCode
+  | BackendErrorCode
+  | EnsembleErrorCode
+  | MetricsErrorCode;
+
+/**
+ * Package errors whose messages are written for users (what, expected/found, fix), by class name. Typed against the
+ * classes, so a renamed or removed class fails typecheck.
+ */
+const USER_FACING_ERRORS = {
   RleError: 'BAD_CSV',
   DataError: 'BAD_IMAGE',
   TransformError: 'CONFIG',
   ModelsError: 'CHECKPOINT',
-  LossError: 'CONFIG',
   LossesError: 'CONFIG',
   BackendError: 'BACKEND',
   EnsembleError: 'CONFIG',
   MetricsError: 'CONFIG',
-};
+} as const satisfies Record<PackageError['name'], AppErrorCode>;
 
-/** Package error codes that map to a more specific app code. */
-const CODE_MAP: Record<string, AppErrorCode> = {
+/** Package error codes that map to a more specific app code; a key no package has fails typecheck. */
+const CODE_MAP = {
   MISSING_FILE: 'DATA_NOT_FOUND',
   INVALID_CSV: 'BAD_CSV',
   INVALID_DATASET: 'BAD_CSV',
@@ -68,7 +93,6 @@ const CODE_MAP: Record<string, AppErrorCode> = {
   INVALID_IMAGE: 'BAD_IMAGE',
   INVALID_SHAPE: 'BAD_SIZE',
   UNKNOWN_NAME: 'UNKNOWN_NAME',
-  UNKNOWN_BACKEND: 'UNKNOWN_NAME',
   UNKNOWN_LOSS: 'UNKNOWN_NAME',
   NOT_INSTALLED: 'BACKEND',
   WEIGHTS_MISMATCH: 'CHECKPOINT',
@@ -76,7 +100,10 @@ const CODE_MAP: Record<string, AppErrorCode> = {
   INVALID_CONFIG: 'CONFIG',
   INVALID_OPTION: 'CONFIG',
   INVALID_ARGUMENT: 'CONFIG',
-};
+} as const satisfies Partial<Record<PackageErrorCode, AppErrorCode>>;
+
+const lookup = <T extends object>(table: T, key: unknown): AppErrorCode | undefined =>
+  typeof key === 'string' && Object.hasOwn(table, key) ? (table[key as keyof T] as AppErrorCode) : undefined;
 
 /**
  * Turns a library error with a user-facing message into an AppError; returns undefined for anything else (a bug).
@@ -85,7 +112,7 @@ export function toAppError(error: unknown): AppError | undefined {
   if (isAppError(error)) return error;
   if (!(error instanceof Error)) return undefined;
   const code = (error as { code?: unknown }).code;
-  const byName = USER_FACING_ERRORS[error.name];
+  const byName = lookup(USER_FACING_ERRORS, error.name);
   if (byName === undefined) {
     // Node file-system errors on paths the user gave.
     if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') {
@@ -96,6 +123,6 @@ export function toAppError(error: unknown): AppError | undefined {
     }
     return undefined;
   }
-  const mapped = typeof code === 'string' ? CODE_MAP[code] : undefined;
+  const mapped = lookup(CODE_MAP, code);
   return new AppError(mapped ?? byName, error.message, { cause: error });
 }

@@ -1,4 +1,5 @@
 import { CONFIG_FLAGS, type CommandSpec, type FlagSpec } from '../cli.ts';
+import { ARCHITECTURE_NAMES, choices, ENCODER_NAMES } from '../names.ts';
 
 const BIN = 'steel-train';
 
@@ -142,8 +143,8 @@ export const benchSpec: CommandSpec = {
   summary: 'Time training steps and forward passes of the configured model on this machine.',
   usage: `${BIN} bench [--architecture unet] [--encoder resnet18] [--shape BxHxWxC] [--steps n] [--backend b]`,
   flags: [
-    { flag: 'architecture', type: 'string', help: 'unet | fpn (default unet)' },
-    { flag: 'encoder', type: 'string', help: 'resnet18 | resnet34 (default resnet18)' },
+    { flag: 'architecture', type: 'string', help: `${choices(ARCHITECTURE_NAMES)} (default unet)` },
+    { flag: 'encoder', type: 'string', help: `${choices(ENCODER_NAMES)} (default resnet18)` },
     { flag: 'shape', type: 'string', help: 'input shape BxHxWxC (default 2x64x416x1)' },
     { flag: 'steps', type: 'int', help: 'timed steps (default 3)' },
     BACKEND,
