@@ -25,6 +25,7 @@ export async function makeSplit(
   dataset: KaggleDataset,
   paths: RunPaths,
   resume: boolean,
+  log: (line: string) => void = () => {},
 ): Promise<{ train: ImageEntry[]; val: ImageEntry[] }> {
   const byId = new Map(dataset.images.map((e) => [e.id, e]));
   const lookup = (ids: readonly string[]) =>
@@ -44,6 +45,9 @@ export async function makeSplit(
     throw new AppError('DATA_NOT_FOUND', `${dataset.dir} has ${images.length} training image(s); training needs at least 2 (one to validate).`);
   }
   let split = config.folds === undefined ? await predefinedSplit(dataset, byId, config) : undefined;
+  if (split !== undefined && config.maxImages === undefined) {
+    log(`Using the dataset's own split (train_imgids.txt, valid_imgids.txt): --val-fraction ${config.valFraction} is not used.`);
+  }
   split ??=
     config.folds !== undefined
       ? foldSplit(stratifiedKFold(images, { folds: config.folds, seed: config.seed }), config.fold)

@@ -8,6 +8,12 @@ import { dataDirFor, listImageFiles, loadMembers, memberConfig, postprocessFor }
 export async function runPredict(args: ParsedArgs): Promise<number> {
   const format = (args.values['format'] as string | undefined) ?? 'current';
   if (format !== 'current' && format !== 'first') throw new AppError('USAGE', `--format expects "current" or "first", got "${format.slice(0, 80)}".`);
+  if (args.values['images'] !== undefined && args.values['data'] !== undefined) {
+    throw new AppError('USAGE', '--data is not used with --images: the images are read from the --images folder. Drop one of them.');
+  }
+  if (args.values['postprocess'] !== undefined && args.values['threshold'] !== undefined) {
+    throw new AppError('USAGE', `--threshold is not used with --postprocess: the file sets each class's threshold. Drop one of them.`);
+  }
   const { members, backend } = await loadMembers(args);
   try {
     const config = memberConfig(members);

@@ -5,6 +5,7 @@ import type { ParsedArgs } from '../cli.ts';
 import { parseTrainConfig, type TrainConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Member } from '../inference.ts';
+import { checkPerClassOptions } from '../options.ts';
 import { createProgress } from '../progress.ts';
 import { initBackend } from '../setup.ts';
 import { ensureDataset } from './generate.ts';
@@ -45,6 +46,9 @@ export async function postprocessFor(args: ParsedArgs, config: TrainConfig, clas
   const { parsePostprocessConfig } = await import('@steel/ensemble');
   const file = args.values['postprocess'] as string | undefined;
   if (file !== undefined) {
+    if (args.values['min-area'] !== undefined) {
+      throw new AppError('USAGE', `--min-area is not used with --postprocess ${file}: the file sets each class's minimum area. Drop one of them.`);
+    }
     if (!existsSync(file)) throw new AppError('CONFIG', `Post-processing file ${file} does not exist. Make one with "tune", or drop --postprocess.`);
     let json: unknown;
     try {
@@ -56,6 +60,7 @@ export async function postprocessFor(args: ParsedArgs, config: TrainConfig, clas
   }
   const threshold = (args.values['threshold'] as number | undefined) ?? config.threshold;
   const minArea = (args.values['min-area'] as number[] | undefined) ?? config.minArea;
+  checkPerClassOptions({ loss: config.loss, posWeight: [], minArea }, classes);
   const { postprocessFromConfig } = await import('../finish.ts');
   return postprocessFromConfig({ threshold, minArea }, classes);
 }

@@ -94,7 +94,8 @@ export const tuneSpec: CommandSpec = {
   summary: 'Search per-class threshold, minimum area and mask-area rule on validation images; writes the best as JSON.',
   usage: `${BIN} tune --models runs/a[,runs/b] [--out tuned.json] [options]`,
   flags: [
-    ...ENSEMBLE_FLAGS.filter((f) => f.flag !== 'postprocess'),
+    // tune searches the threshold and minimum area itself, so it takes no post-processing flags.
+    ...ENSEMBLE_FLAGS.filter((f) => !['postprocess', 'threshold', 'min-area'].includes(f.flag)),
     DATA,
     { flag: 'split', type: 'string', help: 'val (default), train or all' },
     { flag: 'out', type: 'string', help: 'output JSON (default <first run>/tuned.json)' },

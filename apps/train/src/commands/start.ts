@@ -7,6 +7,7 @@ import { formatDuration } from '../progress.ts';
 import { runPaths, timestampName, writeJson } from '../run-dir.ts';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
+import { checkNewRunOptions, explicitKeys } from '../options.ts';
 import { trainRun } from './train.ts';
 
 /**
@@ -20,6 +21,7 @@ export async function runStart(args: ParsedArgs): Promise<number> {
     configFile: args.values['config'] as string | undefined,
     flags: args.config,
   });
+  checkNewRunOptions(config, explicitKeys(args.config, args.values['config'] as string | undefined));
   if (config.crop) checkMultipleOf32('--crop', config.crop);
   const name = config.name ?? `main-${timestampName()}`;
   const paths = runPaths(resolve(config.runsDir, name));

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { ParsedArgs } from '../cli.ts';
 import { checkMultipleOf32, padTo32, parseTrainConfig, resolveTrainConfig, type TrainConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { checkNewRunOptions, checkPerClassOptions, checkResumeOptions, explicitKeys } from '../options.ts';
 import { createProgress } from '../progress.ts';
 import { runPaths, timestampName, writeJson, type RunPaths } from '../run-dir.ts';
 import { initBackend } from '../setup.ts';
@@ -21,6 +22,7 @@ export function prepareRun(args: ParsedArgs): { config: TrainConfig; paths: RunP
     }
     const saved = parseTrainConfig(JSON.parse(readFileSync(paths.config, 'utf8')), `config of ${resumeDir}`);
     const overrides = args.config;
+    checkResumeOptions(saved, overrides, args.values, paths.root);
     for (const key of FIXED_ON_RESUME) {
       if (key in overrides && JSON.stringify(overrides[key]) !== JSON.stringify(saved[key])) {
         throw new AppError(
@@ -39,9 +41,9 @@ export function prepareRun(args: ParsedArgs): { config: TrainConfig; paths: RunP
     flags: args.config,
   });
   // The preset's time budget is the main job's (`start`); `train` honours one given by flag or config file only.
-  const fileConfig = args.values['config'] === undefined ? {} : (JSON.parse(readFileSync(args.values['config'] as string, 'utf8')) as Record<string, unknown>);
-  const budgetAsked = 'budgetMinutes' in args.config || 'budgetMinutes' in fileConfig;
-  const config = budgetAsked ? resolved : { ...resolved, budgetMinutes: undefined };
+  const explicit = explicitKeys(args.config, args.values['config'] as string | undefined);
+  const config = explicit.has('budgetMinutes') ? resolved : { ...resolved, budgetMinutes: undefined };
+  checkNewRunOptions(config, explicit);
   if (config.crop) checkMultipleOf32('--crop', config.crop);
   const name = config.name ?? timestampName();
   const paths = runPaths(resolve(config.runsDir, name));
@@ -82,9 +84,10 @@ export async function trainRun(
     import('../finish.ts'),
   ]);
   const dataset = await openDataset(dataDir, { verify: true });
+  checkPerClassOptions(config, dataset.numClasses);
   mkdirSync(paths.root, { recursive: true });
   progress.log(`Backend: ${backend.backend}${backend.detail ? ` (${backend.detail})` : ''}`);
-  const split = await makeSplit(config, dataset, paths, resume);
+  const split = await makeSplit(config, dataset, paths, resume, (line) => progress.log(line));
   progress.log(`Data: ${dataDir} — ${split.train.length} training and ${split.val.length} validation images, ${dataset.numClasses} classes, ${dataset.height}x${dataset.width}`);
   if (!resume && config.budgetMinutes !== undefined && config.steps === undefined) {
     const { planBudget } = await import('../trainer.ts');
