@@ -62,10 +62,10 @@ export class SampleStore {
   async load(entry: ImageEntry): Promise<LoadedSample> {
     const hit = this.cache.get(entry.id);
     if (hit) return hit;
-    const { height, width, numClasses } = this.dataset;
+    const { height, width, classes } = this.dataset;
     const image = await readImage(entry.file, { channels: this.channels, height, width });
-    const mask = decodeMask(entry, { height, width, numClasses });
-    let sample: LoadedSample = { id: entry.id, image: image.data, mask, height, width, channels: this.channels, maskChannels: numClasses };
+    const mask = decodeMask(entry, { height, width, classes });
+    let sample: LoadedSample = { id: entry.id, image: image.data, mask, height, width, channels: this.channels, maskChannels: classes };
     if (this.scale !== 1) {
       const size = scaledSize(this.dataset, this.scale);
       sample = { ...resize({ ...size, method: 'area' })(sample, createRng(0)), id: entry.id };

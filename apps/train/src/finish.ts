@@ -125,7 +125,7 @@ export function readTestTruth(dataset: KaggleDataset): Map<string, Record<number
     if (name === undefined) continue;
     const file = join(dataset.dir, name);
     if (!existsSync(file)) continue;
-    const csv = parseTrainCsv(readFileSync(file, 'utf8'), { file, numClasses: dataset.numClasses, height: dataset.height, width: dataset.width });
+    const csv = parseTrainCsv(readFileSync(file, 'utf8'), { file, classes: dataset.classes, height: dataset.height, width: dataset.width });
     const truth = new Map<string, Record<number, string>>();
     for (const id of csv.imageIds) truth.set(id, {});
     for (const row of csv.rows) {
@@ -210,12 +210,12 @@ export async function finishRun(options: {
   progress: Progress;
 }): Promise<RunMetrics> {
   const { config, paths, dataset, val, progress } = options;
-  const classes = dataset.numClasses;
+  const classes = dataset.classes;
   const member = await loadMember(paths.root);
   try {
     const { predict, predictTensor, channels } = createPredictor([member]);
     let post: PostprocessConfig = postprocessFromConfig(config, classes);
-    const shape = { height: dataset.height, width: dataset.width, numClasses: classes };
+    const shape = { height: dataset.height, width: dataset.width, classes };
     const byId = new Map(val.map((e) => [e.id, e]));
     progress.log(`Scoring the best model on ${val.length} validation images...`);
     const common = { channels, classes, batchSize: config.batchSize, threshold: config.threshold, post };

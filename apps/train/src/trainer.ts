@@ -109,7 +109,7 @@ export async function validate(
  */
 export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const { config, data, paths, progress, stop } = options;
-  const classes = data.dataset.numClasses;
+  const classes = data.dataset.classes;
   const identity = identityOf(config, classes);
   const store = new SampleStore(data.dataset, config.inChannels, config.scale);
   const size = scaledSize(data.dataset, config.scale);

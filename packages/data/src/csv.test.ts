@@ -57,7 +57,7 @@ describe('parseTrainCsv', () => {
   it('validates legacy keys and the class range from options', () => {
     const error = errorOf('ImageId_ClassId,EncodedPixels\nabc,1 2\n');
     expect(error.column).toBe('ImageId_ClassId');
-    expect(errorOf(`${HEADER}\na.jpg,4,1 2\n`, { numClasses: 3 }).expected).toBe('an integer class id 1..3');
+    expect(errorOf(`${HEADER}\na.jpg,4,1 2\n`, { classes: 3 }).expected).toBe('an integer class id 1..3');
     expect(errorOf(`${HEADER}\na.jpg,1,90 20\n`, { height: 10, width: 10 }).message).toMatchInlineSnapshot(
       `"x/train.csv:2: column EncodedPixels: expected 'start length' pairs, increasing, within pixels 1..100, got '90 20' (pair 1 ends at pixel 109, past 100)."`,
     );

@@ -24,7 +24,7 @@ export interface ParseTrainCsvOptions {
   /** Named in error messages. Default `'train.csv'`. */
   readonly file?: string;
   /** Largest valid ClassId. Default 4. */
-  readonly numClasses?: number;
+  readonly classes?: number;
   /** Image height and width in pixels, to bound the runs. Default 256 x 1600. */
   readonly height?: number;
   readonly width?: number;
@@ -53,15 +53,15 @@ function rleProblem(rle: string, total: number): string | undefined {
   return undefined;
 }
 
-function rowSchema(numClasses: number, total: number, allowEmpty: boolean) {
+function rowSchema(classes: number, total: number, allowEmpty: boolean) {
   const rleExpected = `${allowEmpty ? 'empty or ' : ''}'start length' pairs, increasing, within pixels 1..${total}`;
   return z.object({
     ImageId: z.string().regex(IMAGE_ID, { error: 'an image file name like 0002cc93b.jpg' }),
     ClassId: z
       .string()
-      .regex(/^\d+$/, { error: `an integer class id 1..${numClasses}` })
+      .regex(/^\d+$/, { error: `an integer class id 1..${classes}` })
       .transform(Number)
-      .refine((n) => n >= 1 && n <= numClasses, { error: `an integer class id 1..${numClasses}` }),
+      .refine((n) => n >= 1 && n <= classes, { error: `an integer class id 1..${classes}` }),
     EncodedPixels: z.string().superRefine((value, ctx) => {
       if (value === '' && allowEmpty) return;
       const problem = value === '' ? 'empty' : rleProblem(value, total);
@@ -97,10 +97,10 @@ export function detectTrainCsvFormat(header: string, file = 'train.csv'): TrainC
  * @example parseTrainCsv('ImageId,ClassId,EncodedPixels\na.jpg,3,1 5\n').rows[0]; // { imageId: 'a.jpg', classId: 3, ... }
  */
 export function parseTrainCsv(text: string, options: ParseTrainCsvOptions = {}): TrainCsv {
-  const { file = 'train.csv', numClasses = 4, height = 256, width = 1600 } = options;
+  const { file = 'train.csv', classes = 4, height = 256, width = 1600 } = options;
   const lines = text.split('\n');
   const format = detectTrainCsvFormat(lines[0] ?? '', file);
-  const schema = rowSchema(numClasses, height * width, format === 'legacy');
+  const schema = rowSchema(classes, height * width, format === 'legacy');
   const rows: TrainRow[] = [];
   const imageIds: string[] = [];
   const seenImages = new Set<string>();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HAS_SEVERSTAL, note, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths';
-import { decodeMask, openKaggleDataset } from './dataset';
+import { decodeMask, openKaggleDataset, readManifest } from './dataset';
 import { computeEda, formatEda } from './eda';
 import { isDataError } from './errors';
 import { readImage } from './image';
@@ -16,7 +16,7 @@ describe.skipIf(!HAS_SEVERSTAL)('severstal-sample', () => {
   it('indexes all 7 training images, the defect-free one too, and decodes masks equal to labels/*.png', async () => {
     const dataset = await openKaggleDataset(SEVERSTAL_SAMPLE, { verifyImages: 'header' });
     expect(dataset.csvFormat).toBe('train');
-    expect([dataset.numClasses, dataset.height, dataset.width]).toEqual([4, 256, 1600]);
+    expect([dataset.classes, dataset.height, dataset.width]).toEqual([4, 256, 1600]);
     expect(dataset.images.map((e) => [e.id, e.classes])).toEqual([
       ['0a1cade03.jpg', []],
       ['72aaba8ad.jpg', [4]],
@@ -118,3 +118,13 @@ describe('EDA', () => {
   });
 });
 
+
+describe('readManifest', () => {
+  it('reads the class count of a 0.1 manifest (numClasses) as classes', async () => {
+    const dir = await tempDir('manifest');
+    await writeFile(join(dir, 'dataset.json'), JSON.stringify({ kind: 'mask-folder', numClasses: 5, height: 16, width: 24 }));
+    const manifest = await readManifest(dir);
+    expect(manifest?.classes).toBe(5);
+    expect(manifest).not.toHaveProperty('numClasses');
+  });
+});

@@ -16,7 +16,7 @@ export const MANIFEST_FILE = 'dataset.json';
 /** Contents of `dataset.json`, written by the importer and the synthetic generator. */
 export interface DatasetManifest {
   readonly kind: string;
-  readonly numClasses: number;
+  readonly classes: number;
   readonly height: number;
   readonly width: number;
   readonly [key: string]: unknown;
@@ -44,7 +44,7 @@ export interface SkippedImage {
 /** A dataset in the Kaggle layout, indexed. */
 export interface KaggleDataset {
   readonly dir: string;
-  readonly numClasses: number;
+  readonly classes: number;
   readonly height: number;
   readonly width: number;
   readonly csvFormat: TrainCsvFormat;
@@ -60,7 +60,7 @@ export interface KaggleDataset {
 /** Options of {@link openKaggleDataset}. */
 export interface OpenKaggleDatasetOptions {
   /** Default: the manifest's, else 4. */
-  readonly numClasses?: number;
+  readonly classes?: number;
   /** Default: the manifest's, else the first image's stored size. */
   readonly height?: number;
   readonly width?: number;
@@ -74,10 +74,17 @@ const IMAGE_FILE = /\.(jpg|jpeg|png)$/i;
 
 const manifestSchema = z.looseObject({
   kind: z.string(),
-  numClasses: z.int().min(1).max(255),
+  classes: z.int().min(1).max(255),
   height: z.int().min(1),
   width: z.int().min(1),
 });
+
+/** Manifests written by @steel/data 0.1 name the class count `numClasses`; read it as `classes`. */
+export function withLegacyClasses(json: unknown): unknown {
+  if (json === null || typeof json !== 'object' || Array.isArray(json) || 'classes' in json || !('numClasses' in json)) return json;
+  const { numClasses, ...rest } = json as Record<string, unknown>;
+  return { ...rest, classes: numClasses };
+}
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -96,7 +103,7 @@ export async function readManifest(dir: string): Promise<DatasetManifest | undef
   } catch (cause) {
     throw new DataError('INVALID_DATASET', `${file}: expected JSON, got unparsable text.`, { file }, { cause });
   }
-  const result = manifestSchema.safeParse(json);
+  const result = manifestSchema.safeParse(withLegacyClasses(json));
   if (!result.success) {
     const issue = result.error.issues[0]!;
     throw new DataError('INVALID_DATASET', `${file}: ${issue.path.join('.')}: ${issue.message}.`, { file, column: issue.path.join('.') });
@@ -139,7 +146,7 @@ export async function openKaggleDataset(dir: string, options: OpenKaggleDatasetO
   if (!(await exists(csvFile))) throw new DataError('MISSING_FILE', `${csvFile} does not exist; expected a Kaggle-layout folder with train.csv and train_images/.`, { file: csvFile });
   if (!(await exists(imageDir))) throw new DataError('MISSING_FILE', `${imageDir} does not exist; expected a folder of training images.`, { file: imageDir });
   const names = await listImages(imageDir);
-  const numClasses = options.numClasses ?? manifest?.numClasses ?? SEVERSTAL_CLASSES;
+  const classes = options.classes ?? manifest?.classes ?? SEVERSTAL_CLASSES;
   let height = options.height ?? manifest?.height;
   let width = options.width ?? manifest?.width;
   if (height === undefined || width === undefined) {
@@ -147,7 +154,7 @@ export async function openKaggleDataset(dir: string, options: OpenKaggleDatasetO
     height ??= first?.height ?? SEVERSTAL_IMAGE_SHAPE.height;
     width ??= first?.width ?? SEVERSTAL_IMAGE_SHAPE.width;
   }
-  const csv = parseTrainCsv(await readFile(csvFile, 'utf8'), { file: csvFile, numClasses, height, width });
+  const csv = parseTrainCsv(await readFile(csvFile, 'utf8'), { file: csvFile, classes, height, width });
 
   const skipped: SkippedImage[] = [];
   const onFolder = new Set(names);
@@ -196,21 +203,21 @@ export async function openKaggleDataset(dir: string, options: OpenKaggleDatasetO
     return { id, file: join(imageDir, id), classes, rles };
   });
   const testImages = await listImages(join(root, 'test_images'));
-  return { dir: root, numClasses, height, width, csvFormat: csv.format, images, testImages, skipped, manifest };
+  return { dir: root, classes, height, width, csvFormat: csv.format, images, testImages, skipped, manifest };
 }
 
 /**
- * Decodes the masks of one image into a row-major `[height, width, numClasses]` 0/1 array (channel = class id - 1).
+ * Decodes the masks of one image into a row-major `[height, width, classes]` 0/1 array (channel = class id - 1).
  * @throws {RleError} from @steel/rle if an RLE string does not fit the shape.
  */
-export function decodeMask(entry: Pick<ImageEntry, 'rles'>, shape: { height: number; width: number; numClasses: number }): Uint8Array {
-  const { height, width, numClasses } = shape;
-  const out = new Uint8Array(height * width * numClasses);
+export function decodeMask(entry: Pick<ImageEntry, 'rles'>, shape: { height: number; width: number; classes: number }): Uint8Array {
+  const { height, width, classes } = shape;
+  const out = new Uint8Array(height * width * classes);
   for (const [key, rle] of Object.entries(entry.rles)) {
     const channel = Number(key) - 1;
-    if (channel < 0 || channel >= numClasses) continue;
+    if (channel < 0 || channel >= classes) continue;
     const plane = decode(rle, { height, width });
-    for (let p = 0, o = channel; p < plane.length; p++, o += numClasses) if (plane[p] === 1) out[o] = 1;
+    for (let p = 0, o = channel; p < plane.length; p++, o += classes) if (plane[p] === 1) out[o] = 1;
   }
   return out;
 }

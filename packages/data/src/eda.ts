@@ -52,12 +52,12 @@ function quantile(sorted: readonly number[], q: number): number {
 /**
  * Counts images, masks per class, images with and without defects, classes per image and the distribution of mask areas.
  * Areas come straight from the RLE run lengths, so nothing is decoded.
- * @example const report = computeEda(dataset.images, { numClasses: dataset.numClasses });
+ * @example const report = computeEda(dataset.images, { classes: dataset.classes });
  */
-export function computeEda(images: readonly Pick<ImageEntry, 'classes' | 'rles'>[], options: { numClasses?: number } = {}): EdaReport {
-  const numClasses = options.numClasses ?? 4;
-  const areas: number[][] = Array.from({ length: numClasses }, () => []);
-  const onlyClass = new Array<number>(numClasses).fill(0);
+export function computeEda(images: readonly Pick<ImageEntry, 'classes' | 'rles'>[], options: { classes?: number } = {}): EdaReport {
+  const classes = options.classes ?? 4;
+  const areas: number[][] = Array.from({ length: classes }, () => []);
+  const onlyClass = new Array<number>(classes).fill(0);
   const defectsPerImage: number[] = [0];
   let withDefects = 0;
   let masks = 0;

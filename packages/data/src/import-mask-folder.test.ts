@@ -28,11 +28,11 @@ describe('importMaskFolder', () => {
     await writeFile(join(source, 'val.txt'), 'b\n');
     const target = join(await tempDir('kaggle'), 'out');
     const result = await importMaskFolder({ source, target, link: 'copy' });
-    expect(result).toMatchObject({ images: 3, numClasses: 5, height: 16, width: 24 });
+    expect(result).toMatchObject({ images: 3, classes: 5, height: 16, width: 24 });
     const again = await importMaskFolder({ source, target, link: 'copy' });
     expect(again).toEqual(result);
     const dataset = await openKaggleDataset(target, { verifyImages: 'full' });
-    expect(dataset.numClasses).toBe(5);
+    expect(dataset.classes).toBe(5);
     expect(dataset.images.map((e) => [e.id, e.classes])).toEqual([['a.jpg', []], ['b.jpg', [1, 2]], ['c.jpg', [5]]]);
     for (const entry of dataset.images) {
       const mask = decodeMask(entry, dataset);
@@ -48,14 +48,14 @@ describe('importMaskFolder', () => {
     const target = join(await tempDir('neu'), 'kaggle');
     const result = await importMaskFolder({ source: NEU_SEG, target, ids });
     expect(result).toMatchObject({ images: 30, height: 200, width: 200 });
-    expect(result.numClasses).toBeGreaterThanOrEqual(1);
-    expect(result.numClasses).toBeLessThanOrEqual(3);
+    expect(result.classes).toBeGreaterThanOrEqual(1);
+    expect(result.classes).toBeLessThanOrEqual(3);
     expect((await lstat(join(target, 'train_images', `${ids[0]}.jpg`))).isSymbolicLink()).toBe(true);
     const dataset = await openKaggleDataset(target);
     const loader = createLoader({ dataset, batchSize: 8, seed: 0 });
     const batch = (await loader.next()).value!;
     expect(batch.imageShape).toEqual([8, 200, 200, 1]);
-    expect(batch.maskShape).toEqual([8, 200, 200, result.numClasses]);
+    expect(batch.maskShape).toEqual([8, 200, 200, result.classes]);
     await loader.return();
     const split = await readSplit({ train: join(target, 'train_imgids.txt'), valid: join(target, 'valid_imgids.txt') });
     expect(split).toEqual({ train: ids.map((id) => `${id}.jpg`), valid: [] });

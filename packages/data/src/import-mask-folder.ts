@@ -28,7 +28,7 @@ export interface ImportMaskFolderResult {
   readonly target: string;
   readonly images: number;
   /** Largest label value found: the number of classes. */
-  readonly numClasses: number;
+  readonly classes: number;
   readonly height: number;
   readonly width: number;
   /** Split files written (`train_imgids.txt`, `valid_imgids.txt`), if the source had split lists. */
@@ -64,7 +64,7 @@ export async function importMaskFolder(options: ImportMaskFolderOptions): Promis
   stems = [...new Set(stems)];
   await mkdir(join(target, 'train_images'), { recursive: true });
   const rows: TrainRow[] = [];
-  let numClasses = 0;
+  let classes = 0;
   let shape: { height: number; width: number } | undefined;
   const ids: string[] = [];
   let done = 0;
@@ -83,7 +83,7 @@ export async function importMaskFolder(options: ImportMaskFolderOptions): Promis
     const present = new Set<number>();
     for (const v of labels.data) if (v !== 0) present.add(v);
     for (const label of [...present].sort((a, b) => a - b)) {
-      numClasses = Math.max(numClasses, label);
+      classes = Math.max(classes, label);
       const mask = new Uint8Array(labels.data.length);
       for (let i = 0; i < mask.length; i++) mask[i] = labels.data[i] === label ? 1 : 0;
       rows.push({ imageId: id, classId: label, encodedPixels: encode(mask, { height, width }), line: 0 });
@@ -106,6 +106,6 @@ export async function importMaskFolder(options: ImportMaskFolderOptions): Promis
     await writeFileAtomic(path, list.filter((s) => chosen.has(s)).map((s) => `${imageFiles.get(s) ?? `${s}.jpg`}\n`).join(''));
     splitFiles.push(path);
   }
-  await writeFileAtomic(join(target, MANIFEST_FILE), `${JSON.stringify({ kind: 'mask-folder', source, numClasses: Math.max(1, numClasses), height, width, images: ids.length }, null, 2)}\n`);
-  return { target, images: ids.length, numClasses: Math.max(1, numClasses), height, width, splitFiles };
+  await writeFileAtomic(join(target, MANIFEST_FILE), `${JSON.stringify({ kind: 'mask-folder', source, classes: Math.max(1, classes), height, width, images: ids.length }, null, 2)}\n`);
+  return { target, images: ids.length, classes: Math.max(1, classes), height, width, splitFiles };
 }

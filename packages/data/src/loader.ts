@@ -6,7 +6,7 @@ import { DataError, type DataErrorCode } from './errors';
 import { createRandom, hashSeed, shuffled } from './random';
 import { loadSample, resolveTransform, type Sample, type SampleConfig, type SampleJob, type SampleTransform, type TransformSpec } from './sample';
 
-/** A batch: `images` is NHWC float `[B, H, W, C]`, `masks` is NHWC 0/1 `[B, H, W, numClasses]`. */
+/** A batch: `images` is NHWC float `[B, H, W, C]`, `masks` is NHWC 0/1 `[B, H, W, classes]`. */
 export interface Batch {
   readonly ids: readonly string[];
   readonly images: Float32Array;
@@ -20,7 +20,7 @@ export interface Batch {
 
 /** Options of {@link createLoader}. */
 export interface LoaderOptions {
-  readonly dataset: Pick<KaggleDataset, 'images' | 'height' | 'width' | 'numClasses'>;
+  readonly dataset: Pick<KaggleDataset, 'images' | 'height' | 'width' | 'classes'>;
   /** Ids to load, e.g. one side of a split; default every image of `dataset`. */
   readonly ids?: readonly string[];
   readonly batchSize: number;
@@ -180,7 +180,7 @@ export function createLoader(options: LoaderOptions): Loader {
     });
   }
   const perEpoch = dropLast ? Math.floor(entries.length / batchSize) : Math.ceil(entries.length / batchSize);
-  const config: SampleConfig = { height: dataset.height, width: dataset.width, numClasses: dataset.numClasses, channels };
+  const config: SampleConfig = { height: dataset.height, width: dataset.width, classes: dataset.classes, channels };
   const state = { runner: undefined as Runner | undefined };
   const generator = iterate(entries, { batchSize, shuffle, seed, epochs, startEpoch, perEpoch, maxInFlight, config, transform, workers }, state);
   return Object.defineProperties(generator, {
@@ -241,14 +241,14 @@ async function* iterate(entries: readonly ImageEntry[], plan: Plan, state: { run
       const samples = await Promise.all(pending.shift()!);
       submitted -= samples.length;
       fill();
-      yield assemble(batch, samples, config.numClasses);
+      yield assemble(batch, samples, config.classes);
     }
   } finally {
     await runner.close();
   }
 }
 
-function assemble(batch: { epoch: number; step: number; jobs: SampleJob[] }, samples: Sample[], numClasses: number): Batch {
+function assemble(batch: { epoch: number; step: number; jobs: SampleJob[] }, samples: Sample[], classes: number): Batch {
   const first = samples[0]!;
   const { height, width, channels } = first;
   for (const [k, s] of samples.entries()) {
@@ -257,7 +257,7 @@ function assemble(batch: { epoch: number; step: number; jobs: SampleJob[] }, sam
     }
   }
   const imageSize = height * width * channels;
-  const maskSize = height * width * numClasses;
+  const maskSize = height * width * classes;
   const images = new Float32Array(samples.length * imageSize);
   const masks = new Uint8Array(samples.length * maskSize);
   samples.forEach((s, k) => {
@@ -269,7 +269,7 @@ function assemble(batch: { epoch: number; step: number; jobs: SampleJob[] }, sam
     images,
     masks,
     imageShape: [samples.length, height, width, channels],
-    maskShape: [samples.length, height, width, numClasses],
+    maskShape: [samples.length, height, width, classes],
     epoch: batch.epoch,
     step: batch.step,
   };

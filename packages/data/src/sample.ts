@@ -45,7 +45,7 @@ export interface TransformSpec {
 export interface SampleConfig {
   readonly height: number;
   readonly width: number;
-  readonly numClasses: number;
+  readonly classes: number;
   readonly channels: 1 | 3;
 }
 
@@ -94,18 +94,18 @@ export async function resolveTransform(spec: TransformSpec): Promise<SampleTrans
  * @throws {DataError} from {@link readImage}, or `INVALID_ARGUMENT` if the transform returns inconsistent sizes.
  */
 export async function loadSample(job: SampleJob, config: SampleConfig, transform?: SampleTransform): Promise<Sample> {
-  const { height, width, numClasses, channels } = config;
+  const { height, width, classes, channels } = config;
   const decoded = await readImage(job.file, { channels, height, width });
   const image = new Float32Array(decoded.data.length);
   for (let i = 0; i < image.length; i++) image[i] = (decoded.data[i] as number) / 255;
-  const mask = decodeMask(job, { height, width, numClasses });
+  const mask = decodeMask(job, { height, width, classes });
   let sample: Sample = { image, mask, height, width, channels };
   if (transform !== undefined) sample = await transform(sample, { seed: job.seed, id: job.id, epoch: job.epoch, index: job.index });
   const pixels = sample.height * sample.width;
-  if (!(sample.image instanceof Float32Array) || sample.image.length !== pixels * sample.channels || !(sample.mask instanceof Uint8Array) || sample.mask.length !== pixels * numClasses) {
+  if (!(sample.image instanceof Float32Array) || sample.image.length !== pixels * sample.channels || !(sample.mask instanceof Uint8Array) || sample.mask.length !== pixels * classes) {
     throw new DataError(
       'INVALID_ARGUMENT',
-      `Transform output for ${job.id}: expected a Float32Array image of ${sample.height}x${sample.width}x${sample.channels} and a Uint8Array mask of ${sample.height}x${sample.width}x${numClasses}, got lengths ${sample.image.length} and ${sample.mask.length}.`,
+      `Transform output for ${job.id}: expected a Float32Array image of ${sample.height}x${sample.width}x${sample.channels} and a Uint8Array mask of ${sample.height}x${sample.width}x${classes}, got lengths ${sample.image.length} and ${sample.mask.length}.`,
       { file: job.file },
     );
   }

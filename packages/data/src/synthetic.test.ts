@@ -43,7 +43,7 @@ describe('generateSyntheticDataset', () => {
     const error = await generateSyntheticDataset({ ...options, seed: 12, dir: a }).catch((e: unknown) => e);
     expect(isDataError(error) && error.code).toBe('INVALID_DATASET');
     const dataset = await openKaggleDataset(a, { verifyImages: 'full' });
-    expect([dataset.images.length, dataset.testImages.length, dataset.height, dataset.width, dataset.numClasses]).toEqual([12, 3, 64, 400, 4]);
+    expect([dataset.images.length, dataset.testImages.length, dataset.height, dataset.width, dataset.classes]).toEqual([12, 3, 64, 400, 4]);
     expect(await readFile(join(a, 'test_ground_truth.csv'), 'utf8')).toMatch(/^ImageId,ClassId,EncodedPixels\n/);
     await rm(b, { recursive: true });
   });

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { encode } from '@steel/rle';
 import sharp from 'sharp';
 import { formatTrainCsv, type TrainRow } from './csv';
-import { MANIFEST_FILE } from './dataset';
+import { MANIFEST_FILE, withLegacyClasses } from './dataset';
 import { DataError } from './errors';
 import { exists, writeFileAtomic } from './fs-util';
 import { renderSyntheticImage } from './synthetic-render';
@@ -74,10 +74,10 @@ export async function generateSyntheticDataset(options: SyntheticDatasetOptions)
   checkInt('seed', seed, 0, 2 ** 32 - 1);
   checkInt('quality', quality, 1, 100);
   const dir = resolve(options.dir);
-  const manifest = { kind: 'synthetic', version: SYNTHETIC_VERSION, numClasses: 4, height, width, seed, count, testCount, quality };
+  const manifest = { kind: 'synthetic', version: SYNTHETIC_VERSION, classes: 4, height, width, seed, count, testCount, quality };
   const manifestFile = join(dir, MANIFEST_FILE);
   if (await exists(manifestFile)) {
-    const old = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown>;
+    const old = withLegacyClasses(JSON.parse(await readFile(manifestFile, 'utf8'))) as Record<string, unknown>;
     const differs = Object.entries(manifest).filter(([k, v]) => old[k] !== v);
     if (differs.length > 0) {
       const [key, value] = differs[0]!;

@@ -12,8 +12,8 @@ export async function runEda(args: ParsedArgs): Promise<number> {
   const config = parseTrainConfig(args.values['data'] === undefined ? {} : { data: args.values['data'] });
   const dir = await ensureDataset(config, createProgress(process.stderr));
   const dataset = await openDataset(dir);
-  const report = computeEda(dataset.images, { numClasses: dataset.numClasses });
-  process.stdout.write(`Dataset ${dir} (${dataset.height}x${dataset.width}, ${dataset.numClasses} classes, ${dataset.testImages.length} test images)\n${formatEda(report)}\n`);
+  const report = computeEda(dataset.images, { classes: dataset.classes });
+  process.stdout.write(`Dataset ${dir} (${dataset.height}x${dataset.width}, ${dataset.classes} classes, ${dataset.testImages.length} test images)\n${formatEda(report)}\n`);
   const json = args.values['json'] as string | undefined;
   if (json !== undefined) {
     writeJson(resolve(json), { dir, ...report });

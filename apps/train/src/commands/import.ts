@@ -28,7 +28,7 @@ export async function runImport(args: ParsedArgs): Promise<number> {
     },
   });
   process.stdout.write(
-    `Imported ${result.images} images (${result.height}x${result.width}, ${result.numClasses} classes) into ${result.target} ` +
+    `Imported ${result.images} images (${result.height}x${result.width}, ${result.classes} classes) into ${result.target} ` +
       `in ${((performance.now() - started) / 1000).toFixed(1)} s${result.splitFiles.length ? `; split lists: ${result.splitFiles.join(', ')}` : ''}\n` +
       `Train on it with: train --data ${out}\n`,
   );

@@ -15,7 +15,7 @@ export async function labelledImages(
 ): Promise<{ dataset: KaggleDataset; images: { id: string; file: string }[]; truthOf: (id: string) => Uint8Array; split: string }> {
   const dataset = await openDataset(dataDir);
   const split = (args.values['split'] as string | undefined) ?? 'val';
-  const shape = { height: dataset.height, width: dataset.width, numClasses: dataset.numClasses };
+  const shape = { height: dataset.height, width: dataset.width, classes: dataset.classes };
   const byId = new Map(dataset.images.map((e) => [e.id, e]));
   let images: { id: string; file: string }[];
   let truthOf = (id: string) => decodeMask(byId.get(id)!, shape);

@@ -84,18 +84,18 @@ export async function trainRun(
     import('../finish.ts'),
   ]);
   const dataset = await openDataset(dataDir, { verify: true });
-  checkPerClassOptions(config, dataset.numClasses);
+  checkPerClassOptions(config, dataset.classes);
   mkdirSync(paths.root, { recursive: true });
   progress.log(`Backend: ${backend.backend}${backend.detail ? ` (${backend.detail})` : ''}`);
   const split = await makeSplit(config, dataset, paths, resume, (line) => progress.log(line));
-  progress.log(`Data: ${dataDir} — ${split.train.length} training and ${split.val.length} validation images, ${dataset.numClasses} classes, ${dataset.height}x${dataset.width}`);
+  progress.log(`Data: ${dataDir} — ${split.train.length} training and ${split.val.length} validation images, ${dataset.classes} classes, ${dataset.height}x${dataset.width}`);
   if (!resume && config.budgetMinutes !== undefined && config.steps === undefined) {
     const { planBudget } = await import('../trainer.ts');
     const { scaledSize } = await import('../data.ts');
     const size = scaledSize(dataset, config.scale);
     const full = { height: padTo32(size.height), width: padTo32(size.width) };
     const counts = { train: split.train.length, val: split.val.length, test: dataset.testImages.length };
-    const plan = await planBudget(config, dataset.numClasses, counts, { train: config.crop ?? full, eval: full }, (line) => progress.log(line));
+    const plan = await planBudget(config, dataset.classes, counts, { train: config.crop ?? full, eval: full }, (line) => progress.log(line));
     if (plan !== undefined) config = { ...config, ...plan };
   }
   if (!resume) writeJson(paths.config, config);

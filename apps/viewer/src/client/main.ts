@@ -91,7 +91,7 @@ async function selectModel(id: string | null): Promise<void> {
   if (state.modelInfo === null) {
     state.modelError = 'No model is available.';
     status(`No model loaded. Backend: ${state.backend}.`);
-    buildSliders(state.info?.dataset?.numClasses ?? 4);
+    buildSliders(state.info?.dataset?.classes ?? 4);
     refreshAll();
     return;
   }
@@ -113,7 +113,7 @@ async function selectModel(id: string | null): Promise<void> {
     status(`No model loaded. Backend: ${state.backend}.`);
     byId('status').dataset['model'] = 'failed';
   }
-  buildSliders(state.model?.classes ?? state.info?.dataset?.numClasses ?? 4);
+  buildSliders(state.model?.classes ?? state.info?.dataset?.classes ?? 4);
   renderDetails();
   refreshAll();
   if (state.current && state.model) await openEntry(state.current, { focus: false });
@@ -296,7 +296,7 @@ function renderCurrent(): void {
   if (entry === null) return;
   const { width, height } = entry.pixels;
   byId('panels').classList.toggle('wide', width / height > 2.5);
-  const classes = state.model?.classes ?? state.info?.dataset?.numClasses ?? 4;
+  const classes = state.model?.classes ?? state.info?.dataset?.classes ?? 4;
   const truth = truthOf(entry, classes);
   drawPanel(byId('truth-canvas'), entry, truth?.overlay ?? null);
   byId('truth-note').textContent = !truth ? 'No ground truth for this image.' : truth.masks.some((m) => m.includes(1)) ? '' : 'No defects in the ground truth.';
@@ -413,7 +413,7 @@ function refreshBadges(): void {
   }
   const note = byId('gallery-note');
   const dataset = state.info?.dataset;
-  const base = dataset ? `${dataset.name}: ${dataset.width} x ${dataset.height} pixels, ${dataset.numClasses} classes. ` : '';
+  const base = dataset ? `${dataset.name}: ${dataset.width} x ${dataset.height} pixels, ${dataset.classes} classes. ` : '';
   note.textContent =
     base + (scores.length > 0 ? `Mean Dice of the ${scores.length} predicted image(s) on this page: ${(scores.reduce((a, b) => a + b, 0) / scores.length).toFixed(3)}.` : '');
   renderCurrent();
@@ -556,7 +556,7 @@ async function start(): Promise<void> {
     ...splits.map((s) => h('option', { value: s }, `${s} (${info.dataset!.splits[s]!.images} images${info.dataset!.splits[s]!.hasTruth ? '' : ', no ground truth'})`)),
   );
   if (info.dataset === null) byId('gallery-note').textContent = 'No dataset: start the viewer with --data <folder>, or train once so the synthetic data exists.';
-  buildSliders(info.dataset?.numClasses ?? 4);
+  buildSliders(info.dataset?.classes ?? 4);
   status('Starting TensorFlow.js…');
   try {
     const choice = await initBackend(params.get('backend'));

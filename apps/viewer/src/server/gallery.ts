@@ -36,7 +36,7 @@ export async function openGallery(dir: string): Promise<Gallery> {
     const why = isDataError(error) || error instanceof Error ? error.message : String(error);
     throw new ViewerError('BAD_DATA', `Cannot open the dataset in ${dir}: ${why}`, { cause: error });
   }
-  const shape = { numClasses: dataset.numClasses, height: dataset.height, width: dataset.width };
+  const shape = { classes: dataset.classes, height: dataset.height, width: dataset.width };
   const splits = new Map<string, Split>();
   const testDir = join(dataset.dir, 'test_images');
   if (existsSync(testDir)) {
@@ -66,7 +66,7 @@ export async function openGallery(dir: string): Promise<Gallery> {
     name: basename(dataset.dir),
     height: dataset.height,
     width: dataset.width,
-    numClasses: dataset.numClasses,
+    classes: dataset.classes,
     splits: Object.fromEntries([...splits].map(([name, s]) => [name, { images: s.ids.length, hasTruth: s.truth !== null }])),
   };
   return {

@@ -45,7 +45,7 @@ export interface DatasetInfo {
   readonly name: string;
   readonly height: number;
   readonly width: number;
-  readonly numClasses: number;
+  readonly classes: number;
   /** Image counts per split; `test` only when the folder has test images. */
   readonly splits: Readonly<Record<string, { readonly images: number; readonly hasTruth: boolean }>>;
 }
