@@ -2,6 +2,7 @@ import { postprocess, type TuningResult } from '@steel/ensemble';
 import { describe, expect, it } from 'vitest';
 import { interleave, neverWorseThanEmpty, postprocessFromConfig, thresholdMask } from './finish.ts';
 import { scoreMasks } from './scoring.ts';
+import { THRESHOLD, THRESHOLD_VECTOR } from '../../../tooling/vitest/threshold-vector.ts';
 
 const rule = (threshold: number) => ({ threshold, minArea: 0, topThreshold: 0, minMaskArea: 0, gate: 0 });
 
@@ -44,5 +45,14 @@ describe('post-processing of a run', () => {
     const score = scoreMasks([pred], [truth], { height: 2, width: 2, classes: 2 });
     expect(score.perClass[0]).toBeCloseTo(0.5, 12);
     expect(score.perClass[1]).toBe(1);
+  });
+});
+
+describe('the threshold rule p > t (shared vector)', () => {
+  it('thresholdMask and the run\'s post-processing leave a pixel exactly at the threshold off', () => {
+    const { probabilities, mask } = THRESHOLD_VECTOR;
+    expect(Array.from(thresholdMask(Float32Array.from(probabilities), THRESHOLD))).toEqual(mask);
+    const [fromConfig] = postprocess(probabilities, { height: 1, width: probabilities.length, channels: 1 }, postprocessFromConfig({ threshold: THRESHOLD, minArea: [0] }, 1));
+    expect(Array.from(fromConfig!)).toEqual(mask);
   });
 });

@@ -54,7 +54,7 @@ function naive(pred: MaskData, tgt: MaskData, threshold = 0.5): number {
     let sp = 0;
     let st = 0;
     for (let px = 0; px < H * W; px++) {
-      const p = isFloat ? (pred[px * C + c]! >= threshold ? 1 : 0) : pred[px * C + c]! > 0 ? 1 : 0;
+      const p = isFloat ? (pred[px * C + c]! > threshold ? 1 : 0) : pred[px * C + c]! > 0 ? 1 : 0;
       const t = tgt[px * C + c]! > 0 ? 1 : 0;
       inter += p * t;
       sp += p;

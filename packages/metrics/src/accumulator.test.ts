@@ -22,7 +22,7 @@ const batches = fc
 
 describe('createDiceAccumulator', () => {
   test.prop([batches])('batches added one by one equal the one-shot computation', ({ classes, hw, images, float, pred, target, cuts }) => {
-    const p = float ? Float32Array.from(pred) : Uint8Array.from(pred, (v) => (v >= 0.5 ? 1 : 0));
+    const p = float ? Float32Array.from(pred) : Uint8Array.from(pred, (v) => (v > 0.5 ? 1 : 0));
     const shape = [images, 1, hw, classes];
     const whole = confusionCounts(p, target, { shape });
     const acc = createDiceAccumulator({ classes });

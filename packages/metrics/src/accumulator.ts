@@ -74,7 +74,7 @@ export function summarize(counts: ConfusionCounts, options?: SummaryOptions): Me
 export interface DiceAccumulatorOptions {
   /** Channels per image (4 for Severstal). */
   classes: number;
-  /** Float inputs are positive where `value >= threshold`. Default 0.5. */
+  /** Float inputs are positive where `value > threshold`. Default 0.5. */
   threshold?: number;
 }
 

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { competitionDice, confusionCounts, dice, iou } from './confusion';
 import { isMetricsError, MetricsError } from './errors';
 import type { MaskData } from './types';
+import { repeatThresholdVector, THRESHOLD, THRESHOLD_VECTOR } from '../../../tooling/vitest/threshold-vector.ts';
 
 // Independent reference: one pixel at a time, class by class, as the competition's numpy code reads.
 function reference(pred: ArrayLike<number>, target: ArrayLike<number>, shape: number[], threshold = 0.5, floats = [false, false]) {
   const [b, h, w, c] = shape as [number, number, number, number];
-  const on = (v: number, isFloat: boolean) => (isFloat ? v >= threshold : v !== 0);
+  const on = (v: number, isFloat: boolean) => (isFloat ? v > threshold : v !== 0);
   const out: { tp: number; fp: number; fn: number; tn: number; dice: number }[] = [];
   for (let img = 0; img < b; img++) {
     for (let cls = 0; cls < c; cls++) {
@@ -44,9 +45,20 @@ describe('dice and iou of one pair', () => {
     expect(iou(u8(...pred), u8(...target))).toBeCloseTo(j, 12);
   });
 
-  it('thresholds probabilities at >= threshold and treats any non-zero byte as positive', () => {
+  it('thresholds probabilities at p > t (the shared vector: exactly at t is off) and treats any non-zero byte as positive', () => {
+    const { probabilities, mask } = THRESHOLD_VECTOR;
+    for (const Float of [Float32Array, Float64Array]) {
+      const counts = confusionCounts(Float.from(probabilities), Uint8Array.from(mask), { shape: [probabilities.length, 1, 1, 1], threshold: THRESHOLD });
+      expect(Array.from(counts.fp), Float.name).toEqual(mask.map(() => 0));
+      expect(Array.from(counts.fn), Float.name).toEqual(mask.map(() => 0));
+    }
+    // Long enough for the vectorised kernel (16 values a vector, 4 classes interleaved).
+    const long = repeatThresholdVector(16 * 4 * 8);
+    const counts = confusionCounts(long.probabilities, long.mask, { shape: [1, 1, 128, 4], threshold: THRESHOLD });
+    expect(Array.from(counts.fp)).toEqual([0, 0, 0, 0]);
+    expect(Array.from(counts.fn)).toEqual([0, 0, 0, 0]);
     const probs = new Float32Array([0.1, 0.5, 0.7, 0.49]);
-    expect(dice(probs, u8(0, 255, 1, 0))).toBe(1);
+    expect(dice(probs, u8(0, 0, 255, 0))).toBe(1);
     expect(dice(probs, u8(0, 1, 1, 0), { threshold: 0.6 })).toBeCloseTo(2 / 3, 12);
     expect(dice(u8(0, 0, 0), u8(0, 0, 0))).toBe(1);
     expect(dice(new Uint8Array(0), new Uint8Array(0))).toBe(1);

@@ -103,14 +103,14 @@ function addWords(pw: Int32Array, po: number, tw: Int32Array, to: number, n: num
   }
 }
 
-/** Packs n words (4n values from `start`) of a float array into 0/1 bytes: value >= threshold. */
+/** Packs n words (4n values from `start`) of a float array into 0/1 bytes: value > threshold. */
 function packFloat(data: Float32Array | Float64Array, start: number, n: number, threshold: number, out: Int32Array): void {
   for (let j = 0, i = start; j < n; j++, i += 4) {
     out[j] =
-      (data[i]! >= threshold ? 1 : 0) |
-      (data[i + 1]! >= threshold ? 0x100 : 0) |
-      (data[i + 2]! >= threshold ? 0x10000 : 0) |
-      (data[i + 3]! >= threshold ? 0x1000000 : 0);
+      (data[i]! > threshold ? 1 : 0) |
+      (data[i + 1]! > threshold ? 0x100 : 0) |
+      (data[i + 2]! > threshold ? 0x10000 : 0) |
+      (data[i + 3]! > threshold ? 0x1000000 : 0);
   }
 }
 
@@ -158,8 +158,8 @@ function addScalar(
   for (let i = start; i < end; i++) {
     const pv = pred[i]!;
     const tv = target[i]!;
-    const p = pf ? pv >= threshold : pv !== 0;
-    const t = tf ? tv >= threshold : tv !== 0;
+    const p = pf ? pv > threshold : pv !== 0;
+    const t = tf ? tv > threshold : tv !== 0;
     if (p) sums[c]! += 1;
     if (t) sums[classes + c]! += 1;
     if (p && t) sums[2 * classes + c]! += 1;

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { confusionCounts } from './confusion';
 import { countKernel, float32Threshold } from './simd';
 
-// Independent reference: per (image, class), element by element; float predictions are positive when value >= threshold.
+// Independent reference: per (image, class), element by element; float predictions are positive when value > threshold.
 function reference(pred: ArrayLike<number>, target: ArrayLike<number>, images: number, classes: number, threshold: number) {
   const perImage = pred.length / images;
   const float = pred instanceof Float32Array;
@@ -16,7 +16,7 @@ function reference(pred: ArrayLike<number>, target: ArrayLike<number>, images: n
       let b = 0;
       let d = 0;
       for (let k = img * perImage + c; k < (img + 1) * perImage; k += classes) {
-        const p = float ? pred[k]! >= threshold : pred[k] !== 0;
+        const p = float ? pred[k]! > threshold : pred[k] !== 0;
         const t = target[k] !== 0;
         if (p && t) a++;
         else if (p) b++;
@@ -88,13 +88,13 @@ describe('the WebAssembly SIMD counting path', () => {
   });
 
   test.prop([fc.double({ noNaN: true, noDefaultInfinity: true }), fc.float({ noNaN: true })])(
-    'float32Threshold keeps value >= threshold for every float32 value',
+    'float32Threshold keeps value > threshold for every float32 value',
     (threshold, value) => {
       const t = float32Threshold(threshold);
       expect(Math.fround(t)).toBe(t);
-      expect(value >= t).toBe(value >= threshold);
-      expect(t >= threshold).toBe(true);
-      expect(next32(t, false) >= threshold).toBe(false);
+      expect(value > t).toBe(value > threshold);
+      expect(t <= threshold).toBe(true);
+      expect(next32(t, true) <= threshold).toBe(false);
     },
   );
 });

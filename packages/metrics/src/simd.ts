@@ -5,7 +5,7 @@
 //
 // Two functions, in the text format (the bytes below are exactly this, hand-assembled):
 //   (func (export "b") (param $p i32) (param $t i32) (param $n i32)      ;; byte predictions: positive when != 0
-//   (func (export "f") (param $p i32) (param $t i32) (param $n i32) (param $th f32)  ;; f32 predictions: >= $th
+//   (func (export "f") (param $p i32) (param $t i32) (param $n i32) (param $th f32)  ;; f32 predictions: > $th
 // Both read target bytes at $t (positive when != 0) and take n <= 255, so no byte counter can overflow. Their loop:
 //   (loop $next
 //     (br_if $done (i32.ge_u (local.get $t) (local.get $end)))          ;; $end = $t + 16 n
@@ -14,8 +14,8 @@
 //     (local.set $ap (i8x16.sub (local.get $ap) (local.get $pm)))      ;; likewise $at with $tm, $ai with (v128.and $pm $tm)
 //     ...advance $p and $t, br $next)
 // where for "f" the prediction lanes are
-//   (i8x16.narrow_i16x8_s (i16x8.narrow_i32x4_s (f32x4.ge [p] th) (f32x4.ge [p+16] th))
-//                         (i16x8.narrow_i32x4_s (f32x4.ge [p+32] th) (f32x4.ge [p+48] th)))
+//   (i8x16.narrow_i16x8_s (i16x8.narrow_i32x4_s (f32x4.gt [p] th) (f32x4.gt [p+16] th))
+//                         (i16x8.narrow_i32x4_s (f32x4.gt [p+32] th) (f32x4.gt [p+48] th)))
 // and the fold of a byte counter $a into an i32x4 is
 //   (local.set $w (i16x8.add (i16x8.extend_low_i8x16_u $a) (i16x8.extend_high_i8x16_u $a)))
 //   (i32x4.add (i32x4.extend_low_i16x8_u $w) (i32x4.extend_high_i16x8_u $w))
@@ -31,7 +31,7 @@ const load = (offset: number): number[] => [...simd(0x00), 0x04, offset]; // v12
 const store = (offset: number): number[] => [...simd(0x0b), 0x04, offset];
 
 const I8X16_NE = 0x24;
-const F32X4_GE = 0x46;
+const F32X4_GT = 0x44;
 const V128_AND = 0x4e;
 const I8X16_NARROW_I16X8_S = 0x65;
 const I8X16_SUB = 0x71;
@@ -92,10 +92,10 @@ function bytesBody(): number[] {
 function floatBody(): number[] {
   // Locals of "f": 4 params, end = 4, ap..w = 5..11; the extra v128 local 12 holds the splat threshold.
   const th = 12;
-  const ge = (offset: number): number[] => [...get(0), ...load(offset), ...get(th), ...simd(F32X4_GE)];
+  const gt = (offset: number): number[] => [...get(0), ...load(offset), ...get(th), ...simd(F32X4_GT)];
   const pred = [
-    ...ge(0), ...ge(16), ...simd(I16X8_NARROW_I32X4_S),
-    ...ge(32), ...ge(48), ...simd(I16X8_NARROW_I32X4_S),
+    ...gt(0), ...gt(16), ...simd(I16X8_NARROW_I32X4_S),
+    ...gt(32), ...gt(48), ...simd(I16X8_NARROW_I32X4_S),
     ...simd(I8X16_NARROW_I16X8_S),
   ];
   const code = body(4, pred, [...get(3), ...simd(F32X4_SPLAT), ...set(th)]);
@@ -185,11 +185,12 @@ export function countKernel(): CountKernel | undefined {
   return kernel ?? undefined;
 }
 
-/** The smallest float32 t with `v >= t` exactly when `v >= threshold`, for every float32 v. */
+/** The largest float32 t with `v > t` exactly when `v > threshold`, for every float32 v. */
 export function float32Threshold(threshold: number): number {
   const f = Math.fround(threshold);
-  if (f >= threshold) return f;
+  if (f <= threshold) return f;
   const bits = new Int32Array(new Float32Array([f]).buffer);
-  bits[0] = f >= 0 ? bits[0]! + 1 : bits[0]! - 1;
+  if (f === 0) bits[0] = -0x7fffffff; // the negative float32 closest to 0
+  else bits[0] = f > 0 ? bits[0]! - 1 : bits[0]! + 1;
   return new Float32Array(bits.buffer)[0]!;
 }

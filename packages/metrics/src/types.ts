@@ -1,13 +1,13 @@
 /**
  * A mask or a stack of masks as a flat typed array, row-major and channel-last (`[B, H, W, C]`, `[H, W, C]` or `[H, W]`).
  * Integer arrays are binary masks: any non-zero value is a positive pixel. Float arrays are probabilities: a value
- * `>= threshold` is a positive pixel.
+ * `> threshold` is a positive pixel (as the competition kernels: a pixel exactly at the threshold is off).
  */
 export type MaskData = Uint8Array | Uint8ClampedArray | Int32Array | Float32Array | Float64Array;
 
 /** Options shared by the functions that binarize their input. */
 export interface ThresholdOptions {
-  /** Float inputs are positive where `value >= threshold`. Default 0.5. Integer inputs ignore it (non-zero is positive). */
+  /** Float inputs are positive where `value > threshold`. Default 0.5. Integer inputs ignore it (non-zero is positive). */
   threshold?: number;
 }
 

@@ -2,6 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { labelMapToMasks, masksToLabelMap, masksToStack, stackToMasks } from './classes';
 import { isRleError } from './errors';
+import { repeatThresholdVector, THRESHOLD, THRESHOLD_VECTOR } from '../../../tooling/vitest/threshold-vector.ts';
 
 const labelMap = fc
   .record({ height: fc.integer({ min: 1, max: 10 }), width: fc.integer({ min: 1, max: 10 }), classes: fc.integer({ min: 1, max: 6 }) })
@@ -83,3 +84,14 @@ function catchError(call: () => unknown) {
   }
   throw new Error('expected an RleError, nothing was thrown');
 }
+
+describe('the threshold rule p > t (shared vector)', () => {
+  it('stackToMasks turns on only values above the threshold; exactly at it is off', () => {
+    const { probabilities, mask } = THRESHOLD_VECTOR;
+    const [one] = stackToMasks(probabilities, { height: 1, width: probabilities.length, channels: 1, threshold: THRESHOLD });
+    expect(Array.from(one!)).toEqual(mask);
+    const long = repeatThresholdVector(4 * probabilities.length);
+    const masks = stackToMasks(long.probabilities, { height: 1, width: probabilities.length, channels: 4, threshold: THRESHOLD });
+    masks.forEach((m, k) => expect(Array.from(m)).toEqual(Array.from({ length: probabilities.length }, (_, i) => long.mask[i * 4 + k])));
+  });
+});
