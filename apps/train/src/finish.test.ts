@@ -23,7 +23,7 @@ describe('post-processing of a run', () => {
     expect(safe.score).toBeCloseTo(0.75, 12);
     // Class 2 is off: even certain pixels give an empty mask.
     const probs = new Float32Array(2 * 3 * 2).fill(0.99);
-    const masks = postprocess(probs, { height: 2, width: 3, channels: 2 }, safe);
+    const masks = postprocess(probs, { height: 2, width: 3, classes: 2 }, safe);
     expect(Array.from(masks[0]!)).toEqual([1, 1, 1, 1, 1, 1]);
     expect(Array.from(masks[1]!)).toEqual([0, 0, 0, 0, 0, 0]);
     // With a margin of one image in three, class 1's win of 0.1 is not enough either.

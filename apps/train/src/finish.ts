@@ -86,7 +86,7 @@ export async function scoreImages(
       const truth = truthOf(e.id);
       const p = probs[b]!;
       options.onProbs?.(p, truth);
-      const masks = interleave(postprocess(p, { height: im.height, width: im.width, channels: classes }, options.post));
+      const masks = interleave(postprocess(p, { height: im.height, width: im.width, classes }, options.post));
       raw.push(thresholdMask(p, options.threshold));
       post.push(masks);
       truths.push(truth);
@@ -220,7 +220,7 @@ export async function finishRun(options: {
     progress.log(`Scoring the best model on ${val.length} validation images...`);
     const common = { channels, classes, batchSize: config.batchSize, threshold: config.threshold, post };
     const tuner = config.tune
-      ? createTuner({ height: dataset.height, width: dataset.width, channels: classes, thresholds: TUNE_THRESHOLDS })
+      ? createTuner({ height: dataset.height, width: dataset.width, classes, thresholds: TUNE_THRESHOLDS })
       : undefined;
     const validation = await scoreImages(val, (id) => decodeMask(byId.get(id)!, shape), predict, {
       ...common,

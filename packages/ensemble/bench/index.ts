@@ -96,12 +96,12 @@ const rows: BenchRow[] = [];
 const ccOurs = timeMs(() => masks.forEach((m) => labelComponents(m, { height: H, width: W })), { runs: 30 });
 const ccFlood = timeMs(() => masks.forEach((m) => floodFill(m, H, W)), { runs: 30 });
 rows.push({ case: 'labelComponents, 4 masks 256x1600 (8-conn)', ms: +ccOurs.toFixed(2), baseline: 'BFS flood fill', baselineMs: +ccFlood.toFixed(2), speedup: +(ccFlood / ccOurs).toFixed(2) });
-rows.push({ case: 'postprocess 256x1600x4, reference preset', ms: +timeMs(() => postprocess(probs, { height: H, width: W, channels: C }, REFERENCE_POSTPROCESS), { runs: 30 }).toFixed(2) });
-rows.push({ case: 'listComponents 256x1600x4, reference preset', ms: +timeMs(() => listComponents(probs, { height: H, width: W, channels: C }, REFERENCE_POSTPROCESS), { runs: 30 }).toFixed(2) });
+rows.push({ case: 'postprocess 256x1600x4, reference preset', ms: +timeMs(() => postprocess(probs, { height: H, width: W, classes: C }, REFERENCE_POSTPROCESS), { runs: 30 }).toFixed(2) });
+rows.push({ case: 'listComponents 256x1600x4, reference preset', ms: +timeMs(() => listComponents(probs, { height: H, width: W, classes: C }, REFERENCE_POSTPROCESS), { runs: 30 }).toFixed(2) });
 
 // 2. Tuner on validation images (generated one at a time: the tuner keeps statistics only).
 const images = Number(process.env['IMAGES'] ?? 200);
-const tuner = createTuner({ height: H, width: W, channels: C });
+const tuner = createTuner({ height: H, width: W, classes: C });
 const buf = new Float32Array(H * W * C);
 const truth = new Uint8Array(H * W * C);
 let addMs = 0;

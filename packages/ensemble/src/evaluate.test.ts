@@ -26,7 +26,7 @@ const image = fc.record({
 describe('createStepEvaluator', () => {
   test.prop([fc.array(image, { minLength: 1, maxLength: 3 })], { numRuns: 30 })('reports Dice per class of every step by its definition', (images) => {
     const rules = [{ threshold: 0.5, minArea: 2 }, { threshold: 0.4, minArea: 0, minMaskArea: 3 }];
-    const steps = createStepEvaluator({ height: H, width: W, channels: C, models: ['unet', 'fpn'], weights: [3, 1], postprocess: { classes: rules } });
+    const steps = createStepEvaluator({ height: H, width: W, classes: C, models: ['unet', 'fpn'], weights: [3, 1], postprocess: { classes: rules } });
     for (const s of images) steps.add(s);
     const table = steps.table();
     expect(table.images).toBe(images.length);
@@ -53,7 +53,7 @@ describe('createStepEvaluator', () => {
   });
 
   it('formats a table the app can print', () => {
-    const steps = createStepEvaluator({ height: 1, width: 2, channels: 1, models: ['unet'], postprocess: { classes: [{ threshold: 0.5 }] } });
+    const steps = createStepEvaluator({ height: 1, width: 2, classes: 1, models: ['unet'], postprocess: { classes: [{ threshold: 0.5 }] } });
     steps.add({ truth: [new Uint8Array([1, 0])], raw: [new Float32Array([0.9, 0.9])], tta: [new Float32Array([0.9, 0.1])] });
     expect(formatStepTable(steps.table())).toMatchInlineSnapshot(`
       "1 image
@@ -65,7 +65,7 @@ describe('createStepEvaluator', () => {
   });
 
   it('rejects a sample with the wrong number of models', () => {
-    const steps = createStepEvaluator({ height: 1, width: 2, channels: 1, models: ['unet', 'fpn'] , postprocess: { classes: [{ threshold: 0.5 }] } });
+    const steps = createStepEvaluator({ height: 1, width: 2, classes: 1, models: ['unet', 'fpn'] , postprocess: { classes: [{ threshold: 0.5 }] } });
     let error: unknown;
     try {
       steps.add({ truth: new Uint8Array(2), raw: [new Float32Array(2)] });

@@ -77,14 +77,14 @@ function threshold(probs: ArrayLike<number>, k: number, channels: number, t: num
  * `probability > threshold` and are scored with `dice` of @steel/metrics (1 when both masks are empty).
  * @throws {EnsembleError} `INVALID_ARGUMENT`, `INVALID_WEIGHTS` or `UNKNOWN_NAME` for bad options.
  * @example
- * const steps = createStepEvaluator({ height: 256, width: 1600, channels: 4, models: ['unet', 'fpn'] });
+ * const steps = createStepEvaluator({ height: 256, width: 1600, classes: 4, models: ['unet', 'fpn'] });
  * steps.add({ truth, raw: [unetProbs, fpnProbs], tta: [unetTta, fpnTta] });
  * console.log(formatStepTable(steps.table()));
  */
 export function createStepEvaluator({
   height,
   width,
-  channels,
+  classes: channels,
   models,
   weights,
   mode = 'mean',
@@ -94,14 +94,14 @@ export function createStepEvaluator({
   if (!Array.isArray(models) || models.length === 0 || !models.every((m) => typeof m === 'string')) {
     throw new EnsembleError('INVALID_ARGUMENT', `models: expected a non-empty array of names, got ${show(models)}.`);
   }
-  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('INVALID_ARGUMENT', `channels: expected a positive integer, got ${show(channels)}.`);
+  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('INVALID_ARGUMENT', `classes: expected a positive integer, got ${show(channels)}.`);
   if (!(COMBINE_MODES as readonly unknown[]).includes(mode)) {
     throw new EnsembleError('UNKNOWN_NAME', `Unknown combine mode ${show(mode)}; expected one of ${COMBINE_MODES.join(', ')}.`);
   }
   if (typeof t !== 'number' || !(t >= 0 && t < 1)) throw new EnsembleError('INVALID_ARGUMENT', `threshold: expected a number in [0, 1), got ${show(t)}.`);
   const w = normalizeWeights(weights, models.length);
   const pixels = checkShape({ height, width }, height * width * channels, channels, 'probabilities');
-  const shape = { height, width, channels };
+  const shape = { height, width, classes: channels };
   // Validate the config once, before any image.
   postprocess(new Float32Array(pixels * channels), shape, config);
   const sums = new Map<string, Float64Array>();

@@ -8,8 +8,8 @@ const level = fc.constantFrom(0.05, 0.3, 0.45, 0.5, 0.52, 0.55, 0.6, 0.75, 0.9, 
 
 /** `[H, W, C]` probability maps with few distinct levels, so components of several sizes appear. */
 const probMap = fc
-  .record({ height: fc.integer({ min: 1, max: 14 }), width: fc.integer({ min: 1, max: 14 }), channels: fc.integer({ min: 1, max: 4 }) })
-  .chain(({ height, width, channels }) =>
+  .record({ height: fc.integer({ min: 1, max: 14 }), width: fc.integer({ min: 1, max: 14 }), classes: fc.integer({ min: 1, max: 4 }) })
+  .chain(({ height, width, classes: channels }) =>
     fc.record({
       height: fc.constant(height),
       width: fc.constant(width),
@@ -32,7 +32,7 @@ const probMap = fc
 
 describe('postprocess', () => {
   test.prop([probMap], { numRuns: 200 })('equals the pixel-by-pixel reference', ({ height, width, channels, probs, rules, classProbs, connectivity }) => {
-    const masks = postprocess(probs, { height, width, channels }, { classes: rules, connectivity }, classProbs ? { classProbs } : {});
+    const masks = postprocess(probs, { height, width, classes: channels }, { classes: rules, connectivity }, classProbs ? { classProbs } : {});
     expect(masks).toHaveLength(channels);
     for (let k = 0; k < channels; k++) {
       const want = referencePostprocess(channel(probs, k, channels), height, width, rules[k]!, classProbs?.[k], connectivity);
@@ -43,8 +43,8 @@ describe('postprocess', () => {
   });
 
   test.prop([probMap], { numRuns: 100 })('listComponents describes exactly the kept components', ({ height, width, channels, probs, rules, connectivity }) => {
-    const list = listComponents(probs, { height, width, channels }, { classes: rules, connectivity });
-    const masks = postprocess(probs, { height, width, channels }, { classes: rules, connectivity });
+    const list = listComponents(probs, { height, width, classes: channels }, { classes: rules, connectivity });
+    const masks = postprocess(probs, { height, width, classes: channels }, { classes: rules, connectivity });
     for (let k = 0; k < channels; k++) {
       const { labels, count } = floodFill(masks[k]!, height, width, connectivity);
       const mine = list.filter((c) => c.classId === k + 1);
@@ -71,7 +71,7 @@ describe('postprocess', () => {
     const probs = new Float32Array(40 * 40 * 4);
     for (let i = 0; i < 600; i++) probs[i * 4] = 0.9;
     for (let i = 0; i < 601; i++) probs[i * 4 + 1] = 0.9;
-    const masks = postprocess(probs, { height: 40, width: 40, channels: 4 }, REFERENCE_POSTPROCESS);
+    const masks = postprocess(probs, { height: 40, width: 40, classes: 4 }, REFERENCE_POSTPROCESS);
     expect(masks.map((m) => m.reduce((a, b) => a + b, 0))).toEqual([0, 601, 0, 0]);
   });
 
@@ -85,7 +85,7 @@ describe('postprocess', () => {
   ] as { probs: Float32Array; rules: ClassRule[]; code: string }[])('rejects $rules with $code', ({ probs, rules, code }) => {
     let error: unknown;
     try {
-      postprocess(probs, { height: 3, width: 4, channels: rules.length }, { classes: rules });
+      postprocess(probs, { height: 3, width: 4, classes: rules.length }, { classes: rules });
     } catch (e) {
       error = e;
     }
@@ -93,7 +93,7 @@ describe('postprocess', () => {
   });
 
   it('words its errors', () => {
-    expect(() => postprocess(new Float32Array(12), { height: 3, width: 4, channels: 1 }, { classes: [{ threshold: 0.5, minArea: -1 }] })).toThrowErrorMatchingInlineSnapshot(`[EnsembleError: classes[0].minArea: expected a non-negative integer, got -1.]`);
-    expect(() => postprocess(new Float32Array(24), { height: 3, width: 4, channels: 2 }, REFERENCE_POSTPROCESS)).toThrowErrorMatchingInlineSnapshot(`[EnsembleError: Expected one rule per channel (2), got 4 rules. Pass as many rules as the model has classes.]`);
+    expect(() => postprocess(new Float32Array(12), { height: 3, width: 4, classes: 1 }, { classes: [{ threshold: 0.5, minArea: -1 }] })).toThrowErrorMatchingInlineSnapshot(`[EnsembleError: classes[0].minArea: expected a non-negative integer, got -1.]`);
+    expect(() => postprocess(new Float32Array(24), { height: 3, width: 4, classes: 2 }, REFERENCE_POSTPROCESS)).toThrowErrorMatchingInlineSnapshot(`[EnsembleError: Expected one rule per channel (2), got 4 rules. Pass as many rules as the model has classes.]`);
   });
 });

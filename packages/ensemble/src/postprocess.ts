@@ -27,9 +27,10 @@ export interface PostprocessConfig {
   readonly connectivity?: Connectivity;
 }
 
-/** Shape of an `[H, W, C]` probability map, channels last. */
+/** Shape of an `[H, W, classes]` probability map, one channel per class, channels last. */
 export interface ProbabilityShape extends ImageShape {
-  readonly channels: number;
+  /** Class count: the number of probability channels. */
+  readonly classes: number;
 }
 
 /** One connected defect region of a post-processed mask (for a defect list). Rows and columns are inclusive, 0-based. */
@@ -155,7 +156,7 @@ export function postprocessClass(
  * Post-processes an `[H, W, C]` probability map (channels last, as one image of an NHWC tensor) into one binary mask per
  * class: `masks[k]` is the row-major `[H, W]` mask of ClassId k + 1, ready for `encode` of @steel/rle.
  * @throws {EnsembleError} `SHAPE_MISMATCH` if the lengths of `probs`, `config.classes` or `classProbs` disagree with the shape; `INVALID_ARGUMENT` for a bad rule.
- * @example const masks = postprocess(probs, { height: 256, width: 1600, channels: 4 }, REFERENCE_POSTPROCESS);
+ * @example const masks = postprocess(probs, { height: 256, width: 1600, classes: 4 }, REFERENCE_POSTPROCESS);
  */
 export function postprocess(
   probs: ArrayLike<number>,
@@ -163,8 +164,8 @@ export function postprocess(
   config: PostprocessConfig,
   { classProbs }: { classProbs?: ArrayLike<number> } = {},
 ): Uint8Array[] {
-  const channels = shape.channels;
-  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('SHAPE_MISMATCH', `Expected a positive integer channel count, got ${show(channels)}.`);
+  const channels = shape.classes;
+  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('SHAPE_MISMATCH', `Expected a positive integer class count, got ${show(channels)}.`);
   const n = checkShape(shape, probs.length, channels, 'probabilities');
   const rules = checkConfig(config, channels);
   checkClassProbs(classProbs, channels);
@@ -190,8 +191,8 @@ export function listComponents(
   config: PostprocessConfig,
   { classProbs }: { classProbs?: ArrayLike<number> } = {},
 ): DefectComponent[] {
-  const channels = shape.channels;
-  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('SHAPE_MISMATCH', `Expected a positive integer channel count, got ${show(channels)}.`);
+  const channels = shape.classes;
+  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('SHAPE_MISMATCH', `Expected a positive integer class count, got ${show(channels)}.`);
   checkShape(shape, probs.length, channels, 'probabilities');
   const rules = checkConfig(config, channels);
   checkClassProbs(classProbs, channels);

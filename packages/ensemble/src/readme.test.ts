@@ -17,7 +17,7 @@ it('runs the README usage', async () => {
     { weights: [0.5, 0.5] },
   ), { transforms: ['hflip', 'vflip'] });
 
-  const tuner = createTuner({ height: 256, width: 1600, channels: 4 });
+  const tuner = createTuner({ height: 256, width: 1600, classes: 4 });
   for (const { probs, truth } of validation) tuner.add(probs, truth);
   const tuned = parsePostprocessConfig(JSON.stringify(tuner.search()));
 

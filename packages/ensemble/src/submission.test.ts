@@ -37,7 +37,7 @@ describe('predictSubmission', () => {
       const probs = model(images);
       const data = await probs.data();
       for (let i = 0; i < images.shape[0]; i++) {
-        const masks = postprocess(data.subarray(i * 6 * 9 * 4, (i + 1) * 6 * 9 * 4), { height: 6, width: 9, channels: 4 }, config);
+        const masks = postprocess(data.subarray(i * 6 * 9 * 4, (i + 1) * 6 * 9 * 4), { height: 6, width: 9, classes: 4 }, config);
         for (let k = 0; k < 4; k++) expect(decode(records[n * 4 + k]!.rle, { height: 6, width: 9 })).toEqual(masks[k]);
         n++;
       }

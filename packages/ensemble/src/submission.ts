@@ -98,7 +98,7 @@ export async function* predictSubmission(
     const [n, height, width, channels] = shape as [number, number, number, number];
     const size = height * width * channels;
     for (let i = 0; i < n; i++) {
-      const masks = postprocess(probs.subarray(i * size, (i + 1) * size), { height, width, channels }, config, classProbs ? { classProbs: classProbs.subarray(i * channels, (i + 1) * channels) } : {});
+      const masks = postprocess(probs.subarray(i * size, (i + 1) * size), { height, width, classes: channels }, config, classProbs ? { classProbs: classProbs.subarray(i * channels, (i + 1) * channels) } : {});
       for (let k = 0; k < channels; k++) {
         const rle = encode(masks[k]!, { height, width });
         if (rle !== '' || includeEmpty) yield { imageId: imageIds[i]!, classId: k + 1, rle };

@@ -19,7 +19,7 @@ describe('createTuner', () => {
     // Class 2 is empty in the truth but has a 400-pixel blob at 0.95 in image 0, larger than every minArea and above every
     // threshold: only the gate 0.5 removes it (the classifier gives 0.2).
     const height = 40, width = 60, channels = 2;
-    const tuner = createTuner({ height, width, channels, thresholds: [0.3, 0.4, 0.5, 0.6, 0.7] });
+    const tuner = createTuner({ height, width, classes: channels, thresholds: [0.3, 0.4, 0.5, 0.6, 0.7] });
     for (let i = 0; i < 3; i++) {
       const probs = new Float32Array(height * width * channels).fill(0.02);
       const truth = new Uint8Array(height * width * channels);
@@ -45,16 +45,16 @@ describe('createTuner', () => {
   });
 
   const sample = fc
-    .record({ height: fc.integer({ min: 2, max: 10 }), width: fc.integer({ min: 2, max: 10 }), channels: fc.integer({ min: 1, max: 3 }), images: fc.integer({ min: 1, max: 4 }) })
+    .record({ height: fc.integer({ min: 2, max: 10 }), width: fc.integer({ min: 2, max: 10 }), classes: fc.integer({ min: 1, max: 3 }), images: fc.integer({ min: 1, max: 4 }) })
     .chain((s) => {
-      const n = s.height * s.width * s.channels;
+      const n = s.height * s.width * s.classes;
       return fc.record({
         shape: fc.constant(s),
         data: fc.array(
           fc.record({
             probs: fc.array(fc.constantFrom(0.1, 0.35, 0.45, 0.55, 0.65, 0.8, 0.95), { minLength: n, maxLength: n }).map((a) => Float32Array.from(a)),
             truth: fc.array(fc.constantFrom(0, 0, 1), { minLength: n, maxLength: n }).map((a) => Uint8Array.from(a)),
-            classProbs: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: s.channels, maxLength: s.channels }),
+            classProbs: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: s.classes, maxLength: s.classes }),
           }),
           { minLength: s.images, maxLength: s.images },
         ),
@@ -63,9 +63,9 @@ describe('createTuner', () => {
     });
 
   test.prop([sample], { numRuns: 40 })('scores every candidate exactly as post-processing + Dice of @steel/metrics would', ({ shape, data, connectivity }) => {
-    const { height, width, channels } = shape;
+    const { height, width, classes: channels } = shape;
     const thresholds = [0.3, 0.5, 0.7];
-    const tuner = createTuner({ height, width, channels, thresholds, connectivity });
+    const tuner = createTuner({ height, width, classes: channels, thresholds, connectivity });
     for (const d of data) tuner.add(d.probs, d.truth, { classProbs: d.classProbs });
     const result = tuner.search({ minAreas: [0, 1, 3, 6], topThresholds: [0, 0.6, 0.9], minMaskAreas: [0, 4], gates: [0, 0.5] });
     const perClass = new Map<number, number>();
@@ -87,17 +87,17 @@ describe('createTuner', () => {
   });
 
   it('round-trips through JSON and applies at prediction time', () => {
-    const tuner = createTuner({ height: 4, width: 4, channels: 1, thresholds: [0.4, 0.6] });
+    const tuner = createTuner({ height: 4, width: 4, classes: 1, thresholds: [0.4, 0.6] });
     const probs = Float32Array.from({ length: 16 }, (_, i) => (i < 8 ? 0.5 : 0.1));
     tuner.add(probs, Uint8Array.from({ length: 16 }, (_, i) => (i < 8 ? 1 : 0)));
     const result = tuner.search({ minAreas: [0, 10] });
     const config = parsePostprocessConfig(JSON.stringify(result), { classes: 1 });
     expect(config).toEqual({ classes: result.classes, connectivity: 8 });
-    expect(Array.from(postprocess(probs, { height: 4, width: 4, channels: 1 }, config)[0]!)).toEqual([...Array(8).fill(1), ...Array(8).fill(0)]);
+    expect(Array.from(postprocess(probs, { height: 4, width: 4, classes: 1 }, config)[0]!)).toEqual([...Array(8).fill(1), ...Array(8).fill(0)]);
   });
 
   it('rejects gates without class probabilities and a search before any image', () => {
-    const tuner = createTuner({ height: 2, width: 2, channels: 1 });
+    const tuner = createTuner({ height: 2, width: 2, classes: 1 });
     expect(() => tuner.search()).toThrow(/add\(\)/);
     tuner.add(new Float32Array(4), new Uint8Array(4));
     let error: unknown;

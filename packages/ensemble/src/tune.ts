@@ -268,13 +268,13 @@ const isArea = (v: number): boolean => Number.isInteger(v) && v >= 0;
  * sweeps minimum areas, top thresholds, mask areas and gates over these statistics without touching pixels again.
  * @throws {EnsembleError} `INVALID_ARGUMENT` for a bad shape, threshold list or connectivity.
  * @example
- * const tuner = createTuner({ height: 256, width: 1600, channels: 4 });
+ * const tuner = createTuner({ height: 256, width: 1600, classes: 4 });
  * for (const { probs, truth } of validation) tuner.add(probs, truth);
  * const tuned = tuner.search({ minAreas: [0, 300, 600, 900] }); // JSON.stringify(tuned) → tuned.json
  */
-export function createTuner({ height, width, channels, thresholds = DEFAULT_THRESHOLDS, connectivity = 8 }: TunerOptions): Tuner {
+export function createTuner({ height, width, classes: channels, thresholds = DEFAULT_THRESHOLDS, connectivity = 8 }: TunerOptions): Tuner {
   checkConnectivity(connectivity);
-  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('INVALID_ARGUMENT', `channels: expected a positive integer, got ${show(channels)}.`);
+  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('INVALID_ARGUMENT', `classes: expected a positive integer, got ${show(channels)}.`);
   const pixels = checkShape({ height, width }, height * width * channels, channels, 'probabilities');
   const ts = checkList(thresholds, 'thresholds', isProb, 'a number in [0, 1)');
   const entries: Entry[][] = Array.from({ length: channels }, () => []);

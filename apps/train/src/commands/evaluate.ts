@@ -39,7 +39,7 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
     const steps = createStepEvaluator({
       height: dataset.height,
       width: dataset.width,
-      channels: classes,
+      classes,
       models: members.map((m) => m.path),
       ...(weights === undefined ? {} : { weights }),
       threshold: (args.values['threshold'] as number | undefined) ?? config.threshold,

@@ -21,7 +21,7 @@ export async function runTune(args: ParsedArgs): Promise<number> {
       weights: args.values['weights'] as number[] | undefined,
       tta: args.values['tta'] as string[] | undefined,
     });
-    const tuner = createTuner({ height: dataset.height, width: dataset.width, channels: classes, thresholds: TUNE_THRESHOLDS });
+    const tuner = createTuner({ height: dataset.height, width: dataset.width, classes, thresholds: TUNE_THRESHOLDS });
     const truths: Uint8Array[] = [];
     const batchSize = (args.values['batch-size'] as number | undefined) ?? 4;
     process.stderr.write(`Tuning post-processing on ${images.length} ${split} images (${backend})...\n`);

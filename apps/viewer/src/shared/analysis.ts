@@ -24,7 +24,7 @@ export type ClassRules = readonly ClassRule[];
 
 /** Post-processes a probability map with the rules and lists the defects that remain (8-connected components). */
 export function analyse(map: ProbabilityMap, rules: ClassRules): Analysis {
-  const shape = { height: map.height, width: map.width, channels: map.classes };
+  const shape = { height: map.height, width: map.width, classes: map.classes };
   const config = { classes: rules, connectivity: 8 as const };
   return { masks: postprocess(map.probs, shape, config), defects: listComponents(map.probs, shape, config) };
 }
