@@ -4,6 +4,7 @@ import type { EnsembleError, EnsembleErrorCode } from '@steel/ensemble';
 import type { LossesError, LossesErrorCode } from '@steel/losses';
 import type { MetricsError, MetricsErrorCode } from '@steel/metrics';
 import type { ModelsError, ModelsErrorCode } from '@steel/models';
+import type { OnnxError, OnnxErrorCode } from '@steel/onnx';
 import type { RleError, RleErrorCode } from '@steel/rle';
 import type { TransformError, TransformErrorCode } from '@steel/transforms';
 
@@ -55,7 +56,7 @@ export class AppError extends Error {
 export const isAppError = (error: unknown): error is AppError => error instanceof Error && error.name === 'AppError';
 
 /** The error classes of the packages the app calls, by their `name`. */
-type PackageError = RleError | DataError | TransformError | ModelsError | LossesError | BackendError | EnsembleError | MetricsError;
+type PackageError = RleError | DataError | TransformError | ModelsError | OnnxError | LossesError | BackendError | EnsembleError | MetricsError;
 
 /** Every code those classes can carry. */
 type PackageErrorCode =
@@ -63,6 +64,7 @@ type PackageErrorCode =
   | DataErrorCode
   | TransformErrorCode
   | ModelsErrorCode
+  | OnnxErrorCode
   | LossesErrorCode
   | BackendErrorCode
   | EnsembleErrorCode
@@ -81,6 +83,7 @@ const USER_FACING_ERRORS = {
   BackendError: 'BACKEND',
   EnsembleError: 'CONFIG',
   MetricsError: 'CONFIG',
+  OnnxError: 'CHECKPOINT',
 } as const satisfies Record<PackageError['name'], AppErrorCode>;
 
 /** Package error codes that map to a more specific app code; a key no package has fails typecheck. */

@@ -12,6 +12,7 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   evaluate: async () => (await import('./commands/evaluate.ts')).runEvaluate,
   predict: async () => (await import('./commands/predict.ts')).runPredict,
   tune: async () => (await import('./commands/tune.ts')).runTune,
+  export: async () => (await import('./commands/export.ts')).runExport,
   eda: async () => (await import('./commands/eda.ts')).runEda,
   generate: async () => (await import('./commands/generate.ts')).runGenerate,
   import: async () => (await import('./commands/import.ts')).runImport,

@@ -154,7 +154,20 @@ export const benchSpec: CommandSpec = {
   examples: [`${BIN} bench`, `${BIN} bench --shape 2x128x256x1 --backend wasm`, `${BIN} bench --encoder resnet34 --shape 2x256x384x1`],
 };
 
-export const COMMAND_SPECS = [startSpec, trainSpec, evaluateSpec, predictSpec, tuneSpec, edaSpec, generateSpec, importSpec, benchSpec];
+export const exportSpec: CommandSpec = {
+  name: 'export',
+  summary: 'Write a run\'s model as ONNX (input "image" [N, C, H, W], output "logits"), with its normalisation, scale and post-processing as metadata.',
+  usage: `${BIN} export --models runs/<name> [--out model.onnx]`,
+  flags: [
+    { flag: 'models', type: 'list', help: 'the run folder (runs/<name>) or model folder (best/) to export' },
+    { flag: 'out', type: 'string', help: 'the .onnx file to write (default <run>/model.onnx); written atomically' },
+    BACKEND,
+    THREADS,
+  ],
+  examples: [`${BIN} export --models runs/main`, `${BIN} export --models runs/main --out deploy/steel-unet.onnx`],
+};
+
+export const COMMAND_SPECS = [startSpec, trainSpec, evaluateSpec, predictSpec, tuneSpec, exportSpec, edaSpec, generateSpec, importSpec, benchSpec];
 
 /** The top-level --help. */
 export function overviewText(): string {
