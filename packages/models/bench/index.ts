@@ -2,12 +2,9 @@
 // for the same shapes (Debian python3-torch, all cores) as a ratio when /usr/bin/python3 has torch.
 // STEEL_BENCH_BACKENDS=wasm,cpu limits the backends. Training steps on the cpu backend are opt-in (STEEL_BENCH_CPU_TRAIN=1):
 // its stock Conv2DBackpropFilter makes one UNet-ResNet18 step take about 90 s even at [2,32,64] and ~20 min at [2,128,256].
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend, type ResolvedBackendName } from '@steel/backend';
+import { pytorchLabel, pytorchMs } from '../../../tooling/bench/pytorch.ts';
 import { report, timeMsAsync, type BenchRow } from '../../../tooling/bench/report.ts';
 import { createModel, type EncoderName } from '../src/index.ts';
 
@@ -28,30 +25,11 @@ const CASES: Case[] = [
   { op: 'forward', encoder: 'resnet34', shape: [1, 256, 1600, 1] },
 ];
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-const PYTHON = '/usr/bin/python3';
-const hasTorch = (() => {
-  if (!existsSync(PYTHON)) return false;
-  try {
-    execFileSync(PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-let torchLabel = hasTorch ? '' : 'not installed (/usr/bin/python3 without torch)';
-const torchMsByCase = new Map<Case, number>();
+const torchMsByCase = new Map<Case, number | null>();
 
 /** PyTorch's median time for a case, measured once, right after the first tfjs measurement of it (same machine load). */
-function pytorchMs(c: Case): number | null {
-  if (!hasTorch) return null;
-  if (!torchMsByCase.has(c)) {
-    const out = execFileSync(PYTHON, [join(here, '../scripts/pytorch_bench.py'), JSON.stringify([c])], { encoding: 'utf8', maxBuffer: 1 << 20 });
-    const parsed = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; threads: number; ms: number[] };
-    torchLabel = `torch ${parsed.torch}, ${parsed.threads} threads`;
-    torchMsByCase.set(c, parsed.ms[0]!);
-  }
+function torchMs(c: Case): number | null {
+  if (!torchMsByCase.has(c)) torchMsByCase.set(c, pytorchMs([c])[0] ?? null);
   return torchMsByCase.get(c)!;
 }
 
@@ -107,7 +85,7 @@ for (const backend of wanted) {
       continue;
     }
     const ms = await timeCase(c, backend);
-    const torchMs = pytorchMs(c);
+    const torchTime = torchMs(c);
     rows.push({
       backend,
       threads,
@@ -115,11 +93,11 @@ for (const backend of wanted) {
       op: c.op === 'train' ? 'train step (fwd+BCE+bwd+Adam)' : 'forward',
       shape: `[${c.shape.join(',')}]`,
       ms: Math.round(ms),
-      pytorchMs: torchMs === null ? null : Math.round(torchMs),
-      vsPytorch: torchMs === null ? null : `${(ms / torchMs).toFixed(1)}x`,
+      pytorchMs: torchTime === null ? null : Math.round(torchTime),
+      vsPytorch: torchTime === null ? null : `${(ms / torchTime).toFixed(1)}x`,
       floorMs: backend === 'wasm' ? (c.wasmFloorMs ?? null) : null,
     });
     console.log(JSON.stringify(rows.at(-1)));
   }
 }
-report('models', rows, { pytorch: torchLabel, skipped });
+report('models', rows, { pytorch: pytorchLabel, skipped });

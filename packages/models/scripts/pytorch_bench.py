@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch timings for the shapes of packages/models/bench: one training step (forward, BCE-with-logits, backward, Adam)
-and inference forward passes, on the CPU with all cores. Prints one JSON object on stdout.
+and inference forward passes, on the CPU with all cores (or STEEL_TORCH_THREADS). Prints one JSON object on stdout.
+A case may set "architecture" (unet, fpn), "runs" and "warmup".
 
 Usage: /usr/bin/python3 packages/models/scripts/pytorch_bench.py '[{"op": "train", "encoder": "resnet18", "shape": [2,128,256,1]}]'
 """
@@ -20,7 +21,9 @@ def median(xs):
     return xs[len(xs) // 2]
 
 
-def bench(case, runs=3, warmup=1):
+def bench(case):
+    runs = case.get("runs", 3)
+    warmup = case.get("warmup", 1)
     n, h, w, c = case["shape"]
     model = SegmentationModel(case.get("architecture", "unet"), case["encoder"], c, 4, False)
     x = torch.rand(n, c, h, w)
@@ -54,7 +57,7 @@ def bench(case, runs=3, warmup=1):
 
 
 def main():
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(int(os.environ.get("STEEL_TORCH_THREADS") or os.cpu_count() or 1))
     cases = json.loads(sys.argv[1])
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "ms": [bench(c) for c in cases]}
     print(json.dumps(out))

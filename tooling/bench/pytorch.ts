@@ -1,0 +1,48 @@
+// PyTorch timings for benchmarks: Debian's python3-torch through packages/models/scripts/pytorch_bench.py, the same
+// segmentation_models-layout networks the tfjs models port. Absent torch gives null timings and a label saying why.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/models/scripts/pytorch_bench.py');
+
+/** One timed case: a training step or a forward pass of UNet/FPN at an NHWC shape. */
+export interface PytorchCase {
+  op: 'train' | 'forward';
+  architecture?: 'unet' | 'fpn';
+  encoder: string;
+  /** [batch, height, width, channels]. */
+  shape: readonly [number, number, number, number];
+  /** Timed runs (median reported) and warm-up runs. Defaults 3 and 1. */
+  runs?: number;
+  warmup?: number;
+}
+
+/** Whether /usr/bin/python3 imports torch and torchvision. */
+export const hasTorch: boolean = (() => {
+  if (!existsSync(PYTHON)) return false;
+  try {
+    execFileSync(PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** What the timings were measured with, e.g. `torch 1.13.0a0, 2 threads`, or why there are none. */
+export let pytorchLabel = hasTorch ? '' : 'not installed (/usr/bin/python3 without torch)';
+
+/**
+ * Median milliseconds per case in one PyTorch process (`threads`: intra-op threads; default all cores), or null without
+ * torch.
+ */
+export function pytorchMs(cases: readonly PytorchCase[], { threads }: { threads?: number } = {}): (number | null)[] {
+  if (!hasTorch) return cases.map(() => null);
+  const env = threads ? { ...process.env, STEEL_TORCH_THREADS: String(threads) } : process.env;
+  const out = execFileSync(PYTHON, [SCRIPT, JSON.stringify(cases)], { encoding: 'utf8', maxBuffer: 1 << 20, env });
+  const parsed = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; threads: number; ms: number[] };
+  pytorchLabel = `torch ${parsed.torch}, ${parsed.threads} threads`;
+  return parsed.ms;
+}
