@@ -1,6 +1,7 @@
 // PyTorch timings for benchmarks: Debian's python3-torch through packages/models/scripts/pytorch_bench.py, the same
 // segmentation_models-layout networks the tfjs models port. Absent torch gives null timings and a label saying why.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,4 +46,42 @@ export function pytorchMs(cases: readonly PytorchCase[], { threads }: { threads?
   const parsed = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; threads: number; ms: number[] };
   pytorchLabel = `torch ${parsed.torch}, ${parsed.threads} threads`;
   return parsed.ms;
+}
+
+/** A PyTorch process holding one case's model, timing one pass per call. */
+export interface PytorchRunner {
+  /** e.g. `torch 1.13.0a0, 2 threads`. */
+  readonly label: string;
+  /** Milliseconds of one forward pass (or training step). */
+  run(): Promise<number>;
+  close(): void;
+}
+
+/**
+ * Starts a PyTorch process for `case` that times one pass per `run()`, so a benchmark can alternate engines pass by pass
+ * (on a shared machine, load changes within seconds; alternating keeps the engines' medians comparable). Null without torch.
+ */
+export async function startPytorchRunner(c: PytorchCase, { threads }: { threads?: number } = {}): Promise<PytorchRunner | null> {
+  if (!hasTorch) return null;
+  const env = threads ? { ...process.env, STEEL_TORCH_THREADS: String(threads) } : process.env;
+  const child = spawn(PYTHON, [SCRIPT, '--serve', JSON.stringify(c)], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, unknown>> => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`PyTorch bench process ended early (exit ${child.exitCode})`);
+    return JSON.parse(value as string) as Record<string, unknown>;
+  };
+  const ready = await next();
+  const label = `torch ${String(ready['torch'])}, ${String(ready['threads'])} threads`;
+  pytorchLabel = label;
+  return {
+    label,
+    async run() {
+      child.stdin.write('run\n');
+      return Number((await next())['ms']);
+    },
+    close() {
+      child.stdin.end();
+    },
+  };
 }

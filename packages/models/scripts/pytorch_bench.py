@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch timings for the shapes of packages/models/bench: one training step (forward, BCE-with-logits, backward, Adam)
 and inference forward passes, on the CPU with all cores (or STEEL_TORCH_THREADS). Prints one JSON object on stdout.
-A case may set "architecture" (unet, fpn), "runs" and "warmup".
+A case may set "architecture" (unet, fpn), "runs" and "warmup". With --serve '<case>' the model stays loaded and one
+forward/step is timed per "run" line on stdin, so a benchmark can alternate it with other engines under the same load.
 
 Usage: /usr/bin/python3 packages/models/scripts/pytorch_bench.py '[{"op": "train", "encoder": "resnet18", "shape": [2,128,256,1]}]'
 """
@@ -21,9 +22,8 @@ def median(xs):
     return xs[len(xs) // 2]
 
 
-def bench(case):
-    runs = case.get("runs", 3)
-    warmup = case.get("warmup", 1)
+def make_step(case):
+    """The function timed for one case (model and data built once)."""
     n, h, w, c = case["shape"]
     model = SegmentationModel(case.get("architecture", "unet"), case["encoder"], c, 4, False)
     x = torch.rand(n, c, h, w)
@@ -46,6 +46,13 @@ def bench(case):
             with torch.no_grad():
                 model(x)[0].sum().item()
 
+    return step
+
+
+def bench(case):
+    runs = case.get("runs", 3)
+    warmup = case.get("warmup", 1)
+    step = make_step(case)
     for _ in range(warmup):
         step()
     times = []
@@ -56,8 +63,23 @@ def bench(case):
     return median(times)
 
 
+def serve(case):
+    """One model kept alive: prints a ready line, then one line of milliseconds per "run" line read from stdin."""
+    step = make_step(case)
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "run":
+            continue
+        t0 = time.perf_counter()
+        step()
+        print(json.dumps({"ms": (time.perf_counter() - t0) * 1000}), flush=True)
+
+
 def main():
     torch.set_num_threads(int(os.environ.get("STEEL_TORCH_THREADS") or os.cpu_count() or 1))
+    if sys.argv[1] == "--serve":
+        serve(json.loads(sys.argv[2]))
+        return
     cases = json.loads(sys.argv[1])
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "ms": [bench(c) for c in cases]}
     print(json.dumps(out))
