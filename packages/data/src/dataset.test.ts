@@ -3,14 +3,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HAS_SEVERSTAL, note, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths';
+import { needSeverstal, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths';
 import { decodeMask, openKaggleDataset, readManifest } from './dataset';
 import { computeEda, formatEda } from './eda';
 import { isDataError } from './errors';
 import { readImage } from './image';
 import { SEVERSTAL_CLASS_SETS } from './synthetic-render';
 
-note(HAS_SEVERSTAL, 'severstal-sample');
+const HAS_SEVERSTAL = needSeverstal('The severstal-sample tests of @steel/data (dataset)');
 
 describe.skipIf(!HAS_SEVERSTAL)('severstal-sample', () => {
   it('indexes all 7 training images, the defect-free one too, and decodes masks equal to labels/*.png', async () => {

@@ -2,13 +2,13 @@ import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { HAS_NEU, NEU_SEG, note, tempDir } from './__fixtures__/paths';
+import { NEU_SEG, needNeu, tempDir } from './__fixtures__/paths';
 import { decodeMask, openKaggleDataset } from './dataset';
 import { importMaskFolder } from './import-mask-folder';
 import { createLoader } from './loader';
 import { readSplit } from './splits';
 
-note(HAS_NEU, 'neu-seg');
+const HAS_NEU = needNeu('The NEU-Seg import tests of @steel/data');
 
 describe('importMaskFolder', () => {
   it('turns a constructed mask folder into a Kaggle layout whose masks decode to the label maps', async () => {

@@ -1,10 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FLIP_MODULE, HAS_SEVERSTAL, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths';
+import { FLIP_MODULE, needSeverstal, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths';
 import { decodeMask, type KaggleDataset, openKaggleDataset } from './dataset';
 import { isDataError } from './errors';
 import { readImage } from './image';
 import { type Batch, createLoader, type LoaderOptions } from './loader';
 import { generateSyntheticDataset } from './synthetic';
+
+const HAS_SEVERSTAL = needSeverstal('The severstal-sample loader tests of @steel/data');
 
 let dataset: KaggleDataset;
 beforeAll(async () => {

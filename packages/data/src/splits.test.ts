@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { HAS_SEVERSTAL, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths';
+import { needSeverstal, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths';
 import { isDataError } from './errors';
 import { addHardNegatives, classSetKey, foldSplit, holdoutSplit, onlyDefective, parseIdList, readIdList, readSplit, stratifiedKFold, writeSplit } from './splits';
+
+const HAS_SEVERSTAL = needSeverstal('The severstal-sample split tests of @steel/data');
 
 const classSet = fc.subarray([1, 2, 3, 4]);
 const images = fc.array(classSet, { maxLength: 300 }).map((sets) => sets.map((classes, i) => ({ id: `${i}.jpg`, classes })));

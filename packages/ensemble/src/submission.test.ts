@@ -1,16 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { decode, parseCsv, type RleRecord } from '@steel/rle';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isEnsembleError } from './errors';
 import { postprocess, REFERENCE_POSTPROCESS } from './postprocess';
+import { SHARED_DATA, sharedData } from '../../../tooling/vitest/shared-data.ts';
 import { predictSubmission, toSubmissionLines, writeSubmission, type ImageBatch, type PredictionProgress } from './submission';
 
-const SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/severstal-sample');
-const hasSample = existsSync(resolve(SAMPLE, 'sample_submission.csv'));
-if (!hasSample) console.warn(`Skipping the sample-submission tests: ${SAMPLE}/sample_submission.csv is absent.`);
+const SAMPLE = resolve(SHARED_DATA, 'severstal-sample');
+const hasSample = sharedData('severstal-sample/sample_submission.csv', 'The sample-submission tests of @steel/ensemble').present;
+const LEGACY = 'predictions/unet-resnet34-test-predictions.csv';
+const hasLegacy = hasSample && sharedData(`severstal-sample/${LEGACY}`, 'The legacy-format submission test of @steel/ensemble').present;
 
 /** A cheap model: per-pixel sigmoid of four fixed affine maps of the grey channel. */
 const model = (x: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => tf.sigmoid(tf.mul(tf.sub(x, 0.5), tf.tensor1d([8, -8, 4, 12]))) as tf.Tensor4D);
@@ -90,9 +91,8 @@ describe.skipIf(!hasSample)('a submission for the real test-image list', () => {
     expect(written.some((r) => r.rle !== '')).toBe(true);
   });
 
-  it('in the first format, has the id column of the real legacy predictions file', async () => {
-    const legacyFile = resolve(SAMPLE, 'predictions/unet-resnet34-test-predictions.csv');
-    if (!existsSync(legacyFile)) return void console.warn(`Skipping: ${legacyFile} is absent.`);
+  it.skipIf(!hasLegacy)('in the first format, has the id column of the real legacy predictions file', async () => {
+    const legacyFile = resolve(SAMPLE, LEGACY);
     const legacyText = readFileSync(legacyFile, 'utf8');
     const ids = parseCsv(sampleText).records.map((r) => r.imageId);
     const lines: string[] = [];

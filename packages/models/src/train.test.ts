@@ -1,14 +1,13 @@
 // Training smoke test on real Severstal crops: a UNet-ResNet18 fits one batch (loss goes down) on wasm, and on cpu (slow).
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { createModel } from './index';
+import { SHARED_DATA, sharedData } from '../../../tooling/vitest/shared-data.ts';
 
-const DATA = resolve(import.meta.dirname, '../../../../shared/data/severstal-sample');
-const hasData = existsSync(join(DATA, 'labels'));
-if (!hasData) console.warn(`Skipping the training smoke test: ${DATA} is absent.`);
+const DATA = join(SHARED_DATA, 'severstal-sample');
+const hasData = sharedData('severstal-sample/labels', 'The training smoke test of @steel/models').present;
 
 /** A crop of a training image (grey, scaled to [0, 1]) and its 4-class one-hot mask from the label map. */
 async function crop(id: string, top: number, left: number, height: number, width: number) {

@@ -1,16 +1,15 @@
-// The competition's real files (../shared/data beside the checkout). Skipped with a note when that folder is absent.
-import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The competition's real files (../shared/data beside the checkout). Skipped with a note when that folder is absent (failing under CI=true).
+import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { labelMapToMasks, masksToLabelMap } from './classes';
 import { decode, encode } from './codec';
 import { formatCsv, parseCsv, readCsv, type RleRecord } from './csv';
+import { SHARED_DATA, sharedData } from '../../../tooling/vitest/shared-data.ts';
 
-const SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/severstal-sample');
-const present = existsSync(join(SAMPLE, 'train.csv'));
-if (!present) console.warn(`[rle] skipping the real-data tests: ${SAMPLE} is absent.`);
+const SAMPLE = join(SHARED_DATA, 'severstal-sample');
+const present = sharedData('severstal-sample/train.csv', 'The real-data tests of @steel/rle').present;
 
 const SHAPE = { height: 256, width: 1600 } as const;
 
