@@ -52,7 +52,7 @@ describe('the threshold rule p > t (shared vector)', () => {
   it('thresholdMask and the run\'s post-processing leave a pixel exactly at the threshold off', () => {
     const { probabilities, mask } = THRESHOLD_VECTOR;
     expect(Array.from(thresholdMask(Float32Array.from(probabilities), THRESHOLD))).toEqual(mask);
-    const [fromConfig] = postprocess(probabilities, { height: 1, width: probabilities.length, channels: 1 }, postprocessFromConfig({ threshold: THRESHOLD, minArea: [0] }, 1));
+    const [fromConfig] = postprocess(probabilities, { height: 1, width: probabilities.length, classes: 1 }, postprocessFromConfig({ threshold: THRESHOLD, minArea: [0] }, 1));
     expect(Array.from(fromConfig!)).toEqual(mask);
   });
 });
