@@ -28,5 +28,5 @@ export async function initBackend(config: Pick<TrainConfig, 'backend' | 'threads
   const result = await setupBackend({ backend: config.backend, ...(config.threads === undefined ? {} : { threads: config.threads }) });
   const r = result as unknown as { backend?: string; name?: string; reason?: string; threads?: number };
   const name = r.backend ?? r.name ?? String(result);
-  return { backend: name, detail: [r.reason, r.threads !== undefined ? `${r.threads} thread(s)` : undefined].filter(Boolean).join(', ') };
+  return { backend: name, detail: [r.reason, r.threads != null ? `${r.threads} thread(s)` : undefined].filter(Boolean).join(', ') };
 }
