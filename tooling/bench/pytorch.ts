@@ -39,13 +39,18 @@ export let pytorchLabel = hasTorch ? '' : 'not installed (/usr/bin/python3 witho
  * Median milliseconds per case in one PyTorch process (`threads`: intra-op threads; default all cores), or null without
  * torch.
  */
-export function pytorchMs(cases: readonly PytorchCase[], { threads }: { threads?: number } = {}): (number | null)[] {
-  if (!hasTorch) return cases.map(() => null);
+export function pytorchMs(cases: readonly PytorchCase[], options: { threads?: number } = {}): (number | null)[] {
+  return pytorchTimings(cases, options).ms;
+}
+
+/** `pytorchMs` and the peak resident memory of that PyTorch process (MiB), or nulls without torch. */
+export function pytorchTimings(cases: readonly PytorchCase[], { threads }: { threads?: number } = {}): { ms: (number | null)[]; peakRssMiB: number | null } {
+  if (!hasTorch) return { ms: cases.map(() => null), peakRssMiB: null };
   const env = threads ? { ...process.env, STEEL_TORCH_THREADS: String(threads) } : process.env;
   const out = execFileSync(PYTHON, [SCRIPT, JSON.stringify(cases)], { encoding: 'utf8', maxBuffer: 1 << 20, env });
-  const parsed = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; threads: number; ms: number[] };
+  const parsed = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; threads: number; ms: number[]; peak_rss_mib?: number };
   pytorchLabel = `torch ${parsed.torch}, ${parsed.threads} threads`;
-  return parsed.ms;
+  return { ms: parsed.ms, peakRssMiB: parsed.peak_rss_mib ?? null };
 }
 
 /** A PyTorch process holding one case's model, timing one pass per call. */

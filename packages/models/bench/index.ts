@@ -2,10 +2,17 @@
 // for the same shapes (Debian python3-torch, all cores) as a ratio when /usr/bin/python3 has torch.
 // STEEL_BENCH_BACKENDS=wasm,cpu limits the backends. Training steps on the cpu backend are opt-in (STEEL_BENCH_CPU_TRAIN=1):
 // its stock Conv2DBackpropFilter makes one UNet-ResNet18 step take about 90 s even at [2,32,64] and ~20 min at [2,128,256].
+// STEEL_BENCH_CASES=train-8x32x224x1,forward-1x256x1600x1 runs only those cases (op-shape, any encoder).
+// Each row has the peak resident memory of its steps (both sides) and the 1-minute load average while it ran; each wasm
+// training case is also profiled per kernel (bench-results/models-profile.json), with the convolutions' GFLOP/s against
+// the measured peak of wasm SIMD on this machine (tooling/bench/wasm-peak.ts).
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend, type ResolvedBackendName } from '@steel/backend';
-import { pytorchLabel, pytorchMs } from '../../../tooling/bench/pytorch.ts';
+import { pytorchLabel, pytorchTimings } from '../../../tooling/bench/pytorch.ts';
 import { report, timeMsAsync, type BenchRow } from '../../../tooling/bench/report.ts';
+import { measureWasmPeak, type WasmPeak } from '../../../tooling/bench/wasm-peak.ts';
+import { peakRssMiB, profileStep, resetPeakRss, type KernelTime } from './kernel-profile.ts';
 import { createModel, type EncoderName } from '../src/index.ts';
 
 interface Case {
@@ -21,44 +28,65 @@ const CASES: Case[] = [
   // The training app's main job: batches of 8 crops 32 x 224.
   { op: 'train', encoder: 'resnet18', shape: [8, 32, 224, 1] },
   { op: 'train', encoder: 'resnet34', shape: [2, 256, 384, 1] },
+  // `train bench --shape 8x192x192x1`: full-resolution NEU-Seg-sized crops.
+  { op: 'train', encoder: 'resnet18', shape: [8, 192, 192, 1] },
   { op: 'forward', encoder: 'resnet18', shape: [1, 256, 1600, 1] },
   { op: 'forward', encoder: 'resnet34', shape: [1, 256, 1600, 1] },
 ];
 
-const torchMsByCase = new Map<Case, number | null>();
+const only = process.env['STEEL_BENCH_CASES']?.split(',');
+const cases = only ? CASES.filter((c) => only.includes(`${c.op}-${c.shape.join('x')}`)) : CASES;
 
-/** PyTorch's median time for a case, measured once, right after the first tfjs measurement of it (same machine load). */
-function torchMs(c: Case): number | null {
-  if (!torchMsByCase.has(c)) torchMsByCase.set(c, pytorchMs([c])[0] ?? null);
-  return torchMsByCase.get(c)!;
+const torchByCase = new Map<Case, { ms: number | null; peakRssMiB: number | null }>();
+
+/**
+ * PyTorch's median time and peak resident memory for a case (its own process), measured once, right after the first
+ * tfjs measurement of it (same machine load).
+ */
+function torch(c: Case): { ms: number | null; peakRssMiB: number | null } {
+  if (!torchByCase.has(c)) {
+    const { ms, peakRssMiB } = pytorchTimings([c]);
+    torchByCase.set(c, { ms: ms[0] ?? null, peakRssMiB });
+  }
+  return torchByCase.get(c)!;
 }
 
-async function timeCase(c: Case, backend: ResolvedBackendName): Promise<number> {
+interface Timing {
+  ms: number;
+  /** Peak resident memory of the process while the timed steps ran (MiB; includes what earlier cases left allocated). */
+  peakRssMiB: number;
+  /** Per-kernel profile of one more step (wasm training steps only). */
+  profile: KernelTime[] | null;
+}
+
+async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> {
   const model = createModel({ architecture: 'unet', encoder: c.encoder, inChannels: 1, classes: 4, seed: 0 });
   const x = tf.randomUniform(c.shape, 0, 1, 'float32', 1);
   const y = tf.cast(tf.greater(tf.randomUniform([...c.shape.slice(0, 3), 4], 0, 1, 'float32', 2), 0.9), 'float32');
   const optimizer = tf.train.adam(1e-3);
   const variables = model.trainableWeights.map((v) => v.read() as tf.Variable);
   const slow = backend === 'cpu';
+  const step = async () => {
+    if (c.op === 'train') {
+      const loss = optimizer.minimize(
+        () => tf.losses.sigmoidCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+        true,
+        variables,
+      )!;
+      await loss.data();
+      loss.dispose();
+    } else {
+      const out = model.predict(x) as tf.Tensor;
+      await out.data();
+      out.dispose();
+    }
+  };
   try {
-    return await timeMsAsync(
-      async () => {
-        if (c.op === 'train') {
-          const loss = optimizer.minimize(
-            () => tf.losses.sigmoidCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-            true,
-            variables,
-          )!;
-          await loss.data();
-          loss.dispose();
-        } else {
-          const out = model.predict(x) as tf.Tensor;
-          await out.data();
-          out.dispose();
-        }
-      },
-      { runs: slow ? 1 : 3, warmup: slow ? 0 : 1 },
-    );
+    resetPeakRss();
+    const ms = await timeMsAsync(step, { runs: slow ? 1 : 3, warmup: slow ? 0 : 1 });
+    const rss = peakRssMiB();
+    const profile = backend === 'wasm' && c.op === 'train' ? await profileStep(step) : null;
+    return { ms, peakRssMiB: rss, profile };
   } finally {
     optimizer.dispose();
     model.dispose();
@@ -68,24 +96,62 @@ async function timeCase(c: Case, backend: ResolvedBackendName): Promise<number> 
 
 const wanted = (process.env['STEEL_BENCH_BACKENDS'] ?? 'tensorflow,webgpu,wasm,cpu').split(',') as ResolvedBackendName[];
 const rows: BenchRow[] = [];
+const profileRows: BenchRow[] = [];
 const skipped: Record<string, string> = {};
+const load1 = () => +os.loadavg()[0]!.toFixed(2);
+let peaks: WasmPeak[] = [];
+
+/** Per-kernel rows of a profiled step; GFLOP/s against the plain-SIMD peak at the backend's thread count. */
+function addProfile(c: Case, threads: number, profile: KernelTime[], load: number) {
+  const peak = peaks.find((p) => p.kind === 'mul+add' && p.threads === threads)?.gflops ?? null;
+  const total = profile.reduce((a, k) => a + k.ms, 0);
+  const conv = profile.filter((k) => k.gflop !== null);
+  const convRow = {
+    kernel: 'all convolutions and products',
+    calls: conv.reduce((a, k) => a + k.calls, 0),
+    ms: conv.reduce((a, k) => a + k.ms, 0),
+    gflop: conv.reduce((a, k) => a + k.gflop!, 0),
+  };
+  for (const k of [...profile.slice(0, 14), convRow, { kernel: 'total (profiled step)', calls: profile.reduce((a, p) => a + p.calls, 0), ms: total, gflop: null }]) {
+    const gflops = k.gflop === null || k.ms === 0 ? null : k.gflop / (k.ms / 1000);
+    profileRows.push({
+      model: `unet-${c.encoder}`,
+      shape: `[${c.shape.join(',')}]`,
+      kernel: k.kernel,
+      calls: k.calls,
+      ms: +k.ms.toFixed(1),
+      share: `${((100 * k.ms) / total).toFixed(1)}%`,
+      gflop: k.gflop === null ? null : +k.gflop.toFixed(1),
+      gflops: gflops === null ? null : +gflops.toFixed(2),
+      ofPeak: gflops === null || peak === null ? null : `${((100 * gflops) / peak).toFixed(0)}%`,
+      load1: load,
+    });
+  }
+}
+
 for (const backend of wanted) {
   let threads: number | null = null;
   try {
     const setup = await setupBackend({ backend });
     threads = setup.threads;
+    if (backend === 'wasm') {
+      peaks = await measureWasmPeak(threads ?? 1);
+      console.log(`wasm SIMD peak (load ${load1()}): ${peaks.map((p) => `${p.kind} ${p.threads} thread(s) ${p.gflops} GFLOP/s`).join(', ')}`);
+    }
   } catch (error) {
     skipped[backend] = (error as Error).message.slice(0, 200);
     console.log(`skipping ${backend}: ${skipped[backend]}`);
     continue;
   }
-  for (const c of CASES) {
+  for (const c of cases) {
     if (backend === 'cpu' && c.op === 'train' && process.env['STEEL_BENCH_CPU_TRAIN'] !== '1') {
       skipped[`cpu ${c.op} unet-${c.encoder}`] = 'stock cpu Conv2DBackpropFilter takes minutes per step; set STEEL_BENCH_CPU_TRAIN=1';
       continue;
     }
-    const ms = await timeCase(c, backend);
-    const torchTime = torchMs(c);
+    const { ms, peakRssMiB: rssMiB, profile } = await timeCase(c, backend);
+    const load = load1();
+    const { ms: torchTime, peakRssMiB: torchRssMiB } = torch(c);
+    if (profile) addProfile(c, threads ?? 1, profile, load);
     rows.push({
       backend,
       threads,
@@ -96,8 +162,12 @@ for (const backend of wanted) {
       pytorchMs: torchTime === null ? null : Math.round(torchTime),
       vsPytorch: torchTime === null ? null : `${(ms / torchTime).toFixed(1)}x`,
       floorMs: backend === 'wasm' ? (c.wasmFloorMs ?? null) : null,
+      peakRssMiB: rssMiB,
+      pytorchPeakRssMiB: torchRssMiB,
+      load1: load,
     });
     console.log(JSON.stringify(rows.at(-1)));
   }
 }
-report('models', rows, { pytorch: pytorchLabel, skipped });
+report('models', rows, { pytorch: pytorchLabel, skipped, wasmPeak: peaks });
+if (profileRows.length) report('models-profile', profileRows, { wasmPeak: peaks });

@@ -3,11 +3,13 @@
 and inference forward passes, on the CPU with all cores (or STEEL_TORCH_THREADS). Prints one JSON object on stdout.
 A case may set "architecture" (unet, fpn), "runs" and "warmup". With --serve '<case>' the model stays loaded and one
 forward/step is timed per "run" line on stdin, so a benchmark can alternate it with other engines under the same load.
+The one-shot output also has the process's peak resident memory (peak_rss_mib).
 
 Usage: /usr/bin/python3 packages/models/scripts/pytorch_bench.py '[{"op": "train", "encoder": "resnet18", "shape": [2,128,256,1]}]'
 """
 import json
 import os
+import resource
 import sys
 import time
 
@@ -81,7 +83,10 @@ def main():
         serve(json.loads(sys.argv[2]))
         return
     cases = json.loads(sys.argv[1])
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "ms": [bench(c) for c in cases]}
+    ms = [bench(c) for c in cases]
+    # ru_maxrss is in KiB on Linux: the peak of this process (one call per case from the bench)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "ms": ms, "peak_rss_mib": round(peak)}
     print(json.dumps(out))
 
 
