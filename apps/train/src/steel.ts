@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { createAdam } from '@steel/backend';
 import { createLoss, isLossName, losses, type LossFn } from '@steel/losses';
 import { architectures, createModel, encoders, loadPytorchWeights, registerSteelLayers, type PytorchWeightsReport } from '@steel/models';
 import type { Size, TrainConfig } from './config.ts';
@@ -65,11 +66,11 @@ export function applyPretrained(model: LayersModel, file: string): PytorchWeight
   }
 }
 
-/** The configured optimizer. */
+/** The configured optimizer (Adam updates each variable in one kernel on wasm and cpu; same results as tf.train.adam). */
 export function buildOptimizer(config: Pick<TrainConfig, 'optimizer' | 'lr'>): tf.Optimizer {
   switch (config.optimizer) {
     case 'adam':
-      return tf.train.adam(config.lr);
+      return createAdam(config.lr);
     case 'sgd':
       return tf.train.momentum(config.lr, 0.9);
     case 'rmsprop':

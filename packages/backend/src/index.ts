@@ -8,3 +8,4 @@ export {
   type ResolvedBackendName,
   type SetupBackendOptions,
 } from './setup-backend.ts';
+export { createAdam } from './adam.ts';

@@ -27,7 +27,11 @@ describe('setupBackend', () => {
 
   it('starts cpu with its resize-gradient fixes', async () => {
     const setup = await setupBackend({ backend: 'cpu' });
-    expect(setup).toMatchObject({ backend: 'cpu', threads: 1, kernelsRegistered: ['ResizeNearestNeighborGrad', 'ResizeBilinearGrad', 'FusedBatchNorm', 'FusedBatchNorm (gradient)'] });
+    expect(setup).toMatchObject({
+      backend: 'cpu',
+      threads: 1,
+      kernelsRegistered: ['ResizeNearestNeighborGrad', 'ResizeBilinearGrad', 'FusedBatchNorm', 'SteelAdamUpdate', 'FusedBatchNorm (gradient)'],
+    });
     await setupBackend({ backend: 'wasm', threads: 1 });
   });
 
@@ -75,8 +79,8 @@ describe('wasm with 2 threads in Node', () => {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       timeout: 60_000,
     });
-    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { backend: string; threads: number; maxError: number };
-    expect(result).toMatchObject({ backend: 'wasm', threads: 2 });
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { backend: string; threads: number; maxError: number; adamEqual: boolean };
+    expect(result).toMatchObject({ backend: 'wasm', threads: 2, adamEqual: true });
     expect(result.maxError).toBeLessThan(1e-4);
   }, 90_000);
 });

@@ -1,6 +1,8 @@
 // Run by setup-backend.test.ts in a child process: the wasm thread count is fixed once per process.
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend } from './setup-backend.ts';
+import { createAdam } from './adam.ts';
+import { adamRunsOnHeap } from './kernels/adam-update.ts';
 
 const setup = await setupBackend({ backend: 'wasm', threads: 2 });
 const [m, k, n] = [64, 96, 80];
@@ -14,4 +16,14 @@ for (let i = 0; i < m; i++)
     for (let p = 0; p < k; p++) s += a[i * k + p]! * b[p * n + j]!;
     maxError = Math.max(maxError, Math.abs(s - got[i * n + j]!));
   }
-console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError }));
+// Adam's one-pass kernel on the threaded build's shared heap against tfjs' own update.
+const runAdam = (optimizer: tf.AdamOptimizer) => {
+  const w = tf.variable(tf.tensor1d(a.slice(0, 1001)));
+  const g = tf.cos(w);
+  for (let step = 0; step < 3; step++) optimizer.applyGradients([{ name: w.name, tensor: g }]);
+  return w.dataSync();
+};
+const stock = runAdam(tf.train.adam(0.01));
+const fused = runAdam(createAdam(0.01));
+const adamEqual = adamRunsOnHeap(tf.backend()) && stock.every((x, i) => x === fused[i]) && stock[0] !== a[0];
+console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual }));

@@ -8,7 +8,7 @@
 // the measured peak of wasm SIMD on this machine (tooling/bench/wasm-peak.ts).
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend, type ResolvedBackendName } from '@steel/backend';
+import { createAdam, setupBackend, type ResolvedBackendName } from '@steel/backend';
 import { pytorchLabel, pytorchTimings } from '../../../tooling/bench/pytorch.ts';
 import { report, timeMsAsync, type BenchRow } from '../../../tooling/bench/report.ts';
 import { measureWasmPeak, type WasmPeak } from '../../../tooling/bench/wasm-peak.ts';
@@ -63,7 +63,7 @@ async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> 
   const model = createModel({ architecture: 'unet', encoder: c.encoder, inChannels: 1, classes: 4, seed: 0 });
   const x = tf.randomUniform(c.shape, 0, 1, 'float32', 1);
   const y = tf.cast(tf.greater(tf.randomUniform([...c.shape.slice(0, 3), 4], 0, 1, 'float32', 2), 0.9), 'float32');
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = createAdam(1e-3); // what the training app uses
   const variables = model.trainableWeights.map((v) => v.read() as tf.Variable);
   const slow = backend === 'cpu';
   const step = async () => {

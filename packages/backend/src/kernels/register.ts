@@ -7,6 +7,7 @@ import { withProductRoute } from './conv2d-products.ts';
 import { withLeadingAxesReduction } from './reductions.ts';
 import { keepingGradient, registerGradientFixes } from './batch-norm-gradient.ts';
 import { webgpuMaxPoolGrad, webgpuResizeBilinearGrad, webgpuResizeNearestNeighborGrad } from './webgpu-gradients.ts';
+import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
 
 interface KernelFix {
   kernelName: string;
@@ -54,6 +55,7 @@ function keepBatchNormGradient(backendName: string): tf.KernelFunc | undefined {
 
 const KEEP_BN_GRADIENT = "forward unchanged; keeps this package's FusedBatchNorm gradient registered when tfjs-layers is imported later";
 const SAME_PADDING = "'same' padding returns zeros for non-square kernels or strides";
+const ADAM = { kernelName: ADAM_UPDATE, reason: "new: Adam's update of a variable in one pass (used by createAdam)", create: () => adamUpdate };
 
 /** The kernels each backend gets, keyed by tfjs backend name. */
 export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
@@ -78,11 +80,13 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
     { kernelName: 'FusedBatchNorm', reason: KEEP_BN_GRADIENT, create: keepBatchNormGradient },
     { kernelName: 'Sum', reason: 'transposes before reducing leading axes (per-channel sums of NHWC)', create: fastReduction('Sum') },
     { kernelName: 'Mean', reason: 'transposes before reducing leading axes (per-channel means of NHWC)', create: fastReduction('Mean') },
+    ADAM,
   ],
   cpu: [
     { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel is wrong for x2 upsampling', create: () => resizeNearestNeighborGrad },
     { kernelName: 'ResizeBilinearGrad', reason: 'stock kernel is not the adjoint of the forward resize (e.g. 4x5 -> 8x10)', create: () => resizeBilinearGrad },
     { kernelName: 'FusedBatchNorm', reason: KEEP_BN_GRADIENT, create: keepBatchNormGradient },
+    ADAM,
   ],
   webgpu: [
     { kernelName: 'MaxPoolGrad', reason: 'stock kernel gives dy to the last maximum of a window, cpu and wasm to the first (ties, e.g. zeros after ReLU)', create: () => webgpuMaxPoolGrad },

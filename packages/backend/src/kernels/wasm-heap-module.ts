@@ -1,0 +1,142 @@
+// Element-wise float32 kernels that run directly on tfjs-backend-wasm's heap. Each is a tiny WebAssembly module,
+// assembled here at load time (no build step, a few hundred bytes), that imports the backend's own memory, so it reads
+// and writes tensors in place by their heap offsets with 128-bit SIMD. A function takes i32 parameters (byte
+// offsets, a count) then f32 parameters (scalars, splatted to vectors once) and loops over 4-lane groups.
+// Where WebAssembly SIMD is missing, or the backend's memory cannot be reached, `instantiateOnHeap` returns undefined
+// and the caller runs its JavaScript path.
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+
+/** WebAssembly code: the bytes of one or more instructions, operands first (the folded text format). */
+export type Code = number[];
+
+const uleb = (value: number): number[] => {
+  const bytes: number[] = [];
+  let v = value >>> 0;
+  do {
+    const byte = v & 0x7f;
+    v >>>= 7;
+    bytes.push(v ? byte | 0x80 : byte);
+  } while (v);
+  return bytes;
+};
+const simd = (op: number): Code => [0xfd, ...uleb(op)];
+const f32x4 = (op: number) => (a: Code, b: Code): Code => [...a, ...b, ...simd(op)];
+
+export const local = (index: number): Code => [0x20, ...uleb(index)];
+export const setLocal = (index: number, value: Code): Code => [...value, 0x21, ...uleb(index)];
+/** i32.const for 0 <= value < 64 (where the signed LEB128 encoding is one byte). */
+export const i32 = (value: number): Code => [0x41, value & 0x3f];
+export const i32Add = (a: Code, b: Code): Code => [...a, ...b, 0x6a];
+/** v128.load / v128.store at `address` + a static byte offset. */
+export const load = (address: Code, offset = 0): Code => [...address, ...simd(0x00), 0, ...uleb(offset)];
+export const store = (address: Code, value: Code, offset = 0): Code => [...address, ...value, ...simd(0x0b), 0, ...uleb(offset)];
+export const add = f32x4(0xe4);
+export const sub = f32x4(0xe5);
+export const mul = f32x4(0xe6);
+export const div = f32x4(0xe7);
+export const sqrt = (a: Code): Code => [...a, ...simd(0xe3)];
+
+/**
+ * One exported function: `pointers` i32 parameters (byte offsets into the heap), then `count` (i32, number of 4-lane
+ * groups), then `scalars` f32 parameters, available in `body` as vector locals. `body(p, s, v)` gets the locals of the
+ * pointers (advanced by 16 bytes per group), of the splatted scalars and `temps` free vector locals, and returns the code
+ * of one group.
+ */
+export interface HeapLoop {
+  name: string;
+  pointers: number;
+  scalars: number;
+  temps: number;
+  body(pointers: number[], scalars: number[], temps: number[]): Code[];
+}
+
+function assembleLoop(f: HeapLoop): { type: number[]; code: number[] } {
+  const params = f.pointers + 1 + f.scalars;
+  const type = [0x60, ...uleb(params), ...new Array<number>(f.pointers + 1).fill(0x7f), ...new Array<number>(f.scalars).fill(0x7d), 0];
+  const count = f.pointers;
+  const pointers = Array.from({ length: f.pointers }, (_, k) => k);
+  const splats = Array.from({ length: f.scalars }, (_, k) => params + k);
+  const temps = Array.from({ length: f.temps }, (_, k) => params + f.scalars + k);
+  const advance = pointers.map((p) => setLocal(p, i32Add(local(p), i32(16))));
+  const body = [
+    ...uleb(1), ...uleb(f.scalars + f.temps), 0x7b, // v128 locals
+    ...splats.flatMap((s, k) => setLocal(s, [...local(f.pointers + 1 + k), ...simd(0x13)])), // f32x4.splat
+    0x02, 0x40, 0x03, 0x40, // block, loop
+    ...local(count), 0x45, 0x0d, 1, // br_if out (count == 0)
+    ...f.body(pointers, splats, temps).flat(),
+    ...advance.flat(),
+    ...setLocal(count, [...local(count), 0x41, 1, 0x6b]), // count -= 1
+    0x0c, 0, 0x0b, 0x0b, // br loop, end, end
+    0x0b,
+  ];
+  return { type, code: [...uleb(body.length), ...body] };
+}
+
+/** A module importing memory `e.m` (shared or not, as the backend's is) that exports the loops by name. */
+export function assembleHeapModule(loops: readonly HeapLoop[], shared: boolean): Uint8Array<ArrayBuffer> {
+  const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
+  const name = (text: string) => [...uleb(text.length), ...Array.from(text, (c) => c.charCodeAt(0))];
+  const assembled = loops.map(assembleLoop);
+  // A shared memory import must state a maximum; 65536 pages (4 GiB) admits any wasm32 memory.
+  const limits = shared ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [...uleb(loops.length), ...assembled.flatMap((a) => a.type)]),
+    ...section(2, [1, ...name('e'), ...name('m'), 0x02, ...limits]),
+    ...section(3, [...uleb(loops.length), ...loops.map((_, i) => uleb(i)).flat()]),
+    ...section(7, [...uleb(loops.length), ...loops.flatMap((l, i) => [...name(l.name), 0x00, ...uleb(i)])]),
+    ...section(10, [...uleb(loops.length), ...assembled.flatMap((a) => a.code)]),
+  ]);
+}
+
+/** The parts of the WebAssembly API used here (declared locally: the package compiles without DOM or Node types). */
+interface WasmApi {
+  Memory: abstract new (...args: never[]) => { buffer: ArrayBufferLike };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+/** What tfjs-backend-wasm exposes of its heap and tensors. */
+interface WasmBackendLike {
+  wasm?: { wasmMemory?: unknown; asm?: { memory?: unknown } };
+  dataIdMap?: { get(dataId: object): { memoryOffset: number } | undefined };
+}
+
+/** The WebAssembly.Memory of a tfjs-backend-wasm backend (threaded build: Module.wasmMemory; else the exported one). */
+function heapMemory(backend: object): { buffer: ArrayBufferLike } | undefined {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  const module = (backend as WasmBackendLike).wasm;
+  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  return wasm && memory instanceof wasm.Memory ? memory : undefined;
+}
+
+/** Byte offset of a tensor in the wasm backend's heap. */
+export function heapOffset(backend: object, info: TensorInfo): number {
+  const data = (backend as WasmBackendLike).dataIdMap?.get(info.dataId);
+  if (!data) throw new Error('The tensor is not on this wasm backend.');
+  return data.memoryOffset;
+}
+
+const instances = new WeakMap<object, Map<string, Record<string, unknown> | null>>();
+
+/**
+ * The exports of the module of `loops` instantiated on `backend`'s heap (cached per memory and `key`), or undefined where
+ * WebAssembly SIMD is unavailable or `backend` is not a tfjs-backend-wasm backend.
+ */
+export function instantiateOnHeap<T>(backend: object, key: string, loops: readonly HeapLoop[]): T | undefined {
+  const memory = heapMemory(backend);
+  if (!memory) return undefined;
+  let byKey = instances.get(memory);
+  if (!byKey) instances.set(memory, (byKey = new Map()));
+  if (!byKey.has(key)) {
+    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    try {
+      const module = new wasm.Module(assembleHeapModule(loops, shared));
+      byKey.set(key, new wasm.Instance(module, { e: { m: memory } }).exports);
+    } catch {
+      byKey.set(key, null); // no SIMD (or no shared-memory import) in this runtime
+    }
+  }
+  return (byKey.get(key) ?? undefined) as T | undefined;
+}
