@@ -68,6 +68,11 @@ function sourceFiles(dir: string): string[] {
 }
 
 const names = new Set<string>();
+const appNames = new Set(
+  workspaceDirs()
+    .filter((d) => relative(root, d).startsWith(APP_PREFIX))
+    .map((d) => (JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { name: string }).name),
+);
 for (const dir of workspaceDirs()) {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
     name: string;
@@ -80,7 +85,19 @@ for (const dir of workspaceDirs()) {
   names.add(pkg.name);
   const where = relative(root, dir);
   const isApp = where.startsWith(APP_PREFIX);
-  if (isApp) continue;
+  if (isApp) {
+    // Apps share code only through packages: no app depends on or imports from another app.
+    for (const dep of [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})]) {
+      if (appNames.has(dep)) problems.push(`${where}: depends on the app ${dep}; move the shared code into a package.`);
+    }
+    for (const file of sourceFiles(join(dir, 'src'))) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g)) {
+        const target = relative(dir, join(file, '..', m[1] ?? m[2] ?? ''));
+        if (target.startsWith('..')) problems.push(`${relative(root, file)}: imports ${m[1] ?? m[2]}, outside its app; share code through a package.`);
+      }
+    }
+    continue;
+  }
   const rule = RULES[pkg.name];
   if (!rule) {
     problems.push(`${where}: ${pkg.name} has no row in the layer table (scripts/check-layers.ts); add one before adding the package.`);

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+# apps/serve's batch mode and tests run a private Debian redis-server.
+bash apps/serve/scripts/ensure-redis.sh
 # The viewer's browser tests drive Debian's chromium.
 bash apps/viewer/scripts/ensure-chromium.sh
 # The webgpu tests run on a Vulkan device: llvmpipe (mesa 25 from bookworm-backports) where there is no GPU.

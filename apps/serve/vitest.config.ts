@@ -1,0 +1,3 @@
+import { steelProject } from '../../vitest.shared.ts';
+
+export default steelProject('serve', { tfjs: true, testTimeout: 120_000, globalSetup: ['test/global-setup.ts'] });
