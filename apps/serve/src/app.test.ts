@@ -16,7 +16,7 @@ beforeAll(async () => {
   predictor = await loadFixturePredictor();
   const dir = fixture().small;
   image = readFileSync(join(dir, readdirSync(dir).sort()[0]!));
-});
+}, 120_000);
 afterAll(() => predictor?.dispose());
 
 async function listen(options: Partial<AppOptions> = {}): Promise<{ app: FastifyInstance; url: string }> {

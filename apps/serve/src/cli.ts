@@ -18,8 +18,9 @@ const MODEL_FLAGS: Flag[] = [
   { flag: 'postprocess', type: 'string', help: 'post-processing JSON (train tune writes one); default: the run\'s threshold and minimum areas' },
   { flag: 'threshold', type: 'number', help: 'probability threshold (instead of the run\'s)' },
   { flag: 'min-area', type: 'numbers', help: 'per-class minimum component area in pixels (instead of the run\'s)' },
-  { flag: 'backend', type: 'string', help: 'auto | tensorflow | webgpu | wasm | cpu (default auto)' },
-  { flag: 'threads', type: 'int', help: 'wasm threads' },
+  { flag: 'engine', type: 'string', help: 'auto (ONNX Runtime when installed, else tfjs) | tfjs | onnxruntime' },
+  { flag: 'backend', type: 'string', help: 'tfjs backend: auto | tensorflow | webgpu | wasm | cpu (default auto)' },
+  { flag: 'threads', type: 'int', help: 'threads of the wasm backend and of ONNX Runtime' },
 ];
 const REDIS_FLAG: Flag = { flag: 'redis', type: 'string', help: 'Redis URL, e.g. redis://10.0.0.5:6379 (env STEEL_REDIS_URL)' };
 const QUEUE_FLAG: Flag = { flag: 'queue', type: 'string', help: 'queue name prefix (default steel); the model fingerprint is appended' };

@@ -1,12 +1,14 @@
 // The one place the service touches models: loading trained runs (an ensemble, with TTA and post-processing) and turning an
-// image's bytes into per-class probabilities. The HTTP routes and the queue worker only see `Predictor`.
+// image's bytes into per-class probabilities through @steel/inference, on ONNX Runtime where it is installed, else tfjs.
+// The HTTP routes and the queue worker only see `Predictor`.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { createEnsemble, createInputAdapter, parsePostprocessConfig, parseTtaTransforms, withTta, type PostprocessConfig, type PredictFn, type TtaTransform } from '@steel/ensemble';
-import { architectures, createModel, encoders, registerSteelLayers } from '@steel/models';
+import type * as tf from '@tensorflow/tfjs-core';
+import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import { parsePostprocessConfig, parseTtaTransforms, type PostprocessConfig } from '@steel/ensemble';
+import { createOnnxEngine, createPredictor, createTfjsEngine, type InferenceEngine, type OnnxSessionLike, type OnnxTensorConstructor } from '@steel/inference';
+import { createMemoryIOHandler, registerSteelLayers } from '@steel/models';
 import sharp from 'sharp';
 import { clip, ServeError } from './errors.ts';
 
@@ -30,7 +32,15 @@ export interface PredictorOptions {
   postprocess?: string | undefined;
   threshold?: number | undefined;
   minArea?: readonly number[] | undefined;
+  /** What runs the networks: `auto` (ONNX Runtime when onnxruntime-node loads, else tfjs), `tfjs` or `onnxruntime`. */
+  engine?: EngineName | undefined;
+  /** ONNX Runtime intra-op threads; default its own choice. */
+  threads?: number | undefined;
 }
+
+/** Engines a predictor can run on. */
+export const ENGINES = ['auto', 'tfjs', 'onnxruntime'] as const;
+export type EngineName = (typeof ENGINES)[number];
 
 /** What a loaded predictor is (GET /v1/models, job fingerprints). */
 export interface PredictorInfo {
@@ -40,8 +50,10 @@ export interface PredictorInfo {
   channels: 1 | 3;
   tta: string[];
   weights: number[] | null;
+  /** `tfjs` or `onnxruntime` (results differ in the last bits between them, so it is part of the fingerprint). */
+  engine: 'tfjs' | 'onnxruntime';
   postprocess: PostprocessConfig;
-  /** sha256 of the weights, TTA, ensemble weights and post-processing: equal fingerprints predict equal CSVs. */
+  /** sha256 of the weights, engine, TTA, ensemble weights and post-processing: equal fingerprints predict equal CSVs. */
   fingerprint: string;
 }
 
@@ -76,7 +88,7 @@ export async function decodeImage(bytes: Uint8Array, channels: 1 | 3, name = 'th
   return { data, height: info.height, width: info.width, channels };
 }
 
-// ---- Loading runs: the layout apps/train writes (config.json, best/ or checkpoint/ with weights.json + weights.bin). ----
+// ---- Loading runs: the layout apps/train writes (config.json; best/ with model.json, its weight shards and weights.json). ----
 
 interface Identity {
   architecture: string;
@@ -88,23 +100,19 @@ interface MemberFiles {
   path: string;
   modelDir: string;
   identity: Identity;
-  manifest: { weights: { shape: number[] }[]; specs: tf.io.WeightsManifestEntry[] };
-  weights: Buffer;
+  artifacts: tf.io.ModelArtifacts;
   scale: number;
-  config: { threshold?: number; minArea?: number[]; seed?: number } | undefined;
+  config: { threshold?: number; minArea?: number[] } | undefined;
   digest: string;
-}
-interface Member extends MemberFiles {
-  model: LayersModel;
 }
 
 /** The folder written atomically (`<dir>`), or its previous version (`<dir>.old`) after a crash between renames. */
 function atomicDir(dir: string): string | undefined {
-  if (existsSync(join(dir, 'weights.json'))) return dir;
-  return existsSync(join(`${dir}.old`, 'weights.json')) ? `${dir}.old` : undefined;
+  if (existsSync(join(dir, 'model.json'))) return dir;
+  return existsSync(join(`${dir}.old`, 'model.json')) ? `${dir}.old` : undefined;
 }
 
-/** Reads a run folder's (or model folder's) files without building anything. */
+/** Reads a run folder's (or model folder's) model files without building anything. */
 function readMemberFiles(path: string): MemberFiles {
   const root = resolve(path);
   if (!existsSync(root)) throw new ServeError('CHECKPOINT', `Model path ${path} does not exist. Pass a run folder (runs/<name>) or its best/ folder.`);
@@ -112,89 +120,28 @@ function readMemberFiles(path: string): MemberFiles {
   let configPath: string | undefined;
   if (existsSync(join(root, 'config.json'))) {
     configPath = join(root, 'config.json');
-    modelDir = atomicDir(join(root, 'best')) ?? atomicDir(join(root, 'checkpoint'));
-  } else if (existsSync(join(root, 'weights.json'))) {
+    modelDir = atomicDir(join(root, 'best'));
+  } else if (existsSync(join(root, 'model.json'))) {
     modelDir = root;
     if (existsSync(join(root, '..', 'config.json'))) configPath = join(root, '..', 'config.json');
   }
-  if (modelDir === undefined) {
-    throw new ServeError('CHECKPOINT', `No trained model in ${path}: expected a run folder with best/ or checkpoint/, or a folder with weights.json.`);
+  if (modelDir === undefined || !existsSync(join(modelDir, 'weights.json'))) {
+    throw new ServeError('CHECKPOINT', `No trained model in ${path}: expected a run folder with best/ (model.json, weights.json), or such a folder itself.`);
   }
-  const manifestText = readFileSync(join(modelDir, 'weights.json'), 'utf8');
-  const manifest = JSON.parse(manifestText) as MemberFiles['manifest'] & { identity: Identity; file?: string };
+  const identity = (JSON.parse(readFileSync(join(modelDir, 'weights.json'), 'utf8')) as { identity: Identity }).identity;
+  const modelText = readFileSync(join(modelDir, 'model.json'), 'utf8');
+  const model = JSON.parse(modelText) as { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  const hash = createHash('sha256').update(modelText);
+  const shards = model.weightsManifest.flatMap((group) => group.paths.map((p) => readFileSync(join(modelDir, p))));
+  for (const shard of shards) hash.update(shard);
+  const weightData = Buffer.concat(shards);
+  const artifacts: tf.io.ModelArtifacts = {
+    modelTopology: model.modelTopology,
+    weightSpecs: model.weightsManifest.flatMap((group) => group.weights),
+    weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer,
+  };
   const config = configPath ? (JSON.parse(readFileSync(configPath, 'utf8')) as MemberFiles['config'] & { scale?: number }) : undefined;
-  const weights = readFileSync(join(modelDir, manifest.file ?? 'weights.bin'));
-  const digest = createHash('sha256').update(manifestText).update(weights).digest('hex');
-  return { path, modelDir, identity: manifest.identity, manifest, weights, scale: config?.scale ?? 1, config, digest };
-}
-
-function buildMember(files: MemberFiles): Member {
-  const { identity, manifest, modelDir, weights } = files;
-  if (!Object.hasOwn(architectures, identity.architecture) || !Object.hasOwn(encoders, identity.encoder)) {
-    throw new ServeError('CHECKPOINT', `${modelDir} holds a ${identity.architecture}-${identity.encoder}, which this version cannot build. Expected one of: ${Object.keys(architectures).join(', ')} with ${Object.keys(encoders).join(', ')}.`);
-  }
-  registerSteelLayers();
-  const model = createModel({
-    architecture: identity.architecture as keyof typeof architectures,
-    encoder: identity.encoder as keyof typeof encoders,
-    inChannels: identity.inChannels as 1 | 3,
-    classes: identity.classes,
-    seed: files.config?.seed ?? 42,
-  });
-  try {
-    if (manifest.weights.length !== model.weights.length || manifest.weights.some((w, i) => w.shape.join('x') !== model.weights[i]!.shape.join('x'))) {
-      throw new ServeError('CHECKPOINT', `The weights in ${modelDir} do not fit a ${identity.architecture}-${identity.encoder}; the folder is from another version or incomplete.`);
-    }
-    const tensors = tf.io.decodeWeights(weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer, manifest.specs);
-    model.weights.forEach((w, i) => w.write(tensors[manifest.specs[i]!.name]!));
-    tf.dispose(Object.values(tensors));
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  return { ...files, model };
-}
-
-/** Weights `[outLength, inLength]` of an area (box-filter) resize along one axis. */
-function areaWeights(inLength: number, outLength: number): tf.Tensor2D {
-  const w = new Float32Array(outLength * inLength);
-  const step = inLength / outLength;
-  for (let o = 0; o < outLength; o++) {
-    const start = o * step;
-    const end = start + step;
-    for (let j = Math.floor(start); j < Math.min(inLength, Math.ceil(end)); j++) w[o * inLength + j] = (Math.min(end, j + 1) - Math.max(start, j)) / step;
-  }
-  return tf.tensor2d(w, [outLength, inLength]);
-}
-
-/** Area resize of an NHWC batch (the filter the training images were shrunk with). */
-function areaResize(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [b, h, w, c] = x.shape;
-    const cols = tf.matMul(tf.reshape(tf.transpose(x, [0, 1, 3, 2]), [b * h * c, w]), areaWeights(w, width), false, true);
-    const byRow = tf.reshape(tf.transpose(tf.reshape(cols, [b, h, c, width]), [1, 0, 2, 3]), [h, b * c * width]);
-    const rows = tf.matMul(areaWeights(h, height), byRow);
-    return tf.transpose(tf.reshape(rows, [height, b, c, width]), [1, 0, 3, 2]) as tf.Tensor4D;
-  });
-}
-
-const padTo32 = (n: number): number => Math.ceil(n / 32) * 32;
-
-/** A member on stored-size batches in [0, 1]: scaled as trained, padded to 32, predicted, cropped and resized back. */
-function memberPredictFn(member: Member): PredictFn {
-  const scale = member.scale;
-  return (x) =>
-    tf.tidy(() => {
-      const [, height, width] = x.shape;
-      const sh = Math.max(1, Math.round(height * scale));
-      const sw = Math.max(1, Math.round(width * scale));
-      const scaled = scale === 1 ? x : areaResize(x, sh, sw);
-      const padded = tf.pad(scaled, [[0, 0], [0, padTo32(sh) - sh], [0, padTo32(sw) - sw], [0, 0]]) as tf.Tensor4D;
-      const out = member.model.predict(padded);
-      const probs = tf.sigmoid(Array.isArray(out) ? out[0]! : out) as tf.Tensor4D;
-      const cropped = tf.slice(probs, [0, 0, 0, 0], [-1, sh, sw, -1]) as tf.Tensor4D;
-      return scale === 1 ? cropped : tf.image.resizeBilinear(cropped, [height, width]);
-    });
+  return { path, modelDir, identity, artifacts, scale: config?.scale ?? 1, config, digest: hash.digest('hex') };
 }
 
 function readPostprocess(options: PredictorOptions, members: readonly MemberFiles[], classes: number): PostprocessConfig {
@@ -215,16 +162,48 @@ function readPostprocess(options: PredictorOptions, members: readonly MemberFile
   return { classes: Array.from({ length: classes }, (_, k) => ({ threshold, minArea: minArea[k] ?? 0 })), connectivity: 8 };
 }
 
-/**
- * What the options select, from the files alone (no model is built): members, classes, channels, TTA, post-processing and
- * the fingerprint. `serve batch` names its queue and job ids with it; workers compute the same from the same files.
- * @throws {ServeError} `CHECKPOINT` when a model folder is missing; `CONFIG`/`USAGE` for bad options.
- */
-export function describeModels(options: PredictorOptions): PredictorInfo {
-  return describe(options, options.models.map(readMemberFiles));
+/** The part of onnxruntime-node used here. */
+interface OnnxRuntime {
+  InferenceSession: { create(bytes: Uint8Array, options?: Record<string, unknown>): Promise<OnnxSessionLike & { release?: () => Promise<void> }> };
+  Tensor: OnnxTensorConstructor;
 }
 
-function describe(options: PredictorOptions, members: readonly MemberFiles[]): PredictorInfo {
+/** onnxruntime-node, or the reason it does not load. */
+async function loadOnnxRuntime(): Promise<OnnxRuntime | Error> {
+  try {
+    const mod = (await import('onnxruntime-node')) as unknown as OnnxRuntime & { default?: OnnxRuntime };
+    return mod.InferenceSession ? mod : mod.default!;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/**
+ * The engine `auto` means here: onnxruntime when onnxruntime-node loads, else tfjs.
+ * @throws {ServeError} `BACKEND` for `onnxruntime` when onnxruntime-node does not load; `USAGE` for an unknown name.
+ */
+export async function resolveEngine(engine: EngineName = 'auto'): Promise<'tfjs' | 'onnxruntime'> {
+  if (!ENGINES.includes(engine)) throw new ServeError('USAGE', `--engine expects one of ${ENGINES.join(', ')}, got "${clip(String(engine))}".`);
+  if (engine === 'tfjs') return 'tfjs';
+  const ort = await loadOnnxRuntime();
+  if (ort instanceof Error) {
+    if (engine === 'onnxruntime') throw new ServeError('BACKEND', `--engine onnxruntime: onnxruntime-node does not load (${clip(ort.message.split('\n')[0]!, 160)}); use --engine tfjs.`);
+    return 'tfjs';
+  }
+  return 'onnxruntime';
+}
+
+/**
+ * What the options select, from the files alone (no model is built): members, classes, channels, engine, TTA,
+ * post-processing and the fingerprint. `serve batch` names its queue and job ids with it; workers compute the same from the
+ * same files.
+ * @throws {ServeError} `CHECKPOINT` when a model folder is missing; `CONFIG`/`USAGE` for bad options.
+ */
+export async function describeModels(options: PredictorOptions): Promise<PredictorInfo> {
+  return describe(options, options.models.map(readMemberFiles), await resolveEngine(options.engine));
+}
+
+function describe(options: PredictorOptions, members: readonly MemberFiles[], engine: 'tfjs' | 'onnxruntime'): PredictorInfo {
   if (members.length === 0) throw new ServeError('USAGE', 'Pass --models with one or more run folders (runs/<name>) or model folders, comma-separated.');
   const classes = members[0]!.identity.classes;
   if (members.some((m) => m.identity.classes !== classes)) {
@@ -236,7 +215,7 @@ function describe(options: PredictorOptions, members: readonly MemberFiles[]): P
   const tta = parseTtaTransforms(options.tta ?? []);
   const postprocess = readPostprocess(options, members, classes);
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ members: members.map((m) => [m.digest, m.scale]), tta, weights: options.weights ?? null, postprocess }))
+    .update(JSON.stringify({ members: members.map((m) => [m.digest, m.scale]), engine, tta, weights: options.weights ?? null, postprocess }))
     .digest('hex');
   return {
     members: members.map((m) => ({ path: m.path, ...m.identity, scale: m.scale })),
@@ -244,55 +223,72 @@ function describe(options: PredictorOptions, members: readonly MemberFiles[]): P
     channels: members.some((m) => m.identity.inChannels === 3) ? 3 : 1,
     tta: [...tta],
     weights: options.weights === undefined ? null : [...options.weights],
+    engine,
     postprocess,
     fingerprint,
   };
 }
 
+/** An engine for one loaded model: the tfjs model itself, or an ONNX Runtime session on its in-memory ONNX export. */
+async function createEngine(kind: 'tfjs' | 'onnxruntime', model: LayersModel, identity: Identity, threads: number | undefined): Promise<{ engine: InferenceEngine; release: () => Promise<void> }> {
+  if (kind === 'tfjs') return { engine: createTfjsEngine(model), release: async () => undefined };
+  const ort = (await loadOnnxRuntime()) as OnnxRuntime;
+  const { exportOnnx } = await import('@steel/onnx');
+  // The session options of `train predict --engine onnxruntime`, so both write the same CSV.
+  const session = await ort.InferenceSession.create(exportOnnx(model), {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    interOpNumThreads: 1,
+    ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
+  });
+  return {
+    engine: createOnnxEngine(session, { Tensor: ort.Tensor, inChannels: identity.inChannels, classes: identity.classes, description: 'onnxruntime (cpu)' }),
+    release: async () => void (await session.release?.()),
+  };
+}
+
 /**
- * Loads the models of a run (or several, as an ensemble) with the TTA and post-processing `train predict` would use.
- * The tfjs backend must be set up first (`@steel/backend`).
- * @throws {ServeError} `CHECKPOINT` when a model folder is missing or does not fit; `CONFIG` for bad post-processing.
+ * Loads the models of a run (or several, as an ensemble) with the engine, TTA and post-processing `train predict` would
+ * use. The tfjs backend must be set up first (`@steel/backend`): tfjs loads the models even when ONNX Runtime runs them.
+ * @throws {ServeError} `CHECKPOINT` when a model folder is missing or does not load; `CONFIG` for bad post-processing.
  */
 export async function loadPredictor(options: PredictorOptions): Promise<Predictor> {
   const files = options.models.map(readMemberFiles);
-  const info = describe(options, files);
-  const members: Member[] = [];
+  const info = describe(options, files, await resolveEngine(options.engine));
+  registerSteelLayers();
+  const models: LayersModel[] = [];
+  const releases: (() => Promise<void>)[] = [];
+  const dispose = () => {
+    for (const release of releases) void release();
+    for (const m of models) m.dispose();
+  };
   try {
-    for (const f of files) members.push(buildMember(f));
-    const { channels } = info;
-    const predictTensor = createEnsemble(
-      members.map((m) => {
-        const raw = memberPredictFn(m);
-        const adapt = m.identity.inChannels !== channels ? createInputAdapter({ channels: m.identity.inChannels as 1 | 3 }) : undefined;
-        return { name: m.path, predict: info.tta.length > 0 ? withTta(raw, { transforms: info.tta as TtaTransform[] }) : raw, ...(adapt ? { adapt } : {}) };
-      }),
-      options.weights === undefined ? {} : { weights: options.weights },
-    );
+    const members = [];
+    for (const f of files) {
+      let model: LayersModel;
+      try {
+        model = await loadLayersModel(createMemoryIOHandler(f.artifacts));
+      } catch (error) {
+        throw new ServeError('CHECKPOINT', `The model in ${f.modelDir} does not load (${clip((error as Error).message, 160)}); the folder is incomplete or from another version.`, { cause: error });
+      }
+      models.push(model);
+      const { engine, release } = await createEngine(info.engine, model, f.identity, options.threads);
+      releases.push(release);
+      members.push({ engine, scale: f.scale, name: f.path, ...(options.weights === undefined ? {} : { weight: options.weights[members.length]! }) });
+    }
+    const predictor = createPredictor(members, { tta: info.tta, classes: info.classes });
     return {
       info,
       async predict(image) {
-        if (image.channels !== channels) throw new ServeError('BAD_IMAGE', `Expected an image decoded to ${channels} channel(s), got ${image.channels}.`);
-        // Pixels scaled to [0, 1] in float64, then stored as float32: what train predict feeds the model.
-        const pixels = new Float32Array(image.data.length);
-        for (let k = 0; k < pixels.length; k++) pixels[k] = image.data[k]! / 255;
-        const x = tf.tensor4d(pixels, [1, image.height, image.width, channels]);
-        let probs: tf.Tensor4D;
-        try {
-          probs = await predictTensor(x);
-        } finally {
-          x.dispose();
-        }
-        const data = (await probs.data()) as Float32Array;
-        probs.dispose();
-        return data;
+        if (image.channels !== info.channels) throw new ServeError('BAD_IMAGE', `Expected an image decoded to ${info.channels} channel(s), got ${image.channels}.`);
+        const [map] = await predictor.predict([image]);
+        return map!.probs;
       },
-      dispose() {
-        for (const m of members) m.model.dispose();
-      },
+      dispose,
     };
   } catch (error) {
-    for (const m of members) m.model.dispose();
+    dispose();
     throw error;
   }
 }
+

@@ -33,10 +33,12 @@ export function jobId(fingerprint: string, bytes: Uint8Array): string {
  * and reconnects back off up to 2 s.
  */
 export function connectRedis(url: string): Redis {
-  return new Redis(url, {
+  const redis = new Redis(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(100 * times, 2000),
-    lazyConnect: false,
   });
+  // Connection errors are retried by ioredis (commands wait); those that matter surface as failed commands.
+  redis.on('error', () => undefined);
+  return redis;
 }

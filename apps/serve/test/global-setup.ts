@@ -1,5 +1,5 @@
 // Once per test run: trains a tiny run with apps/train (2 steps on small synthetic images), makes two image folders (the
-// small synthetic test images, and a few full-size 256x1600 ones) and their reference CSVs from `train predict`.
+// small synthetic test images, and a few full-size 256x1600 ones).
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,8 +22,6 @@ export interface Fixture {
   run: string;
   small: string;
   large: string;
-  refSmall: string;
-  refLarge: string;
   post: typeof POST;
 }
 
@@ -74,14 +72,7 @@ export default async function setup(project: TestProject) {
     await sharp(join(data, 'test_images', name)).resize(1600, 256, { kernel: 'nearest' }).png().toFile(join(large, name.replace(/\.jpg$/, '.png')));
   }
   const runDir = join(root, 'runs', 'tiny');
-  const post = ['--threshold', String(POST.threshold), '--min-area', POST.minArea.join(',')];
-  const refSmall = join(root, 'ref-small.csv');
-  const refLarge = join(root, 'ref-large.csv');
-  await Promise.all([
-    train(['predict', '--models', runDir, '--images', small, ...post, '--out', refSmall, '--backend', 'wasm', '--threads', '1'], env),
-    train(['predict', '--models', runDir, '--images', large, ...post, '--out', refLarge, '--backend', 'wasm', '--threads', '1'], env),
-  ]);
-  const fixture: Fixture = { root, run: runDir, small, large, refSmall, refLarge, post: POST };
+  const fixture: Fixture = { root, run: runDir, small, large, post: POST };
   project.provide('fixture', fixture);
   if (keep !== undefined) {
     writeFileSync(join(root, 'fixture.json'), JSON.stringify(fixture));

@@ -2,9 +2,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { csvHeader, formatCsvRow } from '@steel/rle';
+import { listBatchImages } from '../src/batch.ts';
+import { postprocessImage } from '../src/defects.ts';
 import { expect, inject } from 'vitest';
-import { loadPredictor, type Predictor, type PredictorOptions } from '../src/model.ts';
+import { decodeImage, loadPredictor, type Predictor, type PredictorOptions } from '../src/model.ts';
 
 export const APP = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = () => inject('fixture');
@@ -12,10 +15,10 @@ export const fixture = () => inject('fixture');
 /** The predictor options of the fixture run with the test post-processing. */
 export function fixtureOptions(): PredictorOptions {
   const f = fixture();
-  return { models: [f.run], threshold: f.post.threshold, minArea: f.post.minArea };
+  return { models: [f.run], threshold: f.post.threshold, minArea: f.post.minArea, engine: 'onnxruntime', threads: 1 };
 }
 
-export const loadFixturePredictor = (): Promise<Predictor> => loadPredictor(fixtureOptions());
+export const loadFixturePredictor = (engine: 'tfjs' | 'onnxruntime' = 'onnxruntime'): Promise<Predictor> => loadPredictor({ ...fixtureOptions(), engine });
 
 /** Starts `serve worker` as its own process (so a test can kill -9 it). */
 export function spawnWorker(redisUrl: string, extra: string[] = []): ChildProcess {
@@ -24,7 +27,7 @@ export function spawnWorker(redisUrl: string, extra: string[] = []): ChildProces
   return spawn(
     process.execPath,
     ['--conditions=@steel/source', '--import', 'tsx', join(APP, 'src', 'main.ts'), 'worker', '--models', f.run, '--threshold', String(f.post.threshold),
-      '--min-area', f.post.minArea.join(','), '--redis', redisUrl, '--backend', 'wasm', '--threads', '1', ...extra],
+      '--min-area', f.post.minArea.join(','), '--redis', redisUrl, '--engine', 'onnxruntime', '--backend', 'wasm', '--threads', '1', ...extra],
     { cwd: APP, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } },
   );
 }
@@ -57,4 +60,16 @@ export function expectSameCsv(actualFile: string, expectedFile: string): void {
   const i = a.findIndex((line, k) => line !== e[k]);
   const at = i === -1 ? a.length : i;
   expect.fail(`${actualFile} differs from ${expectedFile}: ${a.length} vs ${e.length} lines; first difference at line ${at + 1}: "${(a[at] ?? '<end>').slice(0, 60)}" vs "${(e[at] ?? '<end>').slice(0, 60)}"`);
+}
+
+/** The CSV of a folder predicted image by image in this process (no queue): what a batch must write. */
+export async function writeReferenceCsv(predictor: Predictor, dir: string, out: string): Promise<string> {
+  const lines = [csvHeader('submission')];
+  for (const image of listBatchImages(dir)) {
+    const decoded = await decodeImage(readFileSync(image.file), predictor.info.channels);
+    const { rles } = postprocessImage(await predictor.predict(decoded), decoded, predictor.info.postprocess);
+    rles.forEach((rle, k) => lines.push(formatCsvRow({ imageId: image.id, classId: k + 1, rle }, 'submission')));
+  }
+  writeFileSync(out, `${lines.join('\n')}\n`);
+  return out;
 }

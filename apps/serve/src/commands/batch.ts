@@ -11,7 +11,7 @@ import { startRedis, type PrivateRedis } from '../redis-server.ts';
 import { predictorOptions, redisUrl, untilSignal } from './shared.ts';
 
 /** The flags a local worker gets from the batch command line. */
-const FORWARDED = ['models', 'weights', 'tta', 'postprocess', 'threshold', 'min-area', 'backend', 'threads', 'queue'] as const;
+const FORWARDED = ['models', 'weights', 'tta', 'postprocess', 'threshold', 'min-area', 'engine', 'backend', 'threads', 'queue'] as const;
 
 function formatProgress(p: BatchProgress): string {
   const left = p.images - p.done - p.failed;
@@ -41,7 +41,7 @@ export async function runBatchCommand(values: Values): Promise<number> {
   if (format !== 'current' && format !== 'first') throw new ServeError('USAGE', `--format expects "current" or "first", got "${format.slice(0, 80)}".`);
   const out = resolve((values['out'] as string | undefined) ?? 'submission.csv');
   const images = listBatchImages(source);
-  const info = describeModels(predictorOptions(values));
+  const info = await describeModels(predictorOptions(values));
   let url = redisUrl(values);
   let redis: PrivateRedis | undefined;
   let workers: ChildProcess[] = [];

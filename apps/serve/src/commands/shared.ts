@@ -1,7 +1,7 @@
 // What the commands share: the model flags, the backend, the Redis URL, and a clean stop on SIGINT/SIGTERM.
 import type { Values } from '../cli.ts';
 import { ServeError } from '../errors.ts';
-import type { PredictorOptions } from '../model.ts';
+import type { EngineName, PredictorOptions } from '../model.ts';
 
 /** The predictor options of the model flags (`--models` falls back to STEEL_MODELS). */
 export function predictorOptions(values: Values): PredictorOptions {
@@ -16,6 +16,8 @@ export function predictorOptions(values: Values): PredictorOptions {
     postprocess: values['postprocess'] as string | undefined,
     threshold: values['threshold'] as number | undefined,
     minArea: values['min-area'] as number[] | undefined,
+    engine: values['engine'] as EngineName | undefined,
+    threads: values['threads'] as number | undefined,
   };
 }
 
