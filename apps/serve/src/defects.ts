@@ -22,15 +22,15 @@ export interface ClassResult {
 
 /** Post-processed masks (one per class) and their RLEs, the way `train predict` writes a submission. */
 export function postprocessImage(probs: Float32Array, size: { height: number; width: number }, config: PostprocessConfig) {
-  const channels = config.classes.length;
-  const masks = postprocess(probs, { ...size, channels }, config);
+  const classes = config.classes.length;
+  const masks = postprocess(probs, { ...size, classes }, config);
   return { masks, rles: masks.map((m) => encode(m, size)) };
 }
 
 /** Per-class results of one image: area, RLE, bounding box, highest probability and connected components. */
 export function describeDefects(probs: Float32Array, size: { height: number; width: number }, config: PostprocessConfig): { classes: ClassResult[]; masks: Uint8Array[] } {
   const { masks, rles } = postprocessImage(probs, size, config);
-  const components = listComponents(probs, { ...size, channels: masks.length }, config);
+  const components = listComponents(probs, { ...size, classes: masks.length }, config);
   const classes = masks.map((mask, k): ClassResult => {
     const own = components.filter((c) => c.classId === k + 1).map(({ classId: _, ...rest }) => rest);
     const area = own.reduce((a, c) => a + c.area, 0);
