@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DataError, truncate } from './errors';
+import { DataError, echo } from './errors';
 
 /** The two competition layouts of train.csv: `ImageId,ClassId,EncodedPixels` and `ImageId_ClassId,EncodedPixels`. */
 export type TrainCsvFormat = 'train' | 'legacy';
@@ -71,7 +71,7 @@ function rowSchema(classes: number, total: number, allowEmpty: boolean) {
 }
 
 function fail(file: string, line: number, column: string, expected: string, found: string, note = ''): never {
-  const shown = truncate(found);
+  const shown = echo(found);
   throw new DataError(
     'INVALID_CSV',
     `${file}:${line}: column ${column}: expected ${expected}, got '${shown}'${note}.`,

@@ -44,6 +44,6 @@ export class DataError extends Error {
 export const isDataError = (error: unknown): error is DataError => error instanceof Error && error.name === 'DataError';
 
 /** Echoes input in messages, truncated to about 80 characters. */
-export function truncate(value: string, max = 80): string {
+export function echo(value: string, max = 80): string {
   return value.length > max ? `${value.slice(0, max - 1)}…` : value;
 }

@@ -1,4 +1,4 @@
-import { EnsembleError, show } from './errors';
+import { EnsembleError, echo } from './errors';
 
 /** Pixel neighbourhood of connected components: 4 (edges) or 8 (edges and corners). */
 export type Connectivity = 4 | 8;
@@ -74,7 +74,7 @@ function find(i: number): number {
 export function checkShape(shape: ImageShape, length: number, channels: number, what: string): number {
   const { height, width } = shape;
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
-    throw new EnsembleError('SHAPE_MISMATCH', `Expected positive integer height and width, got ${show(height)}x${show(width)}.`);
+    throw new EnsembleError('SHAPE_MISMATCH', `Expected positive integer height and width, got ${echo(height)}x${echo(width)}.`);
   }
   const n = height * width;
   if (length !== n * channels) {
@@ -86,7 +86,7 @@ export function checkShape(shape: ImageShape, length: number, channels: number, 
 
 export function checkConnectivity(connectivity: unknown): asserts connectivity is Connectivity {
   if (connectivity !== 4 && connectivity !== 8) {
-    throw new EnsembleError('INVALID_ARGUMENT', `Expected connectivity 4 or 8, got ${show(connectivity)}.`);
+    throw new EnsembleError('INVALID_ARGUMENT', `Expected connectivity 4 or 8, got ${echo(connectivity)}.`);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Connectivity } from './components';
-import { EnsembleError, show, type ConfigIssue } from './errors';
+import { EnsembleError, echo, type ConfigIssue } from './errors';
 import type { ClassRule, PostprocessConfig } from './postprocess';
 
 /** A validated post-processing config: every rule complete. */
@@ -30,7 +30,7 @@ export function parsePostprocessConfig(input: unknown, { classes: expectedClasse
   }
   const issues: ConfigIssue[] = [];
   const issue = (path: string, expected: string, got: unknown): void => {
-    issues.push({ path, message: `expected ${expected}, got ${show(got)}` });
+    issues.push({ path, message: `expected ${expected}, got ${echo(got)}` });
   };
   const rules: Required<ClassRule>[] = [];
   let connectivity: Connectivity = 8;

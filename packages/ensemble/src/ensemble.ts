@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { EnsembleError, show } from './errors';
+import { EnsembleError, echo } from './errors';
 import type { PredictFn } from './tta';
 
 /**
@@ -51,14 +51,14 @@ const GEOMETRIC_EPS = 1e-7;
  * @example normalizeWeights([1, 3], 2); // [0.25, 0.75]
  */
 export function normalizeWeights(weights: readonly number[] | undefined, count: number): number[] {
-  if (!Number.isInteger(count) || count < 1) throw new EnsembleError('INVALID_ARGUMENT', `Expected at least one member, got ${show(count)}.`);
+  if (!Number.isInteger(count) || count < 1) throw new EnsembleError('INVALID_ARGUMENT', `Expected at least one member, got ${echo(count)}.`);
   if (weights === undefined) return new Array<number>(count).fill(1 / count);
   if (!Array.isArray(weights) || weights.length !== count) {
-    throw new EnsembleError('INVALID_WEIGHTS', `Expected ${count} weights (one per model), got ${Array.isArray(weights) ? weights.length : show(weights)}.`);
+    throw new EnsembleError('INVALID_WEIGHTS', `Expected ${count} weights (one per model), got ${Array.isArray(weights) ? weights.length : echo(weights)}.`);
   }
   weights.forEach((w, i) => {
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
-      throw new EnsembleError('INVALID_WEIGHTS', `weights[${i}]: expected a finite non-negative number, got ${show(w)}.`);
+      throw new EnsembleError('INVALID_WEIGHTS', `weights[${i}]: expected a finite non-negative number, got ${echo(w)}.`);
     }
   });
   const total = weights.reduce((a, b) => a + b, 0);
@@ -68,7 +68,7 @@ export function normalizeWeights(weights: readonly number[] | undefined, count: 
 
 function checkMode(mode: unknown): asserts mode is CombineMode {
   if (!(COMBINE_MODES as readonly unknown[]).includes(mode)) {
-    throw new EnsembleError('UNKNOWN_NAME', `Unknown combine mode ${show(mode)}; expected one of ${COMBINE_MODES.join(', ')}.`);
+    throw new EnsembleError('UNKNOWN_NAME', `Unknown combine mode ${echo(mode)}; expected one of ${COMBINE_MODES.join(', ')}.`);
   }
 }
 
@@ -103,11 +103,11 @@ export function createEnsemble(
   { weights, mode = 'mean' }: CombineOptions = {},
 ): (batch: tf.Tensor4D) => Promise<tf.Tensor4D> {
   if (!Array.isArray(members) || members.length === 0) {
-    throw new EnsembleError('INVALID_ARGUMENT', `Expected a non-empty array of ensemble members, got ${show(members)}.`);
+    throw new EnsembleError('INVALID_ARGUMENT', `Expected a non-empty array of ensemble members, got ${echo(members)}.`);
   }
   members.forEach((m, i) => {
     if (m === null || typeof m !== 'object' || typeof m.predict !== 'function') {
-      throw new EnsembleError('INVALID_ARGUMENT', `members[${i}]: expected { predict, adapt? }, got ${show(m)}.`);
+      throw new EnsembleError('INVALID_ARGUMENT', `members[${i}]: expected { predict, adapt? }, got ${echo(m)}.`);
     }
   });
   checkMode(mode);
@@ -125,7 +125,7 @@ export function createEnsemble(
         try {
           out = await member.predict(input);
           if (!(out instanceof tf.Tensor) || out.rank !== 4) {
-            throw new EnsembleError('SHAPE_MISMATCH', `${label}: expected a rank-4 NHWC prediction, got ${out instanceof tf.Tensor ? `shape [${out.shape.join(', ')}]` : show(out)}.`);
+            throw new EnsembleError('SHAPE_MISMATCH', `${label}: expected a rank-4 NHWC prediction, got ${out instanceof tf.Tensor ? `shape [${out.shape.join(', ')}]` : echo(out)}.`);
           }
           if (shape !== null && out.shape.some((d, k) => d !== shape![k])) {
             throw new EnsembleError('SHAPE_MISMATCH', `${label}: expected a prediction of shape [${shape.join(', ')}] like the members before it, got [${out.shape.join(', ')}].`);
@@ -154,7 +154,7 @@ export function createEnsemble(
  */
 export function combineProbabilities(members: readonly ArrayLike<number>[], { weights, mode = 'mean' }: CombineOptions = {}): Float32Array {
   if (!Array.isArray(members) || members.length === 0) {
-    throw new EnsembleError('INVALID_ARGUMENT', `Expected a non-empty array of probability arrays, got ${show(members)}.`);
+    throw new EnsembleError('INVALID_ARGUMENT', `Expected a non-empty array of probability arrays, got ${echo(members)}.`);
   }
   checkMode(mode);
   const w = normalizeWeights(weights, members.length);
@@ -181,7 +181,7 @@ export function combineProbabilities(members: readonly ArrayLike<number>[], { we
 function perChannel(value: number | readonly number[], channels: number, field: string): number[] {
   const list = typeof value === 'number' ? new Array<number>(channels).fill(value) : [...value];
   if (list.length !== channels || !list.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-    throw new EnsembleError('INVALID_ARGUMENT', `${field}: expected a finite number or ${channels} of them, got ${show(value)}.`);
+    throw new EnsembleError('INVALID_ARGUMENT', `${field}: expected a finite number or ${channels} of them, got ${echo(value)}.`);
   }
   return list;
 }
@@ -193,11 +193,11 @@ function perChannel(value: number | readonly number[], channels: number, field: 
  * @example createInputAdapter({ channels: 3, scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
  */
 export function createInputAdapter({ channels, scale = 1, mean = 0, std = 1 }: InputAdapterOptions): InputAdapter {
-  if (channels !== 1 && channels !== 3) throw new EnsembleError('INVALID_ARGUMENT', `channels: expected 1 or 3, got ${show(channels)}.`);
-  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new EnsembleError('INVALID_ARGUMENT', `scale: expected a finite number, got ${show(scale)}.`);
+  if (channels !== 1 && channels !== 3) throw new EnsembleError('INVALID_ARGUMENT', `channels: expected 1 or 3, got ${echo(channels)}.`);
+  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new EnsembleError('INVALID_ARGUMENT', `scale: expected a finite number, got ${echo(scale)}.`);
   const m = perChannel(mean, channels, 'mean');
   const s = perChannel(std, channels, 'std');
-  if (s.some((v) => v === 0)) throw new EnsembleError('INVALID_ARGUMENT', `std: expected non-zero values, got ${show(std)}.`);
+  if (s.some((v) => v === 0)) throw new EnsembleError('INVALID_ARGUMENT', `std: expected non-zero values, got ${echo(std)}.`);
   const identity = scale === 1 && m.every((v) => v === 0) && s.every((v) => v === 1);
   return (batch) => {
     const c = batch.shape[3];

@@ -30,7 +30,7 @@ export const isEnsembleError = (error: unknown): error is EnsembleError =>
   error instanceof Error && error.name === 'EnsembleError';
 
 /** Echoes a value in an error message, truncated to about 80 characters. */
-export function show(value: unknown): string {
+export function echo(value: unknown): string {
   let text: string;
   if (typeof value === 'string') text = `'${value}'`;
   else if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) text = String(value);

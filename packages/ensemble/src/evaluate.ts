@@ -1,7 +1,7 @@
 import { dice } from '@steel/metrics';
 import { checkShape } from './components';
 import { combineProbabilities, normalizeWeights, type CombineMode, COMBINE_MODES } from './ensemble';
-import { EnsembleError, show } from './errors';
+import { EnsembleError, echo } from './errors';
 import { postprocess, REFERENCE_POSTPROCESS, type PostprocessConfig, type ProbabilityShape } from './postprocess';
 import { truthAccessor, type GroundTruth } from './truth';
 
@@ -92,13 +92,13 @@ export function createStepEvaluator({
   postprocess: config = REFERENCE_POSTPROCESS,
 }: StepEvaluatorOptions): StepEvaluator {
   if (!Array.isArray(models) || models.length === 0 || !models.every((m) => typeof m === 'string')) {
-    throw new EnsembleError('INVALID_ARGUMENT', `models: expected a non-empty array of names, got ${show(models)}.`);
+    throw new EnsembleError('INVALID_ARGUMENT', `models: expected a non-empty array of names, got ${echo(models)}.`);
   }
-  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('INVALID_ARGUMENT', `classes: expected a positive integer, got ${show(channels)}.`);
+  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('INVALID_ARGUMENT', `classes: expected a positive integer, got ${echo(channels)}.`);
   if (!(COMBINE_MODES as readonly unknown[]).includes(mode)) {
-    throw new EnsembleError('UNKNOWN_NAME', `Unknown combine mode ${show(mode)}; expected one of ${COMBINE_MODES.join(', ')}.`);
+    throw new EnsembleError('UNKNOWN_NAME', `Unknown combine mode ${echo(mode)}; expected one of ${COMBINE_MODES.join(', ')}.`);
   }
-  if (typeof t !== 'number' || !(t >= 0 && t < 1)) throw new EnsembleError('INVALID_ARGUMENT', `threshold: expected a number in [0, 1), got ${show(t)}.`);
+  if (typeof t !== 'number' || !(t >= 0 && t < 1)) throw new EnsembleError('INVALID_ARGUMENT', `threshold: expected a number in [0, 1), got ${echo(t)}.`);
   const w = normalizeWeights(weights, models.length);
   const pixels = checkShape({ height, width }, height * width * channels, channels, 'probabilities');
   const shape = { height, width, classes: channels };
@@ -116,7 +116,7 @@ export function createStepEvaluator({
   const thresholded = (probs: ArrayLike<number>): Uint8Array[] => Array.from({ length: channels }, (_, k) => threshold(probs, k, channels, t, pixels));
   const check = (list: readonly ArrayLike<number>[] | undefined, field: string): void => {
     if (!Array.isArray(list) || list.length !== models.length) {
-      throw new EnsembleError('SHAPE_MISMATCH', `${field}: expected ${models.length} probability arrays (one per model), got ${Array.isArray(list) ? list.length : show(list)}.`);
+      throw new EnsembleError('SHAPE_MISMATCH', `${field}: expected ${models.length} probability arrays (one per model), got ${Array.isArray(list) ? list.length : echo(list)}.`);
     }
     list.forEach((p, i) => checkShape({ height, width }, p.length, channels, `${field}[${i}] probabilities`));
   };

@@ -1,5 +1,5 @@
 import { checkConnectivity, checkShape, componentAreas, scanRuns, type Connectivity, type ImageShape, type RunTable } from './components';
-import { EnsembleError, show } from './errors';
+import { EnsembleError, echo } from './errors';
 
 /**
  * Post-processing of one class. A pixel is foreground when its probability exceeds `threshold`; 8-connected (or 4-)
@@ -70,7 +70,7 @@ export function fullRule(rule: ClassRule): Required<ClassRule> {
 export function checkRule(rule: ClassRule, where: string): Required<ClassRule> {
   const full = fullRule(rule);
   const bad = (field: string, expected: string, got: unknown): never => {
-    throw new EnsembleError('INVALID_ARGUMENT', `${where}.${field}: expected ${expected}, got ${show(got)}.`);
+    throw new EnsembleError('INVALID_ARGUMENT', `${where}.${field}: expected ${expected}, got ${echo(got)}.`);
   };
   if (typeof full.threshold !== 'number' || !(full.threshold >= 0 && full.threshold < 1)) bad('threshold', 'a number in [0, 1)', full.threshold);
   if (!Number.isInteger(full.minArea) || full.minArea < 0) bad('minArea', 'a non-negative integer', full.minArea);
@@ -82,7 +82,7 @@ export function checkRule(rule: ClassRule, where: string): Required<ClassRule> {
 
 function checkConfig(config: PostprocessConfig, channels: number): Required<ClassRule>[] {
   if (config === null || typeof config !== 'object' || !Array.isArray(config.classes)) {
-    throw new EnsembleError('INVALID_ARGUMENT', `Expected a post-processing config { classes: ClassRule[] }, got ${show(config)}.`);
+    throw new EnsembleError('INVALID_ARGUMENT', `Expected a post-processing config { classes: ClassRule[] }, got ${echo(config)}.`);
   }
   if (config.classes.length !== channels) {
     throw new EnsembleError(
@@ -165,7 +165,7 @@ export function postprocess(
   { classProbs }: { classProbs?: ArrayLike<number> } = {},
 ): Uint8Array[] {
   const channels = shape.classes;
-  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('SHAPE_MISMATCH', `Expected a positive integer class count, got ${show(channels)}.`);
+  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('SHAPE_MISMATCH', `Expected a positive integer class count, got ${echo(channels)}.`);
   const n = checkShape(shape, probs.length, channels, 'probabilities');
   const rules = checkConfig(config, channels);
   checkClassProbs(classProbs, channels);
@@ -192,7 +192,7 @@ export function listComponents(
   { classProbs }: { classProbs?: ArrayLike<number> } = {},
 ): DefectComponent[] {
   const channels = shape.classes;
-  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('SHAPE_MISMATCH', `Expected a positive integer class count, got ${show(channels)}.`);
+  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('SHAPE_MISMATCH', `Expected a positive integer class count, got ${echo(channels)}.`);
   checkShape(shape, probs.length, channels, 'probabilities');
   const rules = checkConfig(config, channels);
   checkClassProbs(classProbs, channels);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { csvHeader, encode, formatCsvRow, type CsvFormat, type RleRecord } from '@steel/rle';
-import { EnsembleError, show } from './errors';
+import { EnsembleError, echo } from './errors';
 import { postprocess, REFERENCE_POSTPROCESS, type PostprocessConfig } from './postprocess';
 import type { PredictFn } from './tta';
 
@@ -51,7 +51,7 @@ export async function* predictSubmission(
   predict: PredictFn,
   { postprocess: config = REFERENCE_POSTPROCESS, classify, includeEmpty = true, disposeImages = true, onProgress }: PredictSubmissionOptions = {},
 ): AsyncGenerator<RleRecord, PredictionProgress, undefined> {
-  if (typeof predict !== 'function') throw new EnsembleError('INVALID_ARGUMENT', `Expected predict to be a function, got ${show(predict)}.`);
+  if (typeof predict !== 'function') throw new EnsembleError('INVALID_ARGUMENT', `Expected predict to be a function, got ${echo(predict)}.`);
   const t0 = performance.now();
   let images = 0;
   let count = 0;
@@ -68,7 +68,7 @@ export async function* predictSubmission(
       if (!(x instanceof tf.Tensor) || x.rank !== 4 || !Array.isArray(imageIds) || imageIds.length !== x.shape[0]) {
         throw new EnsembleError(
           'SHAPE_MISMATCH',
-          `Batch ${count}: expected imageIds for each of the NHWC images, got ${Array.isArray(imageIds) ? imageIds.length : show(imageIds)} ids for ${x instanceof tf.Tensor ? `shape [${x.shape.join(', ')}]` : show(x)}.`,
+          `Batch ${count}: expected imageIds for each of the NHWC images, got ${Array.isArray(imageIds) ? imageIds.length : echo(imageIds)} ids for ${x instanceof tf.Tensor ? `shape [${x.shape.join(', ')}]` : echo(x)}.`,
         );
       }
       const out = await predict(x);
@@ -133,7 +133,7 @@ export async function writeSubmission(
   write: (line: string) => void | Promise<void>,
   options: { format?: CsvFormat } = {},
 ): Promise<{ rows: number }> {
-  if (typeof write !== 'function') throw new EnsembleError('INVALID_ARGUMENT', `Expected write to be a function, got ${show(write)}.`);
+  if (typeof write !== 'function') throw new EnsembleError('INVALID_ARGUMENT', `Expected write to be a function, got ${echo(write)}.`);
   let rows = -1;
   for await (const line of toSubmissionLines(records, options)) {
     await write(line);

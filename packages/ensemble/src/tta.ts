@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { EnsembleError, show } from './errors';
+import { EnsembleError, echo } from './errors';
 
 /** Any model or pipeline: an NHWC image batch to NHWC per-class probabilities. Returns a new tensor; never disposes its input. */
 export type PredictFn = (batch: tf.Tensor4D) => tf.Tensor4D | Promise<tf.Tensor4D>;
@@ -37,16 +37,16 @@ export function parseTtaTransforms(names: string | readonly string[]): TtaTransf
   const out: TtaTransform[] = [];
   for (const name of list) {
     if (!(TTA_TRANSFORMS as readonly string[]).includes(name)) {
-      throw new EnsembleError('UNKNOWN_NAME', `Unknown test-time transform ${show(name)}; expected one of ${TTA_TRANSFORMS.join(', ')} (or 'none').`);
+      throw new EnsembleError('UNKNOWN_NAME', `Unknown test-time transform ${echo(name)}; expected one of ${TTA_TRANSFORMS.join(', ')} (or 'none').`);
     }
-    if (out.includes(name as TtaTransform)) throw new EnsembleError('INVALID_ARGUMENT', `Test-time transform ${show(name)} is listed twice.`);
+    if (out.includes(name as TtaTransform)) throw new EnsembleError('INVALID_ARGUMENT', `Test-time transform ${echo(name)} is listed twice.`);
     out.push(name as TtaTransform);
   }
   return out;
 }
 
 function checkTransforms(transforms: readonly TtaTransform[]): readonly TtaTransform[] {
-  if (!Array.isArray(transforms)) throw new EnsembleError('INVALID_ARGUMENT', `Expected transforms to be an array, got ${show(transforms)}.`);
+  if (!Array.isArray(transforms)) throw new EnsembleError('INVALID_ARGUMENT', `Expected transforms to be an array, got ${echo(transforms)}.`);
   return parseTtaTransforms(transforms);
 }
 
@@ -59,7 +59,7 @@ function flip(x: tf.Tensor4D, transform: TtaTransform): tf.Tensor4D {
 
 function checkBatch(batch: tf.Tensor4D, what: string): void {
   if (!(batch instanceof tf.Tensor) || batch.rank !== 4) {
-    throw new EnsembleError('SHAPE_MISMATCH', `Expected ${what} to be a rank-4 NHWC tensor, got ${batch instanceof tf.Tensor ? `shape [${batch.shape.join(', ')}]` : show(batch)}.`);
+    throw new EnsembleError('SHAPE_MISMATCH', `Expected ${what} to be a rank-4 NHWC tensor, got ${batch instanceof tf.Tensor ? `shape [${batch.shape.join(', ')}]` : echo(batch)}.`);
   }
 }
 
@@ -71,7 +71,7 @@ function checkBatch(batch: tf.Tensor4D, what: string): void {
  * @example const predict = withTta((x) => model.predict(x) as tf.Tensor4D, { transforms: ['hflip', 'vflip'] });
  */
 export function withTta(predict: PredictFn, { transforms = TTA_TRANSFORMS }: TtaOptions = {}): (batch: tf.Tensor4D) => Promise<tf.Tensor4D> {
-  if (typeof predict !== 'function') throw new EnsembleError('INVALID_ARGUMENT', `Expected predict to be a function, got ${show(predict)}.`);
+  if (typeof predict !== 'function') throw new EnsembleError('INVALID_ARGUMENT', `Expected predict to be a function, got ${echo(predict)}.`);
   const views: (TtaTransform | null)[] = [null, ...checkTransforms(transforms)];
   return async (batch) => {
     checkBatch(batch, 'the batch');
@@ -142,11 +142,11 @@ export function flipArray(batch: ArrayBatch, transform: TtaTransform): ArrayBatc
 function checkArrayBatch(batch: ArrayBatch, what: string): [number, number, number, number] {
   const shape = batch?.shape;
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new EnsembleError('SHAPE_MISMATCH', `Expected ${what} shape to be [batch, height, width, channels], got ${show(shape)}.`);
+    throw new EnsembleError('SHAPE_MISMATCH', `Expected ${what} shape to be [batch, height, width, channels], got ${echo(shape)}.`);
   }
   const size = shape[0] * shape[1] * shape[2] * shape[3];
   if (!(batch.data instanceof Float32Array) || batch.data.length !== size) {
-    throw new EnsembleError('SHAPE_MISMATCH', `Expected ${what} data to be a Float32Array of ${size} values for shape [${shape.join(', ')}], got ${show(batch.data)}.`);
+    throw new EnsembleError('SHAPE_MISMATCH', `Expected ${what} data to be a Float32Array of ${size} values for shape [${shape.join(', ')}], got ${echo(batch.data)}.`);
   }
   return [shape[0], shape[1], shape[2], shape[3]];
 }
@@ -156,7 +156,7 @@ function checkArrayBatch(batch: ArrayBatch, what: string): [number, number, numb
  * @throws {EnsembleError} `UNKNOWN_NAME` for an unknown transform; the returned function rejects with `SHAPE_MISMATCH` for a bad batch or predictions of differing shapes.
  */
 export function withTtaArrays(predict: ArrayPredictFn, { transforms = TTA_TRANSFORMS }: TtaOptions = {}): (batch: ArrayBatch) => Promise<ArrayBatch> {
-  if (typeof predict !== 'function') throw new EnsembleError('INVALID_ARGUMENT', `Expected predict to be a function, got ${show(predict)}.`);
+  if (typeof predict !== 'function') throw new EnsembleError('INVALID_ARGUMENT', `Expected predict to be a function, got ${echo(predict)}.`);
   const views: (TtaTransform | null)[] = [null, ...checkTransforms(transforms)];
   return async (batch) => {
     checkArrayBatch(batch, 'the batch');

@@ -1,5 +1,5 @@
 import { checkConnectivity, checkShape, type Connectivity } from './components';
-import { EnsembleError, show } from './errors';
+import { EnsembleError, echo } from './errors';
 import type { ClassRule, PostprocessConfig, ProbabilityShape } from './postprocess';
 import { truthAccessor, type GroundTruth } from './truth';
 
@@ -252,9 +252,9 @@ function findRoot(parent: Int32Array, i: number): number {
 }
 
 function checkList(list: unknown, field: string, ok: (v: number) => boolean, expected: string): number[] {
-  if (!Array.isArray(list) || list.length === 0) throw new EnsembleError('INVALID_ARGUMENT', `${field}: expected a non-empty array, got ${show(list)}.`);
+  if (!Array.isArray(list) || list.length === 0) throw new EnsembleError('INVALID_ARGUMENT', `${field}: expected a non-empty array, got ${echo(list)}.`);
   list.forEach((v, i) => {
-    if (typeof v !== 'number' || !ok(v)) throw new EnsembleError('INVALID_ARGUMENT', `${field}[${i}]: expected ${expected}, got ${show(v)}.`);
+    if (typeof v !== 'number' || !ok(v)) throw new EnsembleError('INVALID_ARGUMENT', `${field}[${i}]: expected ${expected}, got ${echo(v)}.`);
   });
   return [...new Set(list as number[])].sort((a, b) => a - b);
 }
@@ -274,7 +274,7 @@ const isArea = (v: number): boolean => Number.isInteger(v) && v >= 0;
  */
 export function createTuner({ height, width, classes: channels, thresholds = DEFAULT_THRESHOLDS, connectivity = 8 }: TunerOptions): Tuner {
   checkConnectivity(connectivity);
-  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('INVALID_ARGUMENT', `classes: expected a positive integer, got ${show(channels)}.`);
+  if (!Number.isInteger(channels) || channels < 1) throw new EnsembleError('INVALID_ARGUMENT', `classes: expected a positive integer, got ${echo(channels)}.`);
   const pixels = checkShape({ height, width }, height * width * channels, channels, 'probabilities');
   const ts = checkList(thresholds, 'thresholds', isProb, 'a number in [0, 1)');
   const entries: Entry[][] = Array.from({ length: channels }, () => []);
@@ -320,7 +320,7 @@ export function createTuner({ height, width, classes: channels, thresholds = DEF
     }
     const keep = grid.keepCandidates;
     if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) {
-      throw new EnsembleError('INVALID_ARGUMENT', `keepCandidates: expected a positive integer, got ${show(keep)}.`);
+      throw new EnsembleError('INVALID_ARGUMENT', `keepCandidates: expected a positive integer, got ${echo(keep)}.`);
     }
     const kept = new Float64Array(n); // predicted area per image after minArea
     const hits = new Float64Array(n);

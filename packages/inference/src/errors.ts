@@ -15,7 +15,7 @@ export class InferenceError extends Error {
 export const isInferenceError = (error: unknown): error is InferenceError => error instanceof Error && error.name === 'InferenceError';
 
 /** Echoes a value in an error message, truncated to about 80 characters. */
-export function show(value: unknown): string {
+export function echo(value: unknown): string {
   let text: string;
   if (typeof value === 'string') text = `'${value}'`;
   else if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) text = String(value);

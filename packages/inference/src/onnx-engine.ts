@@ -1,6 +1,6 @@
 import type { ArrayBatch } from '@steel/ensemble';
 import type { InferenceEngine } from './engine';
-import { InferenceError, show } from './errors';
+import { InferenceError, echo } from './errors';
 
 /** The part of an onnxruntime `Tensor` the engine reads. */
 export interface OnnxTensorLike {
@@ -72,10 +72,10 @@ function toNhwc(data: Float32Array, n: number, c: number, h: number, w: number):
  */
 export function createOnnxEngine(session: OnnxSessionLike, options: OnnxEngineOptions): InferenceEngine {
   if (session === null || typeof session !== 'object' || typeof session.run !== 'function' || !Array.isArray(session.inputNames)) {
-    throw new InferenceError('INVALID_OPTION', `Expected an onnxruntime InferenceSession, got ${show(session)}.`);
+    throw new InferenceError('INVALID_OPTION', `Expected an onnxruntime InferenceSession, got ${echo(session)}.`);
   }
   if (typeof options?.Tensor !== 'function') {
-    throw new InferenceError('INVALID_OPTION', `Expected options.Tensor to be onnxruntime's Tensor class, got ${show(options?.Tensor)}.`);
+    throw new InferenceError('INVALID_OPTION', `Expected options.Tensor to be onnxruntime's Tensor class, got ${echo(options?.Tensor)}.`);
   }
   const { Tensor } = options;
   const inputName = session.inputNames.includes('image') ? 'image' : session.inputNames[0]!;

@@ -4,7 +4,7 @@
 import type { ArrayBatch } from '@steel/ensemble';
 import { createRng, resize } from '@steel/transforms';
 import type { InferenceEngine } from './engine';
-import { InferenceError, show } from './errors';
+import { InferenceError, echo } from './errors';
 import { padTo, planTiles } from './tiling';
 
 /** A decoded image: row-major HWC bytes, pixel (r, c) channel k at `(r * width + c) * channels + k`; 1 (grey) or 3 channels. */
@@ -54,7 +54,7 @@ export function workSize(height: number, width: number, { scale = 1, workHeight 
 function perChannel(value: number | readonly number[], channels: number, field: string): number[] {
   const list = typeof value === 'number' ? new Array<number>(channels).fill(value) : Array.isArray(value) ? [...value] : [];
   if (list.length !== channels || !list.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-    throw new InferenceError('INVALID_OPTION', `normalization.${field}: expected a finite number or ${channels} of them, got ${show(value)}.`);
+    throw new InferenceError('INVALID_OPTION', `normalization.${field}: expected a finite number or ${channels} of them, got ${echo(value)}.`);
   }
   return list;
 }
@@ -63,11 +63,11 @@ function perChannel(value: number | readonly number[], channels: number, field: 
 export function checkImage(image: InferenceImage, where: string): number {
   const { data, height, width, channels } = image ?? ({} as InferenceImage);
   if (!Number.isInteger(height) || height < 1 || !Number.isInteger(width) || width < 1) {
-    throw new InferenceError('INVALID_IMAGE', `${where}: expected a positive integer height and width, got ${show(height)}x${show(width)}.`);
+    throw new InferenceError('INVALID_IMAGE', `${where}: expected a positive integer height and width, got ${echo(height)}x${echo(width)}.`);
   }
-  if (channels !== 1 && channels !== 3) throw new InferenceError('INVALID_IMAGE', `${where}: expected 1 (grey) or 3 (RGB) channels, got ${show(channels)}.`);
+  if (channels !== 1 && channels !== 3) throw new InferenceError('INVALID_IMAGE', `${where}: expected 1 (grey) or 3 (RGB) channels, got ${echo(channels)}.`);
   if (!(data instanceof Uint8Array) || data.length !== height * width * channels) {
-    throw new InferenceError('INVALID_IMAGE', `${where}: expected a Uint8Array of ${height}x${width}x${channels} = ${height * width * channels} bytes, got ${show(data)}.`);
+    throw new InferenceError('INVALID_IMAGE', `${where}: expected a Uint8Array of ${height}x${width}x${channels} = ${height * width * channels} bytes, got ${echo(data)}.`);
   }
   return channels;
 }
@@ -81,7 +81,7 @@ export function toInputBatch(images: readonly InferenceImage[], channels: number
   const scale = normalization.scale ?? 1 / 255;
   const mean = perChannel(normalization.mean ?? 0, channels, 'mean');
   const std = perChannel(normalization.std ?? 1, channels, 'std');
-  if (!Number.isFinite(scale) || std.some((s) => s === 0)) throw new InferenceError('INVALID_OPTION', `normalization: expected a finite scale and non-zero std, got ${show(normalization)}.`);
+  if (!Number.isFinite(scale) || std.some((s) => s === 0)) throw new InferenceError('INVALID_OPTION', `normalization: expected a finite scale and non-zero std, got ${echo(normalization)}.`);
   const a = std.map((s) => scale / s);
   const b = std.map((s, k) => -mean[k]! / s);
   const plane = height * width;

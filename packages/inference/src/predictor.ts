@@ -1,6 +1,6 @@
 import { combineProbabilities, normalizeWeights, parseTtaTransforms, withTtaArrays, type ArrayBatch, type CombineMode, type TtaTransform } from '@steel/ensemble';
 import type { InferenceEngine } from './engine';
-import { InferenceError, show } from './errors';
+import { InferenceError, echo } from './errors';
 import { checkImage, createGeometryFn, toInputBatch, type GeometryOptions, type InferenceImage, type Normalization, type ProbabilityMap } from './pipeline';
 
 /** One network of a {@link createPredictor} ensemble and how images are brought to it. */
@@ -50,7 +50,7 @@ export interface Predictor {
 
 function checkPositive(name: string, value: number | undefined): void {
   if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-    throw new InferenceError('INVALID_OPTION', `${name}: expected a positive number, got ${show(value)}.`);
+    throw new InferenceError('INVALID_OPTION', `${name}: expected a positive number, got ${echo(value)}.`);
   }
 }
 
@@ -69,14 +69,14 @@ function checkPositive(name: string, value: number | undefined): void {
  * const [map] = await predictor.predict([{ data, height: 256, width: 1600, channels: 1 }]); // map.probs: [256, 1600, 4]
  */
 export function createPredictor(models: readonly InferenceModel[], options: PredictorOptions = {}): Predictor {
-  if (!Array.isArray(models) || models.length === 0) throw new InferenceError('INVALID_OPTION', `Expected at least one model, got ${show(models)}.`);
+  if (!Array.isArray(models) || models.length === 0) throw new InferenceError('INVALID_OPTION', `Expected at least one model, got ${echo(models)}.`);
   const { convertChannels = true, mode = 'mean' } = options;
   checkPositive('classes', options.classes);
   checkPositive('tileWidth', options.tileWidth);
   const tta = parseTtaTransforms(options.tta ?? []);
   const names = models.map((m, i) => {
     if (m === null || typeof m !== 'object' || typeof m.engine?.run !== 'function') {
-      throw new InferenceError('INVALID_OPTION', `models[${i}]: expected { engine, scale?, normalization?, weight? }, got ${show(m)}.`);
+      throw new InferenceError('INVALID_OPTION', `models[${i}]: expected { engine, scale?, normalization?, weight? }, got ${echo(m)}.`);
     }
     checkPositive(`models[${i}].scale`, m.scale);
     checkPositive(`models[${i}].workHeight`, m.workHeight);
@@ -141,7 +141,7 @@ export function createPredictor(models: readonly InferenceModel[], options: Pred
     tta,
     engines: models.map((m) => m.engine.description),
     async predict(images) {
-      if (!Array.isArray(images)) throw new InferenceError('INVALID_IMAGE', `Expected an array of images, got ${show(images)}.`);
+      if (!Array.isArray(images)) throw new InferenceError('INVALID_IMAGE', `Expected an array of images, got ${echo(images)}.`);
       images.forEach((im, i) => checkImage(im, `images[${i}]`));
       const results: ProbabilityMap[] = [];
       for (let start = 0; start < images.length; ) {

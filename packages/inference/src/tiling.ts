@@ -1,4 +1,4 @@
-import { InferenceError, show } from './errors';
+import { InferenceError, echo } from './errors';
 
 /** One tile of a {@link TilePlan}, in columns of the working-size image. */
 export interface Tile {
@@ -42,7 +42,7 @@ export function padTo(n: number, multiple = 32): number {
 export function planTiles(width: number, options: TilePlanOptions = {}): TilePlan {
   const { multiple = 32, overlap = 64 } = options;
   for (const [name, v, min] of [['width', width, 1], ['multiple', multiple, 1], ['overlap', overlap, 0], ['tileWidth', options.tileWidth ?? 1, 1]] as const) {
-    if (!Number.isInteger(v) || v < min) throw new InferenceError('INVALID_OPTION', `planTiles: expected ${name} to be an integer >= ${min}, got ${show(v)}.`);
+    if (!Number.isInteger(v) || v < min) throw new InferenceError('INVALID_OPTION', `planTiles: expected ${name} to be an integer >= ${min}, got ${echo(v)}.`);
   }
   const tileWidth = options.tileWidth === undefined ? Infinity : Math.max(multiple, Math.floor(options.tileWidth / multiple) * multiple);
   if (width <= tileWidth) return { width, tiles: [{ start: 0, width, keepFrom: 0, keepTo: width }] };

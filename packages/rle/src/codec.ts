@@ -1,4 +1,4 @@
-import { RleError, truncate } from './errors';
+import { RleError, echo } from './errors';
 import { checkLength, checkShape } from './shape';
 import type { BinaryMask, MaskShape } from './types';
 import { decodeKernel, encodeKernel, ENCODE_BASE, type RleKernel } from './kernels';
@@ -288,7 +288,7 @@ function isSpace(code: number): boolean {
 function tokenText(rle: string, from: number): string {
   let end = from;
   while (end < rle.length && !isSpace(rle.charCodeAt(end))) end++;
-  return truncate(rle.slice(from, end), 40);
+  return echo(rle.slice(from, end), 40);
 }
 
 function invalid(token: number, message: string): RleError {

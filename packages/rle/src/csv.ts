@@ -1,5 +1,5 @@
 import { validateRle } from './codec';
-import { RleError, truncate, withCsvContext } from './errors';
+import { RleError, echo, withCsvContext } from './errors';
 import { checkShape } from './shape';
 import type { MaskShape } from './types';
 
@@ -57,7 +57,7 @@ function splitFields(line: string): string[] {
       let j = i + 1;
       while (j < line.length) {
         const q = line.indexOf('"', j);
-        if (q === -1) throw new RleError('INVALID_CSV', `expected a closing quote, got '${truncate(line.slice(i))}'.`);
+        if (q === -1) throw new RleError('INVALID_CSV', `expected a closing quote, got '${echo(line.slice(i))}'.`);
         value += line.slice(j, q);
         if (line.charCodeAt(q + 1) === 34) {
           value += '"';
@@ -69,7 +69,7 @@ function splitFields(line: string): string[] {
       }
       fields.push(value);
       if (j >= line.length) return fields;
-      if (line.charCodeAt(j) !== 44) throw new RleError('INVALID_CSV', `expected a comma after a quoted field, got '${truncate(line.slice(j))}'.`);
+      if (line.charCodeAt(j) !== 44) throw new RleError('INVALID_CSV', `expected a comma after a quoted field, got '${echo(line.slice(j))}'.`);
       i = j + 1;
     } else {
       const comma = line.indexOf(',', i);
@@ -102,7 +102,7 @@ export function detectCsvFormat(header: string): CsvFormat {
   if (format === undefined) {
     throw new RleError(
       'INVALID_CSV',
-      `Unknown CSV header: expected one of ${FORMATS.map((f) => `'${CSV_HEADERS[f]}' (${f})`).join(', ')}, got '${truncate(line)}'.`,
+      `Unknown CSV header: expected one of ${FORMATS.map((f) => `'${CSV_HEADERS[f]}' (${f})`).join(', ')}, got '${echo(line)}'.`,
       { location: { line: 1 } },
     );
   }
@@ -121,7 +121,7 @@ function createLineParser(options: CsvOptions): { line(text: string, lineNumber:
   if (validate !== undefined) checkShape(validate, 'CSV validate');
   let format: CsvFormat | undefined;
   const fail = (lineNumber: number, imageId: string | undefined, message: string): RleError =>
-    new RleError('INVALID_CSV', `Line ${lineNumber}${imageId === undefined ? '' : ` (image '${truncate(imageId, 40)}')`}: ${message}`, {
+    new RleError('INVALID_CSV', `Line ${lineNumber}${imageId === undefined ? '' : ` (image '${echo(imageId, 40)}')`}: ${message}`, {
       location: imageId === undefined ? { line: lineNumber } : { line: lineNumber, imageId },
     });
   return {
@@ -136,7 +136,7 @@ function createLineParser(options: CsvOptions): { line(text: string, lineNumber:
           throw fail(lineNumber, undefined, (error as Error).message);
         }
         if (expected !== undefined && detected !== expected) {
-          throw fail(1, undefined, `expected the ${expected} header '${CSV_HEADERS[expected]}', got '${truncate(text)}' (the ${detected} header).`);
+          throw fail(1, undefined, `expected the ${expected} header '${CSV_HEADERS[expected]}', got '${echo(text)}' (the ${detected} header).`);
         }
         format = detected;
         return undefined;
@@ -149,7 +149,7 @@ function createLineParser(options: CsvOptions): { line(text: string, lineNumber:
         throw withCsvContext(error, lineNumber, '?');
       }
       if (fields.length !== FIELD_COUNT[format]) {
-        throw fail(lineNumber, undefined, `expected ${FIELD_COUNT[format]} fields (${CSV_HEADERS[format]}), got ${fields.length}: '${truncate(text)}'.`);
+        throw fail(lineNumber, undefined, `expected ${FIELD_COUNT[format]} fields (${CSV_HEADERS[format]}), got ${fields.length}: '${echo(text)}'.`);
       }
       let imageId: string;
       let classText: string;
@@ -159,15 +159,15 @@ function createLineParser(options: CsvOptions): { line(text: string, lineNumber:
       else {
         const id = fields[0]!;
         const underscore = id.lastIndexOf('_');
-        if (underscore <= 0) throw fail(lineNumber, undefined, `expected ImageId_ClassId like '0002cc93b.jpg_1', got '${truncate(id)}'.`);
+        if (underscore <= 0) throw fail(lineNumber, undefined, `expected ImageId_ClassId like '0002cc93b.jpg_1', got '${echo(id)}'.`);
         imageId = id.slice(0, underscore);
         classText = id.slice(underscore + 1);
         rle = fields[1]!;
       }
       imageId = imageId.trim();
-      if (imageId === '') throw fail(lineNumber, undefined, `expected an image id, got an empty field: '${truncate(text)}'.`);
+      if (imageId === '') throw fail(lineNumber, undefined, `expected an image id, got an empty field: '${echo(text)}'.`);
       const classId = parseClassId(classText);
-      if (Number.isNaN(classId)) throw fail(lineNumber, imageId, `expected a class id (a non-negative integer), got '${truncate(classText)}'.`);
+      if (Number.isNaN(classId)) throw fail(lineNumber, imageId, `expected a class id (a non-negative integer), got '${echo(classText)}'.`);
       if (validate !== undefined) {
         try {
           validateRle(rle, validate);
@@ -248,15 +248,15 @@ export function formatCsvRow(record: RleRecord, format: CsvFormat): string {
   if (!Object.hasOwn(CSV_HEADERS, format)) throw unknownFormat(format);
   const { imageId, classId, rle } = record;
   if (typeof imageId !== 'string' || imageId === '' || UNSAFE.test(imageId)) {
-    throw new RleError('INVALID_CSV', `formatCsvRow: expected an image id without commas, quotes or line breaks, got '${truncate(String(imageId))}'.`);
+    throw new RleError('INVALID_CSV', `formatCsvRow: expected an image id without commas, quotes or line breaks, got '${echo(String(imageId))}'.`);
   }
   if (!Number.isInteger(classId) || classId < 0) {
-    throw new RleError('INVALID_CSV', `formatCsvRow (image '${truncate(imageId, 40)}'): expected a non-negative integer class id, got ${String(classId)}.`, {
+    throw new RleError('INVALID_CSV', `formatCsvRow (image '${echo(imageId, 40)}'): expected a non-negative integer class id, got ${String(classId)}.`, {
       location: { imageId },
     });
   }
   if (typeof rle !== 'string' || UNSAFE.test(rle)) {
-    throw new RleError('INVALID_CSV', `formatCsvRow (image '${truncate(imageId, 40)}', class ${classId}): expected an RLE string of digits and spaces, got '${truncate(String(rle))}'.`, {
+    throw new RleError('INVALID_CSV', `formatCsvRow (image '${echo(imageId, 40)}', class ${classId}): expected an RLE string of digits and spaces, got '${echo(String(rle))}'.`, {
       location: { imageId, classId },
     });
   }

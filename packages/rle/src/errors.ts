@@ -37,7 +37,7 @@ export class RleError extends Error {
 export const isRleError = (error: unknown): error is RleError => error instanceof Error && error.name === 'RleError';
 
 /** Shortens echoed input to about 80 characters. */
-export function truncate(text: string, max = 80): string {
+export function echo(text: string, max = 80): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
@@ -47,7 +47,7 @@ export function truncate(text: string, max = 80): string {
  */
 export function withCsvContext(error: unknown, line: number, imageId: string, classId?: number): unknown {
   if (!isRleError(error)) return error;
-  const where = `Line ${line} (image '${truncate(imageId, 40)}'${classId === undefined ? '' : `, class ${classId}`})`;
+  const where = `Line ${line} (image '${echo(imageId, 40)}'${classId === undefined ? '' : `, class ${classId}`})`;
   const location: RleErrorLocation = classId === undefined
     ? { ...error.location, line, imageId }
     : { ...error.location, line, imageId, classId };

@@ -1,4 +1,4 @@
-import { checkNumber, checkRange, show, TransformError } from './errors';
+import { checkNumber, checkRange, echo, TransformError } from './errors';
 import type { Rng } from './rng';
 import { applySeparable, buildTaps, type Taps } from './separable';
 import { assertSample, type Sample, type Transform } from './types';
@@ -41,13 +41,13 @@ function kernelTaps(length: number, kernel: Float64Array): Taps {
  */
 export function blur({ kind = 'box', size = 3, sigma }: BlurOptions = {}): Transform {
   if (kind !== 'box' && kind !== 'gaussian') {
-    throw new TransformError('INVALID_OPTION', `blur: expected kind 'box' or 'gaussian', got ${show(kind)}.`);
+    throw new TransformError('INVALID_OPTION', `blur: expected kind 'box' or 'gaussian', got ${echo(kind)}.`);
   }
   const [low, high] = checkRange('blur', 'size', size, false);
   const sizes: number[] = [];
   for (let k = Math.max(1, Math.ceil(low)); k <= high; k++) if (k % 2 === 1) sizes.push(k);
   if (sizes.length === 0 || (typeof size === 'number' && !Number.isInteger(size))) {
-    throw new TransformError('INVALID_OPTION', `blur: expected an odd positive size or a range containing one, got ${show(size)}.`);
+    throw new TransformError('INVALID_OPTION', `blur: expected an odd positive size or a range containing one, got ${echo(size)}.`);
   }
   if (sigma !== undefined) checkNumber('blur', 'sigma', sigma, Number.MIN_VALUE);
   const kernels = new Map<number, Float64Array>();

@@ -1,4 +1,4 @@
-import { checkNumber, show, TransformError } from './errors';
+import { checkNumber, echo, TransformError } from './errors';
 import type { Sample, Transform } from './types';
 
 /** The transform that returns its input unchanged (and draws nothing). */
@@ -6,11 +6,11 @@ export const identity: Transform = (sample: Sample): Sample => sample;
 
 function checkTransforms(where: string, transforms: readonly Transform[]): void {
   if (!Array.isArray(transforms)) {
-    throw new TransformError('INVALID_OPTION', `${where}: expected an array of transforms, got ${show(transforms)}.`);
+    throw new TransformError('INVALID_OPTION', `${where}: expected an array of transforms, got ${echo(transforms)}.`);
   }
   transforms.forEach((t, i) => {
     if (typeof t !== 'function') {
-      throw new TransformError('INVALID_OPTION', `${where}: expected transforms[${i}] to be a function (sample, rng) => sample, got ${show(t)}.`);
+      throw new TransformError('INVALID_OPTION', `${where}: expected transforms[${i}] to be a function (sample, rng) => sample, got ${echo(t)}.`);
     }
   });
 }
@@ -46,11 +46,11 @@ export function oneOf(transforms: readonly Transform[], { weights }: OneOfOption
   if (transforms.length === 0) throw new TransformError('INVALID_OPTION', 'oneOf: expected at least one transform, got an empty array.');
   const w = weights ?? transforms.map(() => 1);
   if (!Array.isArray(w) || w.length !== transforms.length) {
-    throw new TransformError('INVALID_OPTION', `oneOf: expected ${transforms.length} weights, got ${show(weights)}.`);
+    throw new TransformError('INVALID_OPTION', `oneOf: expected ${transforms.length} weights, got ${echo(weights)}.`);
   }
   w.forEach((x, i) => checkNumber('oneOf', `weights[${i}]`, x, 0));
   const total = w.reduce((a, b) => a + b, 0);
-  if (!(total > 0)) throw new TransformError('INVALID_OPTION', `oneOf: expected weights with a positive sum, got ${show(weights)}.`);
+  if (!(total > 0)) throw new TransformError('INVALID_OPTION', `oneOf: expected weights with a positive sum, got ${echo(weights)}.`);
   const cumulative: number[] = [];
   let acc = 0;
   for (const x of w) cumulative.push((acc += x) / total);

@@ -15,11 +15,11 @@ export const isTransformError = (error: unknown): error is TransformError =>
   error instanceof Error && error.name === 'TransformError';
 
 /** Formats a value for an error message, truncated to about 80 characters. */
-export function show(value: unknown): string {
+export function echo(value: unknown): string {
   let text: string;
   if (typeof value === 'string') text = JSON.stringify(value);
   else if (ArrayBuffer.isView(value)) text = `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
-  else if (Array.isArray(value)) text = `[${value.map((v) => show(v)).join(', ')}]`;
+  else if (Array.isArray(value)) text = `[${value.map((v) => echo(v)).join(', ')}]`;
   else if (typeof value === 'object' && value !== null) {
     try {
       text = JSON.stringify(value) ?? String(value);
@@ -34,7 +34,7 @@ export function show(value: unknown): string {
 export function checkNumber(where: string, name: string, value: unknown, min = -Infinity, max = Infinity): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     const range = min === -Infinity && max === Infinity ? 'a finite number' : `a number in [${min}, ${max}]`;
-    throw new TransformError('INVALID_OPTION', `${where}: expected ${name} to be ${range}, got ${show(value)}.`);
+    throw new TransformError('INVALID_OPTION', `${where}: expected ${name} to be ${range}, got ${echo(value)}.`);
   }
   return value;
 }
@@ -43,7 +43,7 @@ export function checkNumber(where: string, name: string, value: unknown, min = -
 export function checkInteger(where: string, name: string, value: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
-    throw new TransformError('INVALID_OPTION', `${where}: expected ${name} to be ${range}, got ${show(value)}.`);
+    throw new TransformError('INVALID_OPTION', `${where}: expected ${name} to be ${range}, got ${echo(value)}.`);
   }
   return value;
 }
@@ -64,6 +64,6 @@ export function checkRange(where: string, name: string, value: unknown, symmetri
   }
   throw new TransformError(
     'INVALID_OPTION',
-    `${where}: expected ${name} to be a number or a [low, high] pair with low <= high, got ${show(value)}.`,
+    `${where}: expected ${name} to be a number or a [low, high] pair with low <= high, got ${echo(value)}.`,
   );
 }

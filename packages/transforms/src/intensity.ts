@@ -1,4 +1,4 @@
-import { checkNumber, checkRange, show, TransformError } from './errors';
+import { checkNumber, checkRange, echo, TransformError } from './errors';
 import type { Rng } from './rng';
 import { assertSample, type ImageArray, type Sample, type Transform } from './types';
 
@@ -73,7 +73,7 @@ export interface GaussianNoiseOptions {
  */
 export function gaussianNoise({ std, mean = 0, perChannel = true }: GaussianNoiseOptions): Transform {
   const [low, high] = checkRange('gaussianNoise', 'std', std, false);
-  if (low < 0) throw new TransformError('INVALID_OPTION', `gaussianNoise: expected std >= 0, got ${show(std)}.`);
+  if (low < 0) throw new TransformError('INVALID_OPTION', `gaussianNoise: expected std >= 0, got ${echo(std)}.`);
   checkNumber('gaussianNoise', 'mean', mean);
   return (sample: Sample, rng: Rng): Sample => {
     assertSample(sample, 'gaussianNoise');
@@ -131,8 +131,8 @@ export interface NormalizeOptions {
  */
 export function normalize({ mean = IMAGENET_MEAN, std = IMAGENET_STD, maxPixelValue = 255 }: NormalizeOptions = {}): Transform {
   checkNumber('normalize', 'maxPixelValue', maxPixelValue, Number.MIN_VALUE);
-  if (!Array.isArray(mean) || mean.length === 0) throw new TransformError('INVALID_OPTION', `normalize: expected mean to be a non-empty array, got ${show(mean)}.`);
-  if (!Array.isArray(std) || std.length === 0) throw new TransformError('INVALID_OPTION', `normalize: expected std to be a non-empty array, got ${show(std)}.`);
+  if (!Array.isArray(mean) || mean.length === 0) throw new TransformError('INVALID_OPTION', `normalize: expected mean to be a non-empty array, got ${echo(mean)}.`);
+  if (!Array.isArray(std) || std.length === 0) throw new TransformError('INVALID_OPTION', `normalize: expected std to be a non-empty array, got ${echo(std)}.`);
   mean.forEach((m, i) => checkNumber('normalize', `mean[${i}]`, m));
   std.forEach((s, i) => checkNumber('normalize', `std[${i}]`, s, Number.MIN_VALUE));
   const means = [...mean];

@@ -1,4 +1,4 @@
-import { checkInteger, checkNumber, show, TransformError } from './errors';
+import { checkInteger, checkNumber, echo, TransformError } from './errors';
 import { copyBlock } from './geometry';
 import { allocLike, assertSample, type ImageArray, type Sample } from './types';
 
@@ -58,7 +58,7 @@ function checkPadInfo(where: string, padding: PadInfo): void {
   const { height, width, paddedHeight, paddedWidth } = padding ?? ({} as PadInfo);
   for (const [name, v] of Object.entries({ height, width, paddedHeight, paddedWidth })) checkInteger(where, `padding.${name}`, v, 1);
   if (paddedHeight < height || paddedWidth < width) {
-    throw new TransformError('INVALID_OPTION', `${where}: expected padded size >= original size, got ${show(padding)}.`);
+    throw new TransformError('INVALID_OPTION', `${where}: expected padded size >= original size, got ${echo(padding)}.`);
   }
 }
 
@@ -95,7 +95,7 @@ export function cropBack<T extends ImageArray>(data: T, padding: PadInfo, channe
   checkInteger('cropBack', 'channels', channels, 1);
   const { height, width, paddedHeight, paddedWidth } = padding;
   if (!(data instanceof Uint8Array) && !(data instanceof Float32Array)) {
-    throw new TransformError('SHAPE_MISMATCH', `cropBack: expected a Uint8Array or Float32Array, got ${show(data)}.`);
+    throw new TransformError('SHAPE_MISMATCH', `cropBack: expected a Uint8Array or Float32Array, got ${echo(data)}.`);
   }
   if (data.length !== paddedHeight * paddedWidth * channels) {
     throw new TransformError(

@@ -1,4 +1,4 @@
-import { checkInteger, show, TransformError } from './errors';
+import { checkInteger, echo, TransformError } from './errors';
 import { applySeparable, buildTaps, type Taps } from './separable';
 import { assertSample, type Sample, type Transform } from './types';
 
@@ -57,7 +57,7 @@ export function resize({ height, width, method = 'bilinear' }: ResizeOptions): T
   checkInteger('resize', 'height', height, 1);
   checkInteger('resize', 'width', width, 1);
   if (method !== 'bilinear' && method !== 'area') {
-    throw new TransformError('INVALID_OPTION', `resize: expected method 'bilinear' or 'area', got ${show(method)}.`);
+    throw new TransformError('INVALID_OPTION', `resize: expected method 'bilinear' or 'area', got ${echo(method)}.`);
   }
   const tapsFor = method === 'area' ? areaTaps : bilinearTaps;
   return (sample: Sample): Sample => {

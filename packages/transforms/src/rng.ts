@@ -1,4 +1,4 @@
-import { show, TransformError } from './errors';
+import { echo, TransformError } from './errors';
 
 /** The serialisable state of an {@link Rng}: plain JSON, so a training checkpoint can store it and resume the stream. */
 export interface RngState {
@@ -59,7 +59,7 @@ export function deriveSeed(seed: number, ...keys: number[]): number {
   let h = 0x811c9dc5;
   for (const value of [seed, ...keys]) {
     if (!Number.isSafeInteger(value)) {
-      throw new TransformError('INVALID_OPTION', `deriveSeed: expected safe integers, got ${show(value)}.`);
+      throw new TransformError('INVALID_OPTION', `deriveSeed: expected safe integers, got ${echo(value)}.`);
     }
     // Both 32-bit halves of the value, each through a murmur3-style mix.
     for (const word of [value >>> 0, Math.floor(value / TWO_32) >>> 0]) {
@@ -95,7 +95,7 @@ export function createRng(seed: number | RngState): Rng {
   let s3 = 0;
   if (typeof seed === 'number') {
     if (!Number.isSafeInteger(seed)) {
-      throw new TransformError('INVALID_OPTION', `createRng: expected seed to be a safe integer or an RngState, got ${show(seed)}.`);
+      throw new TransformError('INVALID_OPTION', `createRng: expected seed to be a safe integer or an RngState, got ${echo(seed)}.`);
     }
     let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / TWO_32) | 0, 0x27d4eb2f);
     const words: number[] = [];
@@ -111,7 +111,7 @@ export function createRng(seed: number | RngState): Rng {
   } else {
     throw new TransformError(
       'INVALID_OPTION',
-      `createRng: expected seed to be a safe integer or { algorithm: 'xoshiro128**', s: [4 uint32, not all 0] }, got ${show(seed)}.`,
+      `createRng: expected seed to be a safe integer or { algorithm: 'xoshiro128**', s: [4 uint32, not all 0] }, got ${echo(seed)}.`,
     );
   }
 
@@ -149,7 +149,7 @@ class Xoshiro128 implements Rng {
 
   int(n: number): number {
     if (!Number.isInteger(n) || n < 1 || n > TWO_32) {
-      throw new TransformError('INVALID_OPTION', `Rng.int: expected n to be an integer in [1, 2^32], got ${show(n)}.`);
+      throw new TransformError('INVALID_OPTION', `Rng.int: expected n to be an integer in [1, 2^32], got ${echo(n)}.`);
     }
     // Rejection sampling: drop the top partial block of 2^32 so every residue is equally likely.
     const limit = TWO_32 - (TWO_32 % n);

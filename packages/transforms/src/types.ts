@@ -1,5 +1,5 @@
 import type { Rng } from './rng';
-import { show, TransformError } from './errors';
+import { echo, TransformError } from './errors';
 
 /** Pixel data of an image: `Uint8Array` (0-255) as decoded, or `Float32Array`. */
 export type ImageArray = Float32Array | Uint8Array;
@@ -35,20 +35,20 @@ export type Transform = (sample: Sample, rng: Rng) => Sample;
  */
 export function assertSample(sample: Sample, where = 'sample'): void {
   if (typeof sample !== 'object' || sample === null) {
-    throw new TransformError('INVALID_SAMPLE', `${where}: expected an object { image, mask, height, width, channels, maskChannels }, got ${show(sample)}.`);
+    throw new TransformError('INVALID_SAMPLE', `${where}: expected an object { image, mask, height, width, channels, maskChannels }, got ${echo(sample)}.`);
   }
   const { image, mask, height, width, channels, maskChannels } = sample;
   const dims = { height, width, channels } as const;
   for (const [name, value] of Object.entries(dims)) {
     if (!Number.isInteger(value) || (value as number) < 1) {
-      throw new TransformError('INVALID_SAMPLE', `${where}: expected ${name} to be a positive integer, got ${show(value)}.`);
+      throw new TransformError('INVALID_SAMPLE', `${where}: expected ${name} to be a positive integer, got ${echo(value)}.`);
     }
   }
   if (!Number.isInteger(maskChannels) || maskChannels < 0) {
-    throw new TransformError('INVALID_SAMPLE', `${where}: expected maskChannels to be an integer >= 0, got ${show(maskChannels)}.`);
+    throw new TransformError('INVALID_SAMPLE', `${where}: expected maskChannels to be an integer >= 0, got ${echo(maskChannels)}.`);
   }
   if (!(image instanceof Uint8Array) && !(image instanceof Float32Array)) {
-    throw new TransformError('INVALID_SAMPLE', `${where}: expected image to be a Uint8Array or Float32Array, got ${show(image)}.`);
+    throw new TransformError('INVALID_SAMPLE', `${where}: expected image to be a Uint8Array or Float32Array, got ${echo(image)}.`);
   }
   if (image.length !== height * width * channels) {
     throw new TransformError(
@@ -57,7 +57,7 @@ export function assertSample(sample: Sample, where = 'sample'): void {
     );
   }
   if (!(mask instanceof Uint8Array)) {
-    throw new TransformError('INVALID_SAMPLE', `${where}: expected mask to be a Uint8Array, got ${show(mask)}.`);
+    throw new TransformError('INVALID_SAMPLE', `${where}: expected mask to be a Uint8Array, got ${echo(mask)}.`);
   }
   if (mask.length !== height * width * maskChannels) {
     throw new TransformError(
