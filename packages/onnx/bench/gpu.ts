@@ -3,6 +3,7 @@
 // installed (its CPU provider as the reference). On a software Vulkan device (llvmpipe) the shapes are small and the rows
 // say so. Environment: STEEL_GPU_BENCH_SIZE=small|full (default: full on a hardware adapter, small on a software one),
 // STEEL_GPU_INFO (JSON from nvidia-smi, set by the script).
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
@@ -93,7 +94,8 @@ for (const provider of ['cuda', 'cpu'] as const) {
     try {
       row(`onnxruntime-node ${provider}`, c, await timeOnnx(c, provider));
     } catch (error) {
-      skipped[`onnxruntime-node ${provider}`] = String((error as Error).message ?? error).split('\n')[0]!.slice(0, 300);
+      const hint = provider === 'cuda' ? ' (the CUDA provider comes from onnxruntime-node\'s install script: see scripts/gpu-bench.sh)' : '';
+      skipped[`onnxruntime-node ${provider}`] = `${String((error as Error).message ?? error).split('\n')[0]!.slice(0, 300)}${hint}`;
       console.log(`onnxruntime-node ${provider}: ${skipped[`onnxruntime-node ${provider}`]}`);
       break;
     }
@@ -101,5 +103,5 @@ for (const provider of ['cuda', 'cpu'] as const) {
 }
 
 const gpuInfo = process.env['STEEL_GPU_INFO'] ? (JSON.parse(process.env['STEEL_GPU_INFO']) as unknown) : null;
-report('gpu', rows, { adapter: setup.reason, device, size, gpu: gpuInfo, onnxruntime: ort.env.versions, skipped });
+report('gpu', rows, { adapter: setup.reason, device, size, gpu: gpuInfo, loadAverage: os.loadavg(), onnxruntime: ort.env.versions, skipped });
 process.exit(0); // Dawn keeps the event loop alive

@@ -2,6 +2,17 @@
 import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { allocFloat32, float32View, makeFloat32, readFloat32 } from './tensor-data.ts';
 
+/** The window geometry (sizes, strides, padding) of a `MaxPoolGrad` call, from its forward input and attributes. */
+export function maxPoolGeometry(input: TensorInfo, attrs: NamedAttrMap | undefined): backend_util.Conv2DInfo {
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  return backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+}
+
 /**
  * `MaxPoolGrad`: routes each dy to the position of its window's maximum in the forward input. The first maximum in
  * row-major window order wins ties, and padding never wins (only positions inside the input are candidates), which is
@@ -10,20 +21,7 @@ import { allocFloat32, float32View, makeFloat32, readFloat32 } from './tensor-da
 export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const dy = inputs['dy']!;
   const input = inputs['input']!;
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
-    filterSize: number | [number, number];
-    strides: number | [number, number];
-    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  };
-  const info = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = maxPoolGeometry(input, attrs);
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
   const top = info.padInfo.top;

@@ -1,7 +1,7 @@
 // Gradients of max pooling and resizing for tfjs-backend-webgpu, as WGSL compute programs run by the backend itself (the
 // data stays on the GPU). They follow the conventions of this package's typed-array kernels for cpu and wasm.
-import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { bilinearSourceWeights, nearestSourceIndex } from './pool-resize-gradients.ts';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { bilinearSourceWeights, maxPoolGeometry, nearestSourceIndex } from './pool-resize-gradients.ts';
 
 /** What tfjs-backend-webgpu's `runWebGPUProgram` needs of a program (its `WebGPUProgram`). */
 interface WebgpuProgram {
@@ -98,13 +98,7 @@ const MAX_POOL_GRAD = `
 export const webgpuMaxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const dy = inputs['dy']!;
   const input = inputs['input']!;
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
-    filterSize: number | [number, number];
-    strides: number | [number, number];
-    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  };
-  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const info = maxPoolGeometry(input, attrs);
   const program = flatProgram('steelMaxPoolGrad', input.shape, ['dy', 'x'], 'strides : vec2<i32>, pads : vec2<i32>, filterDims : vec2<i32>,', MAX_POOL_GRAD);
   return (backend as unknown as WebgpuBackend).runWebGPUProgram(program, [dy, input], 'float32', [
     { type: 'int32', data: [info.strideHeight, info.strideWidth] },
