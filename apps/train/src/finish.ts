@@ -15,7 +15,7 @@ import { createPredictor, disposeMembers, loadMember, toBatch, type ImagePredict
 import type { Progress } from './progress.ts';
 import { writeReport, type OverlaySample } from './report.ts';
 import { writeJson, type RunPaths } from './run-dir.ts';
-import { emptyBaseline, scoreMasks, type DiceScore } from './scoring.ts';
+import { scoreMasks, type DiceScore } from './scoring.ts';
 import type { TrainState } from './checkpoint.ts';
 
 /** Post-processing from a run's config: threshold and per-class minimum areas (pixels at the stored size). */
@@ -315,4 +315,3 @@ export function summaryTable(rows: readonly { name: string; score: DiceScore }[]
   return lines.join('\n');
 }
 
-export { emptyBaseline };

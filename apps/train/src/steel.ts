@@ -5,7 +5,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { createAdam } from '@steel/backend';
 import { createLoss, isLossName, losses, type LossFn } from '@steel/losses';
 import { architectures, createModel, encoders, loadPytorchWeights, registerSteelLayers, type PytorchWeightsReport } from '@steel/models';
-import type { Size, TrainConfig } from './config.ts';
+import type { TrainConfig } from './config.ts';
 import { AppError } from './errors.ts';
 
 /** Checks architecture and encoder names against the model registry, listing the valid ones. */
@@ -30,7 +30,7 @@ export function checkNames(config: Pick<TrainConfig, 'architecture' | 'encoder' 
 }
 
 /** Builds the configured network (any input size that is a multiple of 32). */
-export async function buildModel(config: TrainConfig, classes: number, _inputSize?: Size): Promise<LayersModel> {
+export async function buildModel(config: TrainConfig, classes: number): Promise<LayersModel> {
   checkModelNames(config);
   registerSteelLayers();
   const model = createModel({

@@ -4,7 +4,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { recalibrateBatchNorm } from '@steel/models';
 import type { ImageEntry } from '@steel/data';
 import { loadCheckpoint, saveCheckpoint, saveModelDir, type EpochRecord, type ModelIdentity, type TrainState } from './checkpoint.ts';
-import { padTo32, type TrainConfig } from './config.ts';
+import type { TrainConfig } from './config.ts';
 import { epochOrder, SampleStore, scaledSize, stackBatch, trainBatch, trainTransform, type PreparedData } from './data.ts';
 import { AppError, isAppError } from './errors.ts';
 import { faultPoint } from './fault.ts';
@@ -12,7 +12,7 @@ import type { Progress } from './progress.ts';
 import { appendJsonLine, resolveAtomicDir, writeFileAtomic, type RunPaths } from './run-dir.ts';
 import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
 import { scoreMasks, type DiceScore } from './scoring.ts';
-import { applyPretrained, buildLoss, buildModel, buildOptimizer, predictProbabilities } from './steel.ts';
+import { applyPretrained, buildLoss, buildModel, buildOptimizer } from './steel.ts';
 
 /** What a finished (or stopped) training returns. */
 export interface TrainResult {
@@ -121,8 +121,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         `Pass ${fit.height > 0 && fit.width > 0 ? `a crop that fits (at most --crop ${fit.height}x${fit.width}), or ` : ''}--crop none for whole images.`,
     );
   }
-  const inputSize = config.crop ?? { height: padTo32(size.height), width: padTo32(size.width) };
-  const model = await buildModel(config, classes, inputSize);
+  const model = await buildModel(config, classes);
   const optimizer = buildOptimizer(config);
   const lossFn = buildLoss(config, classes);
   const transform = trainTransform(config);
@@ -325,13 +324,6 @@ export function truncateLog(path: string, state: TrainState): void {
   if (kept.length !== lines.length) writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
 }
 
-/** Reads a run's training state (for reports). */
-export function readState(path: string): TrainState | undefined {
-  if (!existsSync(path)) return undefined;
-  return JSON.parse(readFileSync(path, 'utf8')) as TrainState;
-}
-
-export { predictProbabilities };
 
 /** Median seconds of one optimizer step of the configured model on a random batch of the given shape (a throwaway model). */
 export async function measureStep(config: TrainConfig, classes: number, shape: [number, number, number, number]): Promise<number> {

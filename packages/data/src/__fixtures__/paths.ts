@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SHARED_DATA, sharedData } from '../../../../tooling/vitest/shared-data.ts';
 
-export { SHARED_DATA };
 export const SEVERSTAL_SAMPLE = join(SHARED_DATA, 'severstal-sample');
 export const NEU_SEG = join(SHARED_DATA, 'neu-seg');
 /** Whether severstal-sample is there for the tests of `what` (absent: a warning, or a failing test under CI=true). */
