@@ -24,7 +24,7 @@ interface WebgpuBackend {
 
 const WORKGROUP = 64;
 
-/** A program with one invocation per element of `outputShape` (tfjs-webgpu's flat dispatch). */
+/** A program with one invocation per element of the NHWC `outputShape` (tfjs-webgpu's flat dispatch); `body` sees b, h, w, d. */
 function flatProgram(shaderKey: string, outputShape: number[], variableNames: string[], uniforms: string, body: string): WebgpuProgram {
   const size = outputShape.reduce((a, b) => a * b, 1);
   return {
@@ -40,6 +40,10 @@ function flatProgram(shaderKey: string, outputShape: number[], variableNames: st
       fn main(index : i32) {
         if (index < uniforms.size) {
           let coords = getCoordsFromIndex(index);
+          let b = coords[0];
+          let h = coords[1];
+          let w = coords[2];
+          let d = coords[3];
           ${body}
         }
       }`,
@@ -50,10 +54,6 @@ function flatProgram(shaderKey: string, outputShape: number[], variableNames: st
 // padding excluded, whatever the sign of the values) and take that window's dy if it is this pixel. tfjs-webgpu's own
 // kernel lets the last maximum win, which sends gradients elsewhere than the cpu and wasm backends on ties.
 const MAX_POOL_GRAD = `
-  let b = coords[0];
-  let h = coords[1];
-  let w = coords[2];
-  let d = coords[3];
   let H = uniforms.xShape[1];
   let W = uniforms.xShape[2];
   var sum = 0.0;
@@ -131,10 +131,6 @@ function axisTable(inSize: number, outSize: number, lo: ArrayLike<number>, hi: A
 // One invocation per input pixel: dx(h, w) = Σ over the outputs that read row h and column w of weight(row) ·
 // weight(column) · dy. lo(o) and hi(o) are non-decreasing in o, so those outputs are a contiguous range per axis.
 const RESIZE_GRAD = `
-  let b = coords[0];
-  let h = coords[1];
-  let w = coords[2];
-  let d = coords[3];
   let OH = uniforms.dyShape[1];
   let OW = uniforms.dyShape[2];
   let rowFirst = i32(getRows(3 * OH + 2 * h));
