@@ -30,7 +30,7 @@ describe('setupBackend', () => {
     expect(setup).toMatchObject({
       backend: 'cpu',
       threads: 1,
-      kernelsRegistered: ['ResizeNearestNeighborGrad', 'ResizeBilinearGrad', 'FusedBatchNorm', 'SteelAdamUpdate', 'FusedBatchNorm (gradient)'],
+      kernelsRegistered: ['ResizeNearestNeighborGrad', 'ResizeBilinearGrad', 'FusedBatchNorm', 'SteelBroadcastRows', 'SteelAdamUpdate', 'FusedBatchNorm (gradient)', 'Mean (gradient)'],
     });
     await setupBackend({ backend: 'wasm', threads: 1 });
   });

@@ -9,6 +9,7 @@
 //   ds = r · Σ dy · (x − m)
 //   do = Σ dy
 import * as tf from '@tensorflow/tfjs-core';
+import { meanGradConfig } from './mean-gradient.ts';
 
 /** Axes of `xShape` over which a tensor of `shape` is broadcast (its size 1 or missing there, aligned to the right). */
 function broadcastAxes(shape: readonly number[], xShape: readonly number[]): number[] {
@@ -47,10 +48,12 @@ export const fusedBatchNormGradConfig: tf.GradConfig = {
 
 let stockGradient: tf.GradConfig | undefined;
 
+const ours = () => tf.getGradient('FusedBatchNorm') === fusedBatchNormGradConfig && tf.getGradient('Mean') === meanGradConfig;
+
 /**
- * Makes this package's `FusedBatchNorm` gradient the registered one (global to all backends) and returns its label.
- * Importing tfjs-layers (or the tfjs union package) registers tfjs' gradients again, so `setupBackend` calls this, and
- * on wasm and cpu so does every forward `FusedBatchNorm` (see `keepingGradient`).
+ * Makes this package's `FusedBatchNorm` and `Mean` gradients the registered ones (global to all backends) and returns
+ * their labels. Importing tfjs-layers (or the tfjs union package) registers tfjs' gradients again, so `setupBackend`
+ * calls this, and on wasm and cpu so does every forward `FusedBatchNorm` (and wasm `Mean`; see `keepingGradient`).
  */
 export function registerGradientFixes(): string[] {
   const current = tf.getGradient('FusedBatchNorm');
@@ -58,16 +61,17 @@ export function registerGradientFixes(): string[] {
     if (current) stockGradient = current;
     tf.registerGradient(fusedBatchNormGradConfig);
   }
-  return ['FusedBatchNorm (gradient)'];
+  if (tf.getGradient('Mean') !== meanGradConfig) tf.registerGradient(meanGradConfig);
+  return ['FusedBatchNorm (gradient)', 'Mean (gradient)'];
 }
 
 /**
- * Wraps a backend's forward `FusedBatchNorm` so that each call first makes sure this package's gradient is registered:
- * the engine looks the gradient up after running the kernel, so the tape records ours whatever was imported since.
+ * Wraps a backend's forward kernel so that each call first makes sure this package's gradients are registered: the
+ * engine looks the gradient up when it records the kernel, so the tape records ours whatever was imported since.
  */
 export function keepingGradient(stockKernel: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
-    if (tf.getGradient('FusedBatchNorm') !== fusedBatchNormGradConfig) registerGradientFixes();
+    if (!ours()) registerGradientFixes();
     return stockKernel(args);
   };
 }

@@ -8,6 +8,8 @@ import { withLeadingAxesReduction } from './reductions.ts';
 import { keepingGradient, registerGradientFixes } from './batch-norm-gradient.ts';
 import { webgpuMaxPoolGrad, webgpuResizeBilinearGrad, webgpuResizeNearestNeighborGrad } from './webgpu-gradients.ts';
 import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
+import { sharingData } from './identity.ts';
+import { BROADCAST_ROWS, broadcastRows } from './mean-gradient.ts';
 
 interface KernelFix {
   kernelName: string;
@@ -44,7 +46,17 @@ function wrapConv(kernelName: string) {
 function fastReduction(kernelName: 'Sum' | 'Mean') {
   return (backendName: string): tf.KernelFunc | undefined => {
     const original = stockKernel(kernelName, backendName) ?? tf.getKernel(kernelName, backendName);
-    return original ? withLeadingAxesReduction(original.kernelFunc, kernelName === 'Mean') : undefined;
+    if (!original) return undefined;
+    const reduce = withLeadingAxesReduction(original.kernelFunc, kernelName === 'Mean');
+    // The tape looks a gradient up when it records the kernel: keep ours for Mean even when tfjs-layers came later.
+    return kernelName === 'Mean' ? keepingGradient(reduce) : reduce;
+  };
+}
+
+function withSharedData(kernelName: 'Identity' | 'Cast') {
+  return (backendName: string): tf.KernelFunc | undefined => {
+    const original = stockKernel(kernelName, backendName) ?? tf.getKernel(kernelName, backendName);
+    return original ? sharingData(original.kernelFunc) : undefined;
   };
 }
 
@@ -55,6 +67,7 @@ function keepBatchNormGradient(backendName: string): tf.KernelFunc | undefined {
 
 const KEEP_BN_GRADIENT = "forward unchanged; keeps this package's FusedBatchNorm gradient registered when tfjs-layers is imported later";
 const SAME_PADDING = "'same' padding returns zeros for non-square kernels or strides";
+const BROADCAST = { kernelName: BROADCAST_ROWS, reason: 'new: the gradient of per-channel means (batch-norm statistics) in one pass', create: () => broadcastRows };
 const ADAM = { kernelName: ADAM_UPDATE, reason: "new: Adam's update of a variable in one pass (used by createAdam)", create: () => adamUpdate };
 
 /** The kernels each backend gets, keyed by tfjs backend name. */
@@ -80,12 +93,16 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
     { kernelName: 'FusedBatchNorm', reason: KEEP_BN_GRADIENT, create: keepBatchNormGradient },
     { kernelName: 'Sum', reason: 'transposes before reducing leading axes (per-channel sums of NHWC)', create: fastReduction('Sum') },
     { kernelName: 'Mean', reason: 'transposes before reducing leading axes (per-channel means of NHWC)', create: fastReduction('Mean') },
+    { kernelName: 'Identity', reason: 'copies the whole tensor (tf.clone, many gradients)', create: withSharedData('Identity') },
+    { kernelName: 'Cast', reason: 'copies the whole tensor when the dtype does not change', create: withSharedData('Cast') },
+    BROADCAST,
     ADAM,
   ],
   cpu: [
     { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel is wrong for x2 upsampling', create: () => resizeNearestNeighborGrad },
     { kernelName: 'ResizeBilinearGrad', reason: 'stock kernel is not the adjoint of the forward resize (e.g. 4x5 -> 8x10)', create: () => resizeBilinearGrad },
     { kernelName: 'FusedBatchNorm', reason: KEEP_BN_GRADIENT, create: keepBatchNormGradient },
+    BROADCAST,
     ADAM,
   ],
   webgpu: [
