@@ -36,7 +36,7 @@ describe('wasm Identity and same-dtype Cast share the data', () => {
     await setupBackend({ backend: 'wasm', threads: 1 });
     const v = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3])));
     const snapshot = tf.clone(v);
-    const next = tf.mul(v, 10);
+    const next = tf.mul(v, 10) as tf.Tensor1D;
     v.assign(next);
     next.dispose();
     expect(Array.from(snapshot.dataSync())).toEqual([1, 2, 3]);
