@@ -127,7 +127,8 @@ async function batchThroughput(models: string, images: string, workers: number):
 }
 
 async function trainPredict(models: string, images: string): Promise<number> {
-  const { stdout } = await trainCli(['predict', '--models', models, '--images', images, '--out', join(CACHE, 'predict.csv'), '--engine', engine === 'auto' ? 'auto' : engine]);
+  // `auto` is each CLI's own default (ONNX Runtime where installed); any other engine is asked of both.
+  const { stdout } = await trainCli(['predict', '--models', models, '--images', images, '--out', join(CACHE, 'predict.csv'), ...(engine === 'auto' ? [] : ['--engine', engine])]);
   const match = /([\d.]+) images\/s/.exec(stdout);
   if (!match) throw new Error(`bench: no images/s in train predict's output: ${stdout.slice(-300)}`);
   return Number(match[1]);

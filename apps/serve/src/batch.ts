@@ -179,6 +179,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   if (pending.length > 0) {
     const connection = connectRedis(options.redisUrl);
     const queue = new Queue<ImageJob, ImageResult>(queueName(info.fingerprint, options.prefix), { connection });
+    // Lost connections are retried (commands wait); nothing to report while they are.
+    queue.on('error', () => undefined);
     try {
       const enqueue = async (id: string) => {
         const existing = await queue.getJob(id);

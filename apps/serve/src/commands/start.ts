@@ -20,6 +20,7 @@ export async function runStart(values: Values): Promise<number> {
   const url = redisUrl(values);
   const redis = url === undefined ? undefined : connectRedis(url);
   const queue = redis === undefined ? undefined : new Queue(queueName(predictor.info.fingerprint, values['queue'] as string | undefined), { connection: redis });
+  queue?.on('error', () => undefined);
   const metrics = createMetrics(queue ? { depth: () => queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed') } : {});
   const app = buildApp({
     predictor,
@@ -38,7 +39,7 @@ export async function runStart(values: Values): Promise<number> {
   const address = app.server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
   process.stdout.write(
-    `serve: listening on http://${host.includes(':') ? `[${host}]` : host}:${bound} (${predictor.info.members.length} model(s), ${backend}${token ? ', bearer token required' : ''}${url ? `, Redis ${url}` : ''})\n`,
+    `serve: listening on http://${host.includes(':') ? `[${host}]` : host}:${bound} (${predictor.info.members.length} model(s) on ${predictor.info.engine}, tfjs backend ${backend}${token ? ', bearer token required' : ''}${url ? `, Redis ${url}` : ''})\n`,
   );
   const signal = await untilSignal();
   process.stderr.write(`serve: ${signal}, finishing requests in flight...\n`);

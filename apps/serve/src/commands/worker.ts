@@ -23,7 +23,7 @@ export async function runWorker(values: Values): Promise<number> {
     stalledMs: values['stalled-ms'] as number | undefined,
   });
   await worker.waitUntilReady();
-  process.stdout.write(`worker ${process.pid}: ready on queue ${queueName(predictor.info.fingerprint, prefix)} at ${url} (${backend})\n`);
+  process.stdout.write(`worker ${process.pid}: ready on queue ${queueName(predictor.info.fingerprint, prefix)} at ${url} (${predictor.info.engine}, tfjs backend ${backend})\n`);
   const signal = await untilSignal();
   process.stderr.write(`worker ${process.pid}: ${signal}, finishing the job in hand...\n`);
   const force = () => process.exit(130);
