@@ -99,26 +99,23 @@ function convert(flag: Flag, raw: string | boolean): Values[string] {
   const fail = (expected: string): never => {
     throw new ServeError('USAGE', `--${flag.flag} expects ${expected}, got "${clip(String(raw))}".`);
   };
+  const parse = (text: string, schema: z.ZodType<number>, expected: string): number => {
+    const r = schema.safeParse(text.trim());
+    return r.success && text.trim() !== '' ? r.data : fail(expected);
+  };
   if (flag.type === 'boolean') return raw === true;
   const text = String(raw);
   switch (flag.type) {
     case 'string':
       return text;
-    case 'int': {
-      const r = z.coerce.number().int().nonnegative().safeParse(text);
-      return r.success && text.trim() !== '' ? r.data : fail('a whole number');
-    }
-    case 'number': {
-      const r = number.safeParse(text);
-      return r.success && text.trim() !== '' ? r.data : fail('a number');
-    }
+    case 'int':
+      return parse(text, number.int().nonnegative(), 'a whole number');
+    case 'number':
+      return parse(text, number, 'a number');
     case 'list':
       return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
     case 'numbers':
-      return text.split(',').map((s) => {
-        const r = number.safeParse(s.trim());
-        return r.success && s.trim() !== '' ? r.data : fail('comma-separated numbers');
-      });
+      return text.split(',').map((s) => parse(s, number, 'comma-separated numbers'));
     case 'bytes': {
       const m = BYTES.exec(text.trim());
       if (!m) return fail('a size such as 8mb or 500kb');
