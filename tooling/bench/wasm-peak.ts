@@ -5,6 +5,7 @@
 // latency of the multiply and the add; with the two constants they fit the 16 vector registers of x86-64.
 // The multi-thread figure runs the same loop in `threads` worker threads at once (total flops / slowest thread).
 import { Worker } from 'node:worker_threads';
+import { uleb } from '../../packages/backend/src/kernels/wasm-heap-module.ts';
 
 /** The parts of the WebAssembly API used here (the benches compile without DOM types). */
 interface WasmApi {
@@ -14,16 +15,6 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-const uleb = (value: number): number[] => {
-  const bytes: number[] = [];
-  let v = value >>> 0;
-  do {
-    const byte = v & 0x7f;
-    v >>>= 7;
-    bytes.push(v ? byte | 0x80 : byte);
-  } while (v);
-  return bytes;
-};
 const simd = (op: number) => [0xfd, ...uleb(op)];
 const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
 const f32 = (x: number) => [...new Uint8Array(new Float32Array([x]).buffer)];

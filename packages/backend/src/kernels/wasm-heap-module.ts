@@ -9,7 +9,8 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 /** WebAssembly code: the bytes of one or more instructions, operands first (the folded text format). */
 export type Code = number[];
 
-const uleb = (value: number): number[] => {
+/** Unsigned LEB128, the encoding of WebAssembly's counts, indices and sizes. */
+export const uleb = (value: number): number[] => {
   const bytes: number[] = [];
   let v = value >>> 0;
   do {
