@@ -52,7 +52,9 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'budget-minutes', key: 'budgetMinutes', type: 'number', help: 'fit the whole job into this many minutes: measure a step, then set the steps (start: 9 by default)' },
   { flag: 'checkpoint-every', key: 'checkpointEvery', type: 'int', help: 'steps between checkpoints' },
   { flag: 'backend', type: 'string', help: choices(BACKEND_NAMES) },
-  { flag: 'threads', type: 'int', help: 'wasm threads' },
+  { flag: 'threads', type: 'int', help: 'wasm threads (and onnxruntime intra-op threads)' },
+  { flag: 'engine', type: 'string', help: 'inference engine: auto (onnxruntime when installed, else tfjs) | tfjs | onnxruntime' },
+  { flag: 'device', type: 'string', help: 'onnxruntime device: cpu | cuda | tensorrt (needs the GPU execution providers, see README)' },
   { flag: 'seed', type: 'int', help: 'random seed (data order, augmentation, weights)' },
 ];
 

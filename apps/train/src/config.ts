@@ -9,6 +9,10 @@ export type Size = z.infer<typeof size>;
 
 const schedule = z.enum(['constant', 'one-cycle', 'cosine', 'plateau']);
 export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop'] as const;
+/** `--engine` values: what runs inference. */
+export const ENGINES = ['auto', 'tfjs', 'onnxruntime'] as const;
+/** `--device` values of the onnxruntime engine. */
+export const DEVICES = ['cpu', 'cuda', 'tensorrt'] as const;
 
 /**
  * The training configuration. Every optional key has a default, so `{}` is a valid config (the `default` preset fills
@@ -66,6 +70,8 @@ export const trainConfigSchema = z
     budgetMinutes: z.number().positive().optional().describe('start: fit training into this wall-clock budget'),
     checkpointEvery: z.number().int().positive().default(10),
     backend: z.enum(BACKEND_NAMES).default('auto'),
+    engine: z.enum(ENGINES).default('auto').describe('what runs inference: auto (onnxruntime when installed), tfjs or onnxruntime'),
+    device: z.enum(DEVICES).default('cpu').describe('device of the onnxruntime engine: cpu, cuda or tensorrt'),
     threads: z.number().int().positive().optional(),
     seed: z.number().int().default(42),
     samples: z.number().int().nonnegative().default(6).describe('overlay images in report.html'),

@@ -1,6 +1,7 @@
 import type { BackendError, BackendErrorCode } from '@steel/backend';
 import type { DataError, DataErrorCode } from '@steel/data';
 import type { EnsembleError, EnsembleErrorCode } from '@steel/ensemble';
+import type { InferenceError, InferenceErrorCode } from '@steel/inference';
 import type { LossesError, LossesErrorCode } from '@steel/losses';
 import type { MetricsError, MetricsErrorCode } from '@steel/metrics';
 import type { ModelsError, ModelsErrorCode } from '@steel/models';
@@ -56,7 +57,7 @@ export class AppError extends Error {
 export const isAppError = (error: unknown): error is AppError => error instanceof Error && error.name === 'AppError';
 
 /** The error classes of the packages the app calls, by their `name`. */
-type PackageError = RleError | DataError | TransformError | ModelsError | OnnxError | LossesError | BackendError | EnsembleError | MetricsError;
+type PackageError = RleError | DataError | TransformError | ModelsError | OnnxError | LossesError | BackendError | EnsembleError | MetricsError | InferenceError;
 
 /** Every code those classes can carry. */
 type PackageErrorCode =
@@ -68,7 +69,8 @@ type PackageErrorCode =
   | LossesErrorCode
   | BackendErrorCode
   | EnsembleErrorCode
-  | MetricsErrorCode;
+  | MetricsErrorCode
+  | InferenceErrorCode;
 
 /**
  * Package errors whose messages are written for users (what, expected/found, fix), by class name. Typed against the
@@ -83,6 +85,7 @@ const USER_FACING_ERRORS = {
   BackendError: 'BACKEND',
   EnsembleError: 'CONFIG',
   MetricsError: 'CONFIG',
+  InferenceError: 'CONFIG',
   OnnxError: 'CHECKPOINT',
 } as const satisfies Record<PackageError['name'], AppErrorCode>;
 
@@ -103,6 +106,10 @@ const CODE_MAP = {
   INVALID_CONFIG: 'CONFIG',
   INVALID_OPTION: 'CONFIG',
   INVALID_ARGUMENT: 'CONFIG',
+  CHANNEL_MISMATCH: 'CHECKPOINT',
+  CLASS_MISMATCH: 'CHECKPOINT',
+  BAD_OUTPUT: 'CHECKPOINT',
+  INVALID_MODEL: 'CHECKPOINT',
 } as const satisfies Partial<Record<PackageErrorCode, AppErrorCode>>;
 
 const lookup = <T extends object>(table: T, key: unknown): AppErrorCode | undefined =>

@@ -11,7 +11,9 @@ export const TUNE_THRESHOLDS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5,
 /** Minimum component areas tried by the tuner, in pixels of a 256x1600 image (scaled to the data). */
 export const TUNE_MIN_AREAS = [0, 100, 200, 300, 400, 600, 800, 900, 1000, 1200, 1500, 2000, 2500, 3000, 4000];
 import type { TrainConfig } from './config.ts';
-import { createPredictor, disposeMembers, loadMember, toBatch, type ImagePredictor } from './inference.ts';
+import type { InferenceEngine } from '@steel/inference';
+import { chooseEngine } from './engines.ts';
+import { createAppPredictor, createEngines, disposeMembers, imagePredictor, loadMember, tensorPredictor, toBatch, type ImagePredictor } from './inference.ts';
 import type { Progress } from './progress.ts';
 import { writeReport, type OverlaySample } from './report.ts';
 import { writeJson, type RunPaths } from './run-dir.ts';
@@ -191,6 +193,8 @@ export function neverWorseThanEmpty(
 /** Everything finishRun computed (also metrics.json). */
 export interface RunMetrics {
   backend: string;
+  /** What ran inference on the validation and test images, e.g. `onnxruntime 1.31.1 (cpu)` or `tfjs (wasm)`. */
+  engine?: string;
   bestEpoch: number | null;
   validation: SetScores;
   /** The tuned post-processing (tuned.json) when the run tunes it on the validation images. */
@@ -212,8 +216,17 @@ export async function finishRun(options: {
   const { config, paths, dataset, val, progress } = options;
   const classes = dataset.classes;
   const member = await loadMember(paths.root);
+  const engines: InferenceEngine[] = [];
   try {
-    const { predict, predictTensor, channels } = createPredictor([member]);
+    const choice = await chooseEngine(config.engine, config.device, config.threads);
+    if (choice.hint) progress.log(choice.hint);
+    engines.push(...(await createEngines([member], choice, { device: config.device, threads: config.threads })));
+    const engine = choice.kind === 'tfjs' ? `tfjs (${options.backend})` : choice.description;
+    progress.log(`Engine: ${engine}`);
+    const predictor = createAppPredictor([member], engines, { classes });
+    const predict = imagePredictor(predictor);
+    const predictTensor = tensorPredictor(predictor);
+    const channels = predictor.channels;
     let post: PostprocessConfig = postprocessFromConfig(config, classes);
     const shape = { height: dataset.height, width: dataset.width, classes };
     const byId = new Map(val.map((e) => [e.id, e]));
@@ -245,6 +258,7 @@ export async function finishRun(options: {
     const state = JSON.parse(readFileSync(join(paths.checkpoint, 'state.json'), 'utf8')) as TrainState;
     const metrics: RunMetrics = {
       backend: options.backend,
+      engine,
       bestEpoch: state.best?.epoch ?? null,
       validation: validation.scores,
       timing: { trainSeconds: state.history.reduce((a, e) => a + e.seconds, 0) },
@@ -289,14 +303,14 @@ export async function finishRun(options: {
       table: tableRows,
       samples: validation.samples,
       notes: [
-        `Data: ${dataset.dir} (${dataset.height}x${dataset.width}, ${classes} classes). Backend: ${options.backend}. Best epoch: ${metrics.bestEpoch ?? '-'}.`,
+        `Data: ${dataset.dir} (${dataset.height}x${dataset.width}, ${classes} classes). Backend: ${options.backend}; inference engine: ${engine}. Best epoch: ${metrics.bestEpoch ?? '-'}.`,
         `Post-processing${tuned ? ' (tuned on the validation images, tuned.json)' : ''}: thresholds [${post.classes.map((c) => c.threshold).join(', ')}], ` +
           `minimum component areas [${post.classes.map((c) => c.minArea ?? 0).join(', ')}] pixels.`,
       ],
     });
     return metrics;
   } finally {
-    disposeMembers([member]);
+    await disposeMembers([member], engines);
   }
 }
 

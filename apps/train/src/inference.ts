@@ -1,34 +1,81 @@
-// Loading trained models and predicting probability maps image by image (bounded memory), with TTA and ensembles.
-import { existsSync, readFileSync } from 'node:fs';
+// Loading trained models (run folders, model folders, .onnx files) and turning them into @steel/inference predictors.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { readImage } from '@steel/data';
-import { createEnsemble, createInputAdapter, parseTtaTransforms, withTta, type PredictFn, type TtaTransform } from '@steel/ensemble';
+import type { DecodedImage } from '@steel/data';
+import { createPredictor, type InferenceEngine, type Normalization, type Predictor } from '@steel/inference';
 import { loadModelWeights, readIdentity, type ModelIdentity } from './checkpoint.ts';
-import { padTo32, parseTrainConfig, type TrainConfig } from './config.ts';
+import { parseTrainConfig, type TrainConfig } from './config.ts';
+import { createEngine, type DeviceName, type EngineChoice } from './engines.ts';
 import { AppError } from './errors.ts';
+import { onnxMetadataFor, parseSteelMetadata, STEEL_NORMALIZATION } from './onnx-metadata.ts';
 import { resolveAtomicDir } from './run-dir.ts';
 import { buildModel, checkModelNames } from './steel.ts';
 
-/** A trained model ready to predict. */
+/** A trained model ready to predict: a tfjs model (run or model folder) or the bytes of an .onnx file. */
 export interface Member {
   path: string;
-  model: LayersModel;
+  /** The tfjs model; undefined for an .onnx file. */
+  model: LayersModel | undefined;
+  /** The .onnx file's bytes; undefined for a tfjs model (exported in memory when the onnxruntime engine needs it). */
+  onnx: Uint8Array | undefined;
   identity: ModelIdentity;
   /** Image scale the model was trained at. */
   scale: number;
+  normalization: Normalization;
   /** The run's config when the model came from a run folder. */
   config: TrainConfig | undefined;
 }
 
+/** Reads an .onnx file as a member (its metadata says how to feed it). */
+async function loadOnnxMember(path: string, expect?: Partial<ModelIdentity>): Promise<Member> {
+  const { describeOnnxModel } = await import('@steel/onnx');
+  const bytes = new Uint8Array(readFileSync(path));
+  let description: ReturnType<typeof describeOnnxModel>;
+  try {
+    description = describeOnnxModel(bytes);
+  } catch (error) {
+    throw new AppError('CHECKPOINT', `${path} is not a usable ONNX model: ${(error as Error).message}`, { cause: error });
+  }
+  const input = description.inputs[0]?.shape ?? [];
+  const output = (description.outputs.find((o) => o.name === 'logits') ?? description.outputs[0])?.shape ?? [];
+  const fixed = (d: unknown) => (typeof d === 'number' && d > 0 ? d : undefined);
+  const meta = parseSteelMetadata(description.metadata, { inChannels: fixed(input[1]), classes: fixed(output[1]) });
+  if (meta.inChannels === undefined || meta.classes === undefined) {
+    throw new AppError('CHECKPOINT', `${path}: expected an ONNX model with input [N, C, H, W] and output [N, classes, H, W] (or steel metadata), got input [${input.join(', ')}] and output [${output.join(', ')}].`);
+  }
+  const identity: ModelIdentity = {
+    architecture: meta.rest.architecture ?? description.metadata['architecture'] ?? 'onnx',
+    encoder: meta.rest.encoder ?? description.metadata['encoder'] ?? 'onnx',
+    inChannels: meta.inChannels,
+    classes: meta.classes,
+  };
+  for (const key of ['inChannels', 'classes'] as const) {
+    if (expect?.[key] !== undefined && expect[key] !== identity[key]) {
+      throw new AppError('CHECKPOINT', `${path} has ${identity[key]} ${key === 'classes' ? 'classes' : 'input channels'}, expected ${expect[key]}.`);
+    }
+  }
+  const config = parseTrainConfig({
+    inChannels: identity.inChannels === 3 ? 3 : 1,
+    scale: Math.min(1, meta.scale),
+    ...(meta.rest.threshold === undefined ? {} : { threshold: meta.rest.threshold }),
+    ...(meta.rest.minArea === undefined ? {} : { minArea: meta.rest.minArea }),
+  });
+  return { path, model: undefined, onnx: bytes, identity, scale: meta.scale, normalization: meta.normalization, config };
+}
+
 /**
- * Loads a model from a run folder (its best/ model, else its last checkpoint) or from a model folder (weights.json).
- * @throws {AppError} CHECKPOINT when there is no model there.
+ * Loads a model from a run folder (its best/ model, else its last checkpoint), a model folder (weights.json) or an .onnx file.
+ * @throws {AppError} CHECKPOINT when there is no model there, or the .onnx file is corrupt.
  */
 export async function loadMember(path: string, expect?: Partial<ModelIdentity>): Promise<Member> {
   const root = resolve(path);
-  if (!existsSync(root)) throw new AppError('CHECKPOINT', `Model path ${path} does not exist. Pass a run folder (runs/<name>) or its best/ folder.`);
+  if (!existsSync(root)) throw new AppError('CHECKPOINT', `Model path ${path} does not exist. Pass a run folder (runs/<name>), its best/ folder or an .onnx file.`);
+  if (statSync(root).isFile()) {
+    if (!/\.onnx$/i.test(root)) throw new AppError('CHECKPOINT', `Model path ${path} is a file but not an .onnx file. Pass a run folder (runs/<name>), its best/ folder or an .onnx file.`);
+    return loadOnnxMember(path, expect);
+  }
   let modelDir: string | undefined;
   let configPath: string | undefined;
   if (existsSync(join(root, 'config.json'))) {
@@ -56,117 +103,69 @@ export async function loadMember(path: string, expect?: Partial<ModelIdentity>):
     model.dispose();
     throw error;
   }
-  return { path, model, identity, scale: config?.scale ?? 1, config };
+  return { path, model, onnx: undefined, identity, scale: config?.scale ?? 1, normalization: STEEL_NORMALIZATION, config };
 }
 
-/** Options of {@link createPredictor}. */
+/** The ONNX bytes of a member: its file, or its tfjs model exported in memory (with the metadata `export` writes). */
+export async function onnxBytesOf(member: Member): Promise<Uint8Array> {
+  if (member.onnx !== undefined) return member.onnx;
+  const { exportOnnx } = await import('@steel/onnx');
+  return exportOnnx(member.model!, { metadata: onnxMetadataFor(member.identity, member.config) });
+}
+
+/** Options of {@link createAppPredictor}. */
 export interface PredictorOptions {
   weights?: readonly number[] | undefined;
   tta?: readonly string[] | undefined;
+  /** Classes of the data; every model must predict these. */
+  classes?: number | undefined;
+}
+
+/** Engines of the members for a chosen engine kind (ONNX Runtime sessions are created here). */
+export async function createEngines(members: readonly Member[], choice: EngineChoice, options: { device: DeviceName; threads: number | undefined }): Promise<InferenceEngine[]> {
+  const engines: InferenceEngine[] = [];
+  for (const m of members) {
+    const bytes = choice.kind === 'onnxruntime' ? await onnxBytesOf(m) : undefined;
+    engines.push(await createEngine(choice, { path: m.path, tfjs: m.model, onnx: () => bytes!, inChannels: m.identity.inChannels, classes: m.identity.classes }, options));
+  }
+  return engines;
+}
+
+/** The predictor of an ensemble (weighted mean of the members, each with optional TTA), on the engines given. */
+export function createAppPredictor(members: readonly Member[], engines: readonly InferenceEngine[], options: PredictorOptions = {}): Predictor {
+  checkMembers(members, options.weights);
+  return createPredictor(
+    members.map((m, i) => ({
+      engine: engines[i]!,
+      scale: m.scale,
+      normalization: m.normalization,
+      name: m.path,
+      ...(options.weights === undefined ? {} : { weight: options.weights[i]! }),
+    })),
+    { tta: options.tta ?? [], ...(options.classes === undefined ? {} : { classes: options.classes }) },
+  );
 }
 
 /** Predicts `[H, W, classes]` probabilities at each image's stored size. */
 export type ImagePredictor = (images: readonly DecodedImage[]) => Promise<Float32Array[]>;
 
-/** A decoded image (HWC bytes). */
-export interface DecodedImage {
-  data: Uint8Array;
-  height: number;
-  width: number;
-  channels: number;
+/** A predictor as a function on decoded images. */
+export function imagePredictor(predictor: Predictor): ImagePredictor {
+  return async (images) => (await predictor.predict(images)).map((m) => m.probs);
 }
 
-/** Weights `[outLength, inLength]` of an area (box-filter) resize along one axis: each output pixel averages the input it covers. */
-function areaWeights(inLength: number, outLength: number): tf.Tensor2D {
-  const w = new Float32Array(outLength * inLength);
-  const step = inLength / outLength;
-  for (let o = 0; o < outLength; o++) {
-    const start = o * step;
-    const end = start + step;
-    for (let j = Math.floor(start); j < Math.min(inLength, Math.ceil(end)); j++) {
-      w[o * inLength + j] = (Math.min(end, j + 1) - Math.max(start, j)) / step;
-    }
-  }
-  return tf.tensor2d(w, [outLength, inLength]);
-}
-
-/**
- * Area resize of an NHWC batch, the same box filter as the training images' `resize({ method: 'area' })` from
- * @steel/transforms (bilinear sampling would skip pixels when shrinking and give the model noisier images than it learned on).
- */
-export function areaResize(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [b, h, w, c] = x.shape;
-    // Columns: [B, H, W, C] -> [B*H, C, W] x [W, width]^T.
-    const cols = tf.matMul(tf.reshape(tf.transpose(x, [0, 1, 3, 2]), [b * h * c, w]), areaWeights(w, width), false, true); // [B*H*C, width]
-    // Rows: [H, B*C*width] from [B, H, C, width].
-    const byRow = tf.reshape(tf.transpose(tf.reshape(cols, [b, h, c, width]), [1, 0, 2, 3]), [h, b * c * width]);
-    const rows = tf.matMul(areaWeights(h, height), byRow); // [height, B*C*width]
-    return tf.transpose(tf.reshape(rows, [height, b, c, width]), [1, 0, 3, 2]) as tf.Tensor4D;
-  });
-}
-
-/**
- * A member as a function on stored-size batches (pixels in [0, 1]): scaled as the model was trained, padded to a multiple
- * of 32, predicted, cropped back and resized to the input size.
- */
-export function memberPredictFn(member: Member): PredictFn {
-  const scale = member.scale;
-  return (x) =>
-    tf.tidy(() => {
-      const [, height, width] = x.shape;
-      const sh = Math.max(1, Math.round(height * scale));
-      const sw = Math.max(1, Math.round(width * scale));
-      const scaled = scale === 1 ? x : areaResize(x, sh, sw);
-      const padded = tf.pad(scaled, [[0, 0], [0, padTo32(sh) - sh], [0, padTo32(sw) - sw], [0, 0]]) as tf.Tensor4D;
-      const out = member.model.predict(padded);
-      const probs = tf.sigmoid(Array.isArray(out) ? out[0]! : out) as tf.Tensor4D;
-      const cropped = tf.slice(probs, [0, 0, 0, 0], [-1, sh, sw, -1]) as tf.Tensor4D;
-      return scale === 1 ? cropped : tf.image.resizeBilinear(cropped, [height, width]);
-    });
-}
-
-/** Channels to read images with for these members (3 if any member takes 3). */
-export function readChannels(members: readonly Member[]): 1 | 3 {
-  return members.some((m) => m.identity.inChannels === 3) ? 3 : 1;
-}
-
-/** The input adapter of a member whose channels differ from the images read. */
-export function adapterFor(member: Member, channels: 1 | 3) {
-  return member.identity.inChannels !== channels ? createInputAdapter({ channels: member.identity.inChannels as 1 | 3 }) : undefined;
-}
-
-/**
- * The prediction function of an ensemble (weighted mean of the members, each with optional TTA) on stored-size batches,
- * plus the same as a function on decoded images.
- */
-export function createPredictor(
-  members: readonly Member[],
-  options: PredictorOptions = {},
-): { predictTensor: (x: tf.Tensor4D) => Promise<tf.Tensor4D>; predict: ImagePredictor; channels: 1 | 3; tta: TtaTransform[] } {
-  checkMembers(members, options.weights);
-  const channels = readChannels(members);
-  const tta = parseTtaTransforms(options.tta ?? []);
-  const predictTensor = createEnsemble(
-    members.map((m) => {
-      const raw = memberPredictFn(m);
-      const adapt = adapterFor(m, channels);
-      return { name: m.path, predict: tta.length > 0 ? withTta(raw, { transforms: tta }) : raw, ...(adapt ? { adapt } : {}) };
-    }),
-    options.weights === undefined ? {} : { weights: options.weights },
-  );
-  const predict: ImagePredictor = async (images) => {
-    if (images.length === 0) return [];
-    const x = toBatch(images);
-    let probs: tf.Tensor4D;
-    try {
-      probs = await predictTensor(x);
-    } finally {
-      x.dispose();
-    }
-    return splitBatch(probs);
+/** A predictor as a tensor function on NHWC byte batches (as {@link toBatch} makes them), for `predictSubmission`. */
+export function tensorPredictor(predictor: Predictor): (x: tf.Tensor4D) => Promise<tf.Tensor4D> {
+  return async (x) => {
+    const [n, h, w, c] = x.shape;
+    const bytes = Uint8Array.from(await x.data());
+    const per = h * w * c;
+    const maps = await predictor.predict(Array.from({ length: n }, (_, i) => ({ data: bytes.subarray(i * per, (i + 1) * per), height: h, width: w, channels: c })));
+    const classes = maps[0]!.classes;
+    const out = new Float32Array(n * h * w * classes);
+    maps.forEach((m, i) => out.set(m.probs, i * h * w * classes));
+    return tf.tensor4d(out, [n, h, w, classes]);
   };
-  return { predictTensor, predict, channels, tta };
 }
 
 /** Checks that members can form an ensemble. */
@@ -181,35 +180,26 @@ export function checkMembers(members: readonly Member[], weights?: readonly numb
   }
 }
 
-/** Stacks decoded images of one size into an NHWC batch scaled to [0, 1]. */
+/** Channels to read images with for these members (3 if any member takes 3). */
+export function readChannels(members: readonly Member[]): 1 | 3 {
+  return members.some((m) => m.identity.inChannels === 3) ? 3 : 1;
+}
+
+/** Stacks decoded images of one size into an NHWC batch of their bytes (int32). */
 export function toBatch(images: readonly DecodedImage[]): tf.Tensor4D {
   const { height, width, channels } = images[0]!;
-  const data = new Float32Array(images.length * height * width * channels);
+  const data = new Int32Array(images.length * height * width * channels);
   images.forEach((im, i) => {
     if (im.height !== height || im.width !== width || im.channels !== channels) {
       throw new AppError('BAD_IMAGE', `Images of one batch differ in size (${im.height}x${im.width} vs ${height}x${width}); predict them with --batch-size 1.`);
     }
-    const o = i * height * width * channels;
-    for (let k = 0; k < im.data.length; k++) data[o + k] = im.data[k]! / 255;
+    data.set(im.data, i * height * width * channels);
   });
-  return tf.tensor4d(data, [images.length, height, width, channels]);
+  return tf.tensor4d(data, [images.length, height, width, channels], 'int32');
 }
 
-/** Splits (and disposes) an NHWC tensor into one typed array per image. */
-export async function splitBatch(probs: tf.Tensor4D): Promise<Float32Array[]> {
-  const [n, h, w, c] = probs.shape;
-  const data = (await probs.data()) as Float32Array;
-  probs.dispose();
-  const per = h * w * c;
-  return Array.from({ length: n }, (_, i) => data.slice(i * per, (i + 1) * per));
-}
-
-/** Reads images for prediction (channels as the predictor needs). */
-export async function readImages(files: readonly string[], channels: 1 | 3) {
-  return Promise.all(files.map((file) => readImage(file, { channels })));
-}
-
-/** Disposes the members' models. */
-export function disposeMembers(members: readonly Member[]): void {
-  for (const m of members) m.model.dispose();
+/** Disposes the members' models and the engines' sessions. */
+export async function disposeMembers(members: readonly Member[], engines: readonly InferenceEngine[] = []): Promise<void> {
+  for (const e of engines) await e.dispose();
+  for (const m of members) m.model?.dispose();
 }

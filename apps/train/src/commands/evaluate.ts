@@ -1,8 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { readImage } from '@steel/data';
-import { createStepEvaluator, formatStepTable, parseTtaTransforms, withTta } from '@steel/ensemble';
+import { createStepEvaluator, formatStepTable, parseTtaTransforms } from '@steel/ensemble';
 import type { ParsedArgs } from '../cli.ts';
-import { adapterFor, checkMembers, disposeMembers, memberPredictFn, readChannels, splitBatch, toBatch } from '../inference.ts';
+import { checkMembers, createAppPredictor, imagePredictor, readChannels } from '../inference.ts';
 import { scoreMasks } from '../scoring.ts';
 import { labelledImages } from './labelled.ts';
 import { dataDirFor, loadMembers, memberConfig, postprocessFor } from './shared.ts';
@@ -12,7 +11,8 @@ import { dataDirFor, loadMembers, memberConfig, postprocessFor } from './shared.
  * next to the all-empty baseline.
  */
 export async function runEvaluate(args: ParsedArgs): Promise<number> {
-  const { members, backend } = await loadMembers(args);
+  const loaded = await loadMembers(args);
+  const { members, engines, engine } = loaded;
   try {
     const weights = args.values['weights'] as number[] | undefined;
     checkMembers(members, weights);
@@ -23,18 +23,10 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
     const post = await postprocessFor(args, config, classes);
     const tta = parseTtaTransforms((args.values['tta'] as string[] | undefined) ?? []);
     const channels = readChannels(members);
-    const fns = members.map((m) => {
-      const raw = memberPredictFn(m);
-      const adapt = adapterFor(m, channels);
-      const run = (f: (x: tf.Tensor4D) => tf.Tensor4D | Promise<tf.Tensor4D>) => async (x: tf.Tensor4D) => {
-        const input = adapt ? adapt(x) : x;
-        try {
-          return await f(input);
-        } finally {
-          if (input !== x) input.dispose();
-        }
-      };
-      return { raw: run(raw), tta: tta.length > 0 ? run(withTta(raw, { transforms: tta })) : undefined };
+    // Each model on its own, raw and with TTA (the ensemble of them is combined by the step evaluator).
+    const fns = members.map((m, i) => {
+      const one = (flips: readonly string[]) => imagePredictor(createAppPredictor([m], [engines[i]!], { tta: flips, classes: dataset.numClasses }));
+      return { raw: one([]), tta: tta.length > 0 ? one(tta) : undefined };
     });
     const steps = createStepEvaluator({
       height: dataset.height,
@@ -47,20 +39,15 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
     });
     const truths: Uint8Array[] = [];
     const batchSize = (args.values['batch-size'] as number | undefined) ?? 4;
-    process.stderr.write(`Evaluating ${members.length} model(s) on ${images.length} ${split} images of ${dataDir} (${backend})...\n`);
+    process.stderr.write(`Evaluating ${members.length} model(s) on ${images.length} ${split} images of ${dataDir} (${engine})...\n`);
     for (let i = 0; i < images.length; i += batchSize) {
       const chunk = images.slice(i, i + batchSize);
       const decoded = await Promise.all(chunk.map((e) => readImage(e.file, { channels })));
       const raw: Float32Array[][] = [];
       const withFlips: Float32Array[][] = [];
       for (const fn of fns) {
-        const x = toBatch(decoded);
-        try {
-          raw.push(await splitBatch(await fn.raw(x)));
-          if (fn.tta) withFlips.push(await splitBatch(await fn.tta(x)));
-        } finally {
-          x.dispose();
-        }
+        raw.push(await fn.raw(decoded));
+        if (fn.tta) withFlips.push(await fn.tta(decoded));
       }
       chunk.forEach((e, b) => {
         const truth = truthOf(e.id);
@@ -78,6 +65,6 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
     );
     return 0;
   } finally {
-    disposeMembers(members);
+    await loaded.dispose();
   }
 }

@@ -4,30 +4,53 @@ import { join, resolve } from 'node:path';
 import type { ParsedArgs } from '../cli.ts';
 import { parseTrainConfig, type TrainConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import type { InferenceEngine } from '@steel/inference';
 import type { Member } from '../inference.ts';
 import { checkPerClassOptions } from '../options.ts';
 import { createProgress } from '../progress.ts';
 import { initBackend } from '../setup.ts';
 import { ensureDataset } from './generate.ts';
 
-/** Loads every --models entry (after setting up the backend). */
-export async function loadMembers(args: ParsedArgs): Promise<{ members: Member[]; backend: string }> {
+/** The models of an inference command, the engine running them, and their engines. */
+export interface LoadedModels {
+  members: Member[];
+  engines: InferenceEngine[];
+  /** The tfjs backend (used by tfjs engines and the app's own tensors). */
+  backend: string;
+  /** What runs the models, e.g. `onnxruntime 1.31.1 (cpu)` or `tfjs (wasm)`. */
+  engine: string;
+  dispose(): Promise<void>;
+}
+
+/** Loads every --models entry after setting up the backend, and builds an engine for each (--engine, --device, --threads). */
+export async function loadMembers(args: ParsedArgs): Promise<LoadedModels> {
   const paths = args.values['models'] as string[] | undefined;
   if (paths === undefined || paths.length === 0) {
-    throw new AppError('USAGE', 'Pass --models with one or more run folders (runs/<name>) or model folders, comma-separated.');
+    throw new AppError('USAGE', 'Pass --models with one or more run folders (runs/<name>), model folders or .onnx files, comma-separated.');
   }
   for (const p of paths) {
-    if (!existsSync(p)) throw new AppError('CHECKPOINT', `Model path ${p} does not exist. Pass a run folder (runs/<name>) or its best/ folder.`);
+    if (!existsSync(p)) throw new AppError('CHECKPOINT', `Model path ${p} does not exist. Pass a run folder (runs/<name>), its best/ folder or an .onnx file.`);
   }
-  const backendConfig = parseTrainConfig({
-    ...(args.values['backend'] === undefined ? {} : { backend: args.values['backend'] }),
-    ...(args.values['threads'] === undefined ? {} : { threads: args.values['threads'] }),
-  });
-  const backend = await initBackend(backendConfig);
-  const { loadMember } = await import('../inference.ts');
+  const config = parseTrainConfig(
+    Object.fromEntries(['backend', 'threads', 'engine', 'device'].filter((k) => args.values[k] !== undefined).map((k) => [k, args.values[k]])),
+  );
+  const backend = await initBackend(config);
+  const { chooseEngine } = await import('../engines.ts');
+  const choice = await chooseEngine(config.engine, config.device, config.threads);
+  const { createEngines, disposeMembers, loadMember } = await import('../inference.ts');
   const members: Member[] = [];
-  for (const p of paths) members.push(await loadMember(p));
-  return { members, backend: backend.backend };
+  const engines: InferenceEngine[] = [];
+  try {
+    for (const p of paths) members.push(await loadMember(p));
+    engines.push(...(await createEngines(members, choice, { device: config.device, threads: config.threads })));
+  } catch (error) {
+    await disposeMembers(members, engines);
+    throw error;
+  }
+  const engine = choice.kind === 'tfjs' ? `tfjs (${backend.backend})` : choice.description;
+  if (choice.hint) process.stderr.write(`${choice.hint}\n`);
+  process.stderr.write(`Engine: ${engine}\n`);
+  return { members, engines, backend: backend.backend, engine, dispose: () => disposeMembers(members, engines) };
 }
 
 /** The training config of the first member that has one (for its data and post-processing), else the defaults. */

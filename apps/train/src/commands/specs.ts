@@ -7,9 +7,11 @@ const PRESET: FlagSpec = { flag: 'preset', type: 'string', help: 'default | refe
 const CONFIG: FlagSpec = { flag: 'config', type: 'string', help: 'JSON config file; flags override it, it overrides the preset' };
 const BACKEND: FlagSpec = CONFIG_FLAGS.find((f) => f.flag === 'backend')!;
 const THREADS: FlagSpec = CONFIG_FLAGS.find((f) => f.flag === 'threads')!;
+const ENGINE: FlagSpec = CONFIG_FLAGS.find((f) => f.flag === 'engine')!;
+const DEVICE: FlagSpec = CONFIG_FLAGS.find((f) => f.flag === 'device')!;
 const DATA: FlagSpec = { flag: 'data', type: 'string', help: 'a Kaggle-layout folder, or "synthetic" (the cached synthetic dataset)' };
 const ENSEMBLE_FLAGS: FlagSpec[] = [
-  { flag: 'models', type: 'list', help: 'run folders or model folders (best/), comma-separated; several = an ensemble' },
+  { flag: 'models', type: 'list', help: 'run folders, model folders (best/) or .onnx files, comma-separated; several = an ensemble' },
   { flag: 'weights', type: 'numbers', help: 'ensemble weights, one per model (default: plain mean)' },
   { flag: 'tta', type: 'list', help: 'test-time augmentation: hflip, vflip, hvflip (comma-separated)' },
   { flag: 'postprocess', type: 'string', help: 'post-processing JSON (from "tune"); default: the run\'s threshold and min areas' },
@@ -61,6 +63,8 @@ export const evaluateSpec: CommandSpec = {
     { flag: 'max-images', type: 'int', help: 'score at most this many images' },
     BACKEND,
     THREADS,
+    ENGINE,
+    DEVICE,
   ],
   examples: [
     `${BIN} evaluate --models runs/main`,
@@ -81,9 +85,12 @@ export const predictSpec: CommandSpec = {
     { flag: 'format', type: 'string', help: 'current (ImageId,EncodedPixels,ClassId; default) or first (ImageId_ClassId,EncodedPixels)' },
     BACKEND,
     THREADS,
+    ENGINE,
+    DEVICE,
   ],
   examples: [
     `${BIN} predict --models runs/main --data synthetic --out submission.csv`,
+    `${BIN} predict --models model.onnx --engine onnxruntime --images ../data/test_images`,
     `${BIN} predict --models runs/unet,runs/fpn --weights 0.6,0.4 --tta hflip,vflip --postprocess tuned.json --images ../data/test_images`,
     `${BIN} predict --models runs/main --images ../data/test_images --format first`,
   ],
@@ -101,6 +108,8 @@ export const tuneSpec: CommandSpec = {
     { flag: 'out', type: 'string', help: 'output JSON (default <first run>/tuned.json)' },
     BACKEND,
     THREADS,
+    ENGINE,
+    DEVICE,
   ],
   examples: [`${BIN} tune --models runs/main`, `${BIN} tune --models runs/unet,runs/fpn --tta hflip --out tuned.json`],
 };

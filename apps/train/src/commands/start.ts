@@ -49,7 +49,7 @@ export async function runStart(args: ParsedArgs): Promise<number> {
   const classes = metrics.validation.baseline.perClass.length;
   process.stdout.write(
     `\nCompetition Dice (mean over image x class pairs; an empty prediction of an empty mask scores 1):\n${summaryTable(rows, classes)}\n\n` +
-      `Backend ${metrics.backend}; best epoch ${metrics.bestEpoch ?? '-'}; training ${formatDuration(metrics.timing.trainSeconds)}; ` +
+      `Backend ${metrics.backend}; inference engine ${metrics.engine ?? 'tfjs'}; best epoch ${metrics.bestEpoch ?? '-'}; training ${formatDuration(metrics.timing.trainSeconds)}; ` +
       `total wall time ${formatDuration(total)}.\n` +
       `Run folder: ${paths.root}\n  submission: ${paths.submission}\n  report:     ${paths.report}\n`,
   );

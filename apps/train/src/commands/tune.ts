@@ -3,7 +3,7 @@ import { readImage } from '@steel/data';
 import { createTuner } from '@steel/ensemble';
 import type { ParsedArgs } from '../cli.ts';
 import { neverWorseThanEmpty, TUNE_MIN_AREAS, TUNE_THRESHOLDS } from '../finish.ts';
-import { createPredictor, disposeMembers } from '../inference.ts';
+import { createAppPredictor, imagePredictor } from '../inference.ts';
 import { emptyBaseline } from '../scoring.ts';
 import { writeJson } from '../run-dir.ts';
 import { labelledImages } from './labelled.ts';
@@ -11,20 +11,24 @@ import { dataDirFor, loadMembers, memberConfig } from './shared.ts';
 
 /** `tune`: per-class post-processing search on labelled images; writes the result JSON for `predict --postprocess`. */
 export async function runTune(args: ParsedArgs): Promise<number> {
-  const { members, backend } = await loadMembers(args);
+  const loaded = await loadMembers(args);
+  const { members, engines, engine } = loaded;
   try {
     const config = memberConfig(members);
     const dataDir = await dataDirFor(args, config);
     const { dataset, images, truthOf, split } = await labelledImages(args, dataDir, members);
     const classes = members[0]!.identity.classes;
-    const { predict, channels } = createPredictor(members, {
+    const predictor = createAppPredictor(members, engines, {
       weights: args.values['weights'] as number[] | undefined,
       tta: args.values['tta'] as string[] | undefined,
+      classes: dataset.numClasses,
     });
+    const predict = imagePredictor(predictor);
+    const channels = predictor.channels;
     const tuner = createTuner({ height: dataset.height, width: dataset.width, classes, thresholds: TUNE_THRESHOLDS });
     const truths: Uint8Array[] = [];
     const batchSize = (args.values['batch-size'] as number | undefined) ?? 4;
-    process.stderr.write(`Tuning post-processing on ${images.length} ${split} images (${backend})...\n`);
+    process.stderr.write(`Tuning post-processing on ${images.length} ${split} images (${engine})...\n`);
     for (let i = 0; i < images.length; i += batchSize) {
       const chunk = images.slice(i, i + batchSize);
       const decoded = await Promise.all(chunk.map((e) => readImage(e.file, { channels })));
@@ -51,6 +55,6 @@ export async function runTune(args: ParsedArgs): Promise<number> {
     process.stdout.write(`Best post-processing (Dice ${result.score.toFixed(4)} on ${result.images} images):\n${lines.join('\n')}\nWrote ${out}\n`);
     return 0;
   } finally {
-    disposeMembers(members);
+    await loaded.dispose();
   }
 }
