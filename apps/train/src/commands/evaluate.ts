@@ -25,7 +25,7 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
     const channels = readChannels(members);
     // Each model on its own, raw and with TTA (the ensemble of them is combined by the step evaluator).
     const fns = members.map((m, i) => {
-      const one = (flips: readonly string[]) => imagePredictor(createAppPredictor([m], [engines[i]!], { tta: flips, classes: dataset.numClasses }));
+      const one = (flips: readonly string[]) => imagePredictor(createAppPredictor([m], [engines[i]!], { tta: flips, classes: dataset.classes }));
       return { raw: one([]), tta: tta.length > 0 ? one(tta) : undefined };
     });
     const steps = createStepEvaluator({

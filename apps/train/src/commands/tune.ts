@@ -21,7 +21,7 @@ export async function runTune(args: ParsedArgs): Promise<number> {
     const predictor = createAppPredictor(members, engines, {
       weights: args.values['weights'] as number[] | undefined,
       tta: args.values['tta'] as string[] | undefined,
-      classes: dataset.numClasses,
+      classes: dataset.classes,
     });
     const predict = imagePredictor(predictor);
     const channels = predictor.channels;
