@@ -1,5 +1,6 @@
 // Opens the viewer in headless Chromium on the given run (same flags as `start`), predicts the first page of images,
-// saves a screenshot and prints page-load and inference times.
+// saves a screenshot and prints page-load and inference times, then predicts the page again with each engine offered
+// (tfjs, ONNX Runtime Web) and prints the median inference per image of each.
 // pnpm --filter viewer screenshot [--run runs/<name>] [--data <dir>] [--out docs/screenshot.png] [--backend wasm] [--threshold 0.3]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,10 +44,27 @@ try {
   await page.waitForFunction(() => document.querySelector('#image-summary')?.textContent?.includes('Inference'), null, { timeout: 120_000 });
   await page.click('#predict-page');
   await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Predicted'), null, { timeout: 600_000 });
-  const timings = await page.evaluate(() => {
-    const { state } = (globalThis as unknown as { steelViewer: { state: { timings: number[]; backend: string } } }).steelViewer;
-    return { timings: [...state.timings], backend: state.backend };
+  type PageState = { timings: number[]; backend: string; engine: { id: string; label: string } | null; engines: { id: string; label: string }[]; engineTimings: Record<string, number[]> };
+  const read = () =>
+    page.evaluate(() => {
+      const { state } = (globalThis as unknown as { steelViewer: { state: PageState } }).steelViewer;
+      return { timings: [...state.timings], backend: state.backend, engine: state.engine, engines: state.engines.map((e) => ({ id: e.id, label: e.label })), engineTimings: state.engineTimings };
+    });
+  const timings = await read();
+  // Every engine offered, on the same page of images in this page load: the median inference per image of each.
+  const size = await page.evaluate(() => {
+    const { state } = (globalThis as unknown as { steelViewer: { state: { current: { pixels: { height: number; width: number } } | null } } }).steelViewer;
+    return state.current ? `${state.current.pixels.height}x${state.current.pixels.width}` : 'unknown';
   });
+  const perEngine: Record<string, { medianMs: number; images: number }> = {};
+  for (const engine of timings.engines) {
+    await page.selectOption('#engine-select', engine.id);
+    await page.click('#predict-page');
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Predicted'), null, { timeout: 600_000 });
+    const t = [...(await read()).timings].sort((a, b) => a - b);
+    perEngine[engine.label] = { medianMs: Math.round(t[Math.floor(t.length / 2)] ?? Number.NaN), images: t.length };
+  }
+  await page.selectOption('#engine-select', timings.engine?.id ?? 'tfjs');
   if (threshold !== '') {
     for (const input of await page.locator('input[id^="threshold-"]').all()) await input.fill(threshold);
     await page.locator('input[id="threshold-1"]').dispatchEvent('change');
@@ -71,6 +89,9 @@ try {
       images: sorted.length,
       firstInferenceMs: Math.round(timings.timings[0] ?? Number.NaN),
       medianInferenceMs: Math.round(sorted[Math.floor(sorted.length / 2)] ?? Number.NaN),
+      defaultEngine: timings.engine?.label,
+      imageSize: size,
+      medianInferenceMsPerEngine: perEngine,
     }),
   );
 } finally {

@@ -7,7 +7,7 @@ import { countPainted, paintOverlay } from '../shared/outline.ts';
 import { initBackend } from './backend.ts';
 import { byId, clearMessages, h, showMessage } from './dom.ts';
 import { renderModelDetails } from './metrics-view.ts';
-import { loadModel, planFor, predictImage, type InputPolicy, type LoadedModel } from './model.ts';
+import { createPageEngines, loadModel, predictImage, type InputPolicy, type LoadedModel, type PageEngine } from './model.ts';
 
 /** An image the page has decoded: from the dataset or uploaded. */
 interface Entry {
@@ -38,6 +38,12 @@ const state = {
   backend: '',
   modelInfo: null as ModelInfo | null,
   model: null as LoadedModel | null,
+  /** Engines offered for the model, the one in use, and inference times per engine (ms per image) in this page load. */
+  engines: [] as PageEngine[],
+  engine: null as PageEngine | null,
+  engineTimings: {} as Record<string, number[]>,
+  /** Whether the engines were timed against each other on an image (the faster becomes the default). */
+  calibrated: false,
   modelError: null as string | null,
   loading: null as Promise<void> | null,
   entries: new Map<string, Entry>(),
@@ -79,8 +85,40 @@ function defaultRules(classes: number): ClassRule[] {
   return Array.from({ length: classes }, (_, k) => ({ threshold, minArea: typeof areas[k] === 'number' ? areas[k] : 0 }));
 }
 
-async function selectModel(id: string | null): Promise<void> {
+/** Frees the current model and its engines. */
+function disposeModel(): void {
+  for (const e of state.engines) void e.engine.dispose();
   state.model?.model.dispose();
+  state.engines = [];
+  state.engine = null;
+  state.engineTimings = {};
+  state.calibrated = false;
+  renderEngines();
+}
+
+/** The engine picker in the header: every engine offered, the one in use selected. */
+function renderEngines(): void {
+  const select = byId<HTMLSelectElement>('engine-select');
+  select.replaceChildren(...state.engines.map((e) => h('option', { value: e.id }, e.label)));
+  select.disabled = state.engines.length < 2;
+  if (state.engine) select.value = state.engine.id;
+}
+
+/** Uses an engine from now on: drops the cached predictions and timings, and predicts the open image again. */
+async function selectEngine(id: string): Promise<void> {
+  const engine = state.engines.find((e) => e.id === id);
+  if (!engine) return;
+  state.engine = engine;
+  state.calibrated = true;
+  state.predictions.clear();
+  state.timings = [];
+  renderEngines();
+  status(`Engine: ${engine.label}.`);
+  if (state.current) await openEntry(state.current, { focus: false });
+}
+
+async function selectModel(id: string | null): Promise<void> {
+  disposeModel();
   state.model = null;
   state.modelError = null;
   state.predictions.clear();
@@ -99,13 +137,22 @@ async function selectModel(id: string | null): Promise<void> {
   status(`Loading model ${info.name}…`);
   try {
     const loaded = await loadModel(info);
+    const { engines, skipped } = await createPageEngines(loaded, state.backend);
     if (state.modelInfo !== info) {
+      for (const e of engines) void e.engine.dispose();
       loaded.model.dispose();
       return;
     }
+    if (skipped.length > 0) console.info(`Engines skipped: ${skipped.join('; ')}`);
     state.model = loaded;
+    state.engines = engines;
+    // ?engine= picks one; otherwise the first prediction times every engine and the faster is kept.
+    const asked = engines.find((e) => e.id === params.get('engine'));
+    state.engine = asked ?? engines[0]!;
+    state.calibrated = asked !== undefined || engines.length === 1;
+    renderEngines();
     clearMessages('model');
-    status(`Model ${info.name} loaded in ${Math.round(loaded.loadMs)} ms (${loaded.classes} classes, ${loaded.inChannels} channel input). Backend: ${state.backend}.`);
+    status(`Model ${info.name} loaded in ${Math.round(loaded.loadMs)} ms (${loaded.classes} classes, ${loaded.inChannels} channel input). Engine: ${state.engine.label}.`);
     byId('status').dataset['model'] = 'loaded';
   } catch (error) {
     state.modelError = error instanceof Error ? error.message : String(error);
@@ -217,11 +264,25 @@ async function predictEntry(entry: Entry): Promise<Prediction | null> {
   const hit = state.predictions.get(entry.key);
   if (hit) return hit;
   const { pixels } = entry;
-  const plan = planFor(model, inputPolicy(), pixels.height, pixels.width);
-  const started = performance.now();
-  const map = await predictImage(model, pixels, plan);
-  const ms = performance.now() - started;
-  if (state.model !== model) return null;
+  const policy = inputPolicy();
+  // The first image of a page load is predicted by every engine, timed, and the faster one is kept.
+  const candidates = state.calibrated ? [state.engine!] : state.engines;
+  let best: { engine: PageEngine; map: Awaited<ReturnType<typeof predictImage>>; ms: number } | undefined;
+  for (const engine of candidates) {
+    const started = performance.now();
+    const map = await predictImage(model, engine, pixels, policy);
+    const ms = performance.now() - started;
+    if (state.model !== model) return null;
+    (state.engineTimings[engine.id] ??= []).push(ms);
+    if (best === undefined || ms < best.ms) best = { engine, map, ms };
+  }
+  if (!state.calibrated) {
+    state.calibrated = true;
+    state.engine = best!.engine;
+    renderEngines();
+    console.info(`Engines timed on ${entry.id}: ${candidates.map((e) => `${e.label} ${Math.round(state.engineTimings[e.id]!.at(-1)!)} ms`).join(', ')}; using ${best!.engine.label}.`);
+  }
+  const { map, ms } = best!;
   state.timings.push(ms);
   const prediction = { map, ms };
   state.predictions.set(entry.key, prediction);
@@ -324,7 +385,7 @@ function renderCurrent(): void {
     byId('dice-label').textContent = `· Dice ${dice.mean.toFixed(3)}`;
   } else byId('dice-label').textContent = '';
   const summary = byId('image-summary');
-  summary.textContent = `${width} x ${height} pixels. Inference ${Math.round(prediction.ms)} ms on ${state.backend}; post-processing ${postMs.toFixed(1)} ms.${diceText ? ` ${diceText}.` : ''}`;
+  summary.textContent = `${width} x ${height} pixels. Inference ${Math.round(prediction.ms)} ms on ${state.engine?.label ?? state.backend}; post-processing ${postMs.toFixed(1)} ms.${diceText ? ` ${diceText}.` : ''}`;
   summary.dataset['inferenceMs'] = prediction.ms.toFixed(1);
   const perClass = Array.from({ length: classes }, (_, k) => defects.filter((d) => d.classId === k + 1).length);
   byId('defect-summary').textContent =
@@ -443,7 +504,7 @@ async function predictPage(): Promise<void> {
       await predictEntry(entry);
       refreshBadges();
     }
-    status(`Predicted ${i} image(s) with ${state.modelInfo?.name ?? 'the model'} on ${state.backend}; median inference ${median(state.timings).toFixed(0)} ms per image.`);
+    status(`Predicted ${i} image(s) with ${state.modelInfo?.name ?? 'the model'} on ${state.engine?.label ?? state.backend}; median inference ${median(state.timings).toFixed(0)} ms per image.`);
   } catch (error) {
     showMessage(`Prediction failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
@@ -513,6 +574,7 @@ function wire(): void {
     state.loading = selectModel((e.target as HTMLSelectElement).value);
   });
   byId<HTMLSelectElement>('split-select').addEventListener('change', (e) => void loadPage((e.target as HTMLSelectElement).value, 0));
+  byId<HTMLSelectElement>('engine-select').addEventListener('change', (e) => void selectEngine((e.target as HTMLSelectElement).value));
   byId('prev-page').addEventListener('click', () => void loadPage(state.split, Math.max(0, state.offset - PAGE_SIZE)));
   byId('next-page').addEventListener('click', () => void loadPage(state.split, state.offset + PAGE_SIZE));
   byId('predict-page').addEventListener('click', () => void predictPage());

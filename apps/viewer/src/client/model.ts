@@ -1,9 +1,8 @@
 // Loading a tfjs layers model in the browser and predicting probability maps for images of any size.
-import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { registerSteelLayers } from '@steel/models';
 import type { ModelInfo } from '../shared/api.ts';
-import { planTiles, type TilePlan } from '../shared/tiling.ts';
+import { createOnnxEngine, createPredictor, createTfjsEngine, type InferenceEngine } from '@steel/inference';
 import type { ProbabilityMap } from '../shared/analysis.ts';
 
 /** A loaded model and how images are brought to it. */
@@ -75,51 +74,84 @@ export interface InputPolicy {
   readonly tileWidth: number;
 }
 
-/** The tiles of an image of `height x width` for a model. */
-export function planFor(loaded: LoadedModel, policy: InputPolicy, height: number, width: number): TilePlan {
-  const targetHeight = loaded.fixedHeight ?? policy.workHeight ?? height;
-  return planTiles(height, width, { targetHeight, tileWidth: loaded.fixedWidth ?? policy.tileWidth });
+/** An engine the page can run a loaded model on. */
+export interface PageEngine {
+  /** `tfjs` or `onnxruntime`. */
+  readonly id: 'tfjs' | 'onnxruntime';
+  /** Shown in the header, e.g. `tfjs (wasm)` or `onnxruntime-web (wasm)`. */
+  readonly label: string;
+  readonly engine: InferenceEngine;
+}
+
+/** A model of fixed input size as an engine for any smaller multiple of 32: pads with 0 and crops the logits back. */
+function fixedSizeEngine(engine: InferenceEngine, height: number | null, width: number | null): InferenceEngine {
+  if (height === null && width === null) return engine;
+  return {
+    ...engine,
+    async run(batch) {
+      const [n, h, w, c] = batch.shape;
+      const H = height ?? h;
+      const W = width ?? w;
+      if (h > H || w > W) throw new ModelLoadError(`The model takes ${H} x ${W} inputs, got ${h} x ${w}.`);
+      const padded = new Float32Array(n * H * W * c);
+      for (let i = 0; i < n; i++) for (let r = 0; r < h; r++) padded.set(batch.data.subarray(((i * h + r) * w) * c, ((i * h + r) * w + w) * c), ((i * H + r) * W) * c);
+      const out = await engine.run({ data: padded, shape: [n, H, W, c] });
+      const k = out.shape[3];
+      const cropped = new Float32Array(n * h * w * k);
+      for (let i = 0; i < n; i++) for (let r = 0; r < h; r++) cropped.set(out.data.subarray(((i * H + r) * W) * k, ((i * H + r) * W + w) * k), ((i * h + r) * w) * k);
+      return { data: cropped, shape: [n, h, w, k] };
+    },
+  };
 }
 
 /**
- * Predicts the probabilities `[height, width, classes]` of an RGBA image (as `ImageData` gives it) at its own size:
- * converted to the model's channels (grey by luminance), scaled to [0, 1], resized to the working height, padded to a
- * multiple of 32, predicted tile by tile, stitched, cropped and resized back.
+ * The engines offered for a loaded model: tfjs on the page's backend, and ONNX Runtime Web (its WebAssembly build, served
+ * by the viewer under /ort/) on the model exported to ONNX by the viewer's server. An engine that fails to start is left out,
+ * with why.
  */
-export async function predictImage(loaded: LoadedModel, image: ImageData, plan: TilePlan): Promise<ProbabilityMap> {
-  const { height, width } = image;
-  const out = tf.tidy(() => {
-    const rgb = tf.div(tf.cast(tf.browser.fromPixels(image, 3), 'float32'), 255) as tf.Tensor3D;
-    const x: tf.Tensor3D = loaded.inChannels === 1 ? (tf.sum(tf.mul(rgb, tf.tensor1d([0.2126, 0.7152, 0.0722])), -1, true) as tf.Tensor3D) : rgb;
-    let batch = tf.expandDims(x, 0) as tf.Tensor4D;
-    const { scaledHeight: sh, scaledWidth: sw, paddedHeight: ph } = plan;
-    if (sh !== height || sw !== width) {
-      // Shrinking by more than 2: average whole blocks first, so the bilinear step does not alias.
-      const k = Math.floor(Math.min(height / sh, width / sw));
-      if (k >= 2) batch = tf.avgPool(batch, k, k, 'valid') as tf.Tensor4D;
-      batch = tf.image.resizeBilinear(batch, [sh, sw], false, true);
-    }
-    const pieces: tf.Tensor4D[] = [];
-    for (const tile of plan.tiles) {
-      const fixedW = loaded.fixedWidth ?? tile.paddedWidth;
-      const part = tf.slice(batch, [0, 0, tile.start, 0], [1, sh, tile.width, -1]);
-      const padded = tf.pad(part, [
-        [0, 0],
-        [0, Math.max(ph, loaded.fixedHeight ?? 0) - sh],
-        [0, Math.max(fixedW, tile.paddedWidth) - tile.width],
-        [0, 0],
-      ]) as tf.Tensor4D;
-      const raw = loaded.model.predict(padded);
-      const logits = (Array.isArray(raw) ? raw[0]! : raw) as tf.Tensor4D;
-      const probs = tf.sigmoid(logits) as tf.Tensor4D;
-      pieces.push(tf.slice(probs, [0, 0, tile.keepFrom - tile.start, 0], [1, sh, tile.keepTo - tile.keepFrom, -1]));
-    }
-    let probs = pieces.length === 1 ? pieces[0]! : (tf.concat(pieces, 2) as tf.Tensor4D);
-    if (sh !== height || sw !== width) probs = tf.image.resizeBilinear(probs, [height, width], false, true);
-    return tf.squeeze(probs, [0]) as tf.Tensor3D;
+export async function createPageEngines(loaded: LoadedModel, backend: string): Promise<{ engines: PageEngine[]; skipped: string[] }> {
+  const wrap = (engine: InferenceEngine) => fixedSizeEngine(engine, loaded.fixedHeight, loaded.fixedWidth);
+  const engines: PageEngine[] = [{ id: 'tfjs', label: `tfjs (${backend})`, engine: wrap(createTfjsEngine(loaded.model)) }];
+  const skipped: string[] = [];
+  try {
+    const ort = await import('onnxruntime-web/wasm');
+    ort.env.wasm.wasmPaths = '/ort/';
+    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    // Exported by the viewer's server (/models/<id>/model.onnx), fetched like the rest of the model.
+    const response = await fetch(`/models/${encodeURIComponent(loaded.info.id)}/model.onnx`);
+    if (!response.ok) throw new Error(`/models/${loaded.info.id}/model.onnx: HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    const engine = createOnnxEngine(session, { Tensor: ort.Tensor, inChannels: loaded.inChannels, classes: loaded.classes, description: 'onnxruntime-web (wasm)' });
+    engines.push({ id: 'onnxruntime', label: `onnxruntime-web (wasm, ${ort.env.wasm.numThreads} threads)`, engine: wrap(engine) });
+  } catch (error) {
+    skipped.push(`onnxruntime-web: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { engines, skipped };
+}
+
+/** Converts an RGBA `ImageData` to RGB bytes (a grey image keeps equal channels; the model's channels are made by the path). */
+function rgbOf(image: ImageData): Uint8Array {
+  const { data, width, height } = image;
+  const out = new Uint8Array(width * height * 3);
+  for (let p = 0, q = 0; p < out.length; p += 3, q += 4) {
+    out[p] = data[q]!;
+    out[p + 1] = data[q + 1]!;
+    out[p + 2] = data[q + 2]!;
+  }
+  return out;
+}
+
+/**
+ * Predicts the probabilities `[height, width, classes]` of an RGBA image (as `ImageData` gives it) at its own size with the
+ * one inference path of @steel/inference: the model's channels, [0, 1] pixels, area resize to the working height, padding
+ * to a multiple of 32, tiles, crop, resize back, sigmoid.
+ */
+export async function predictImage(loaded: LoadedModel, engine: PageEngine, image: ImageData, policy: InputPolicy): Promise<ProbabilityMap> {
+  const workHeight = loaded.fixedHeight ?? policy.workHeight;
+  const predictor = createPredictor([{ engine: engine.engine, ...(workHeight === null ? {} : { workHeight }) }], {
+    tileWidth: loaded.fixedWidth ?? policy.tileWidth,
   });
-  const data = (await out.data()) as Float32Array;
-  const classes = out.shape[2];
-  out.dispose();
-  return { probs: data, height, width, classes };
+  const [map] = await predictor.predict([{ data: rgbOf(image), height: image.height, width: image.width, channels: 3 }]);
+  return map!;
 }

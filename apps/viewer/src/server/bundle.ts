@@ -4,10 +4,11 @@ import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { VIEWER_ROOT } from './sources.ts';
 
-/** The bundled client script and the folder holding tfjs-backend-wasm's `.wasm` binaries. */
+/** The bundled client script and the folders holding tfjs-backend-wasm's and onnxruntime-web's `.wasm` binaries. */
 export interface ClientBundle {
   readonly js: string;
   readonly wasmDir: string;
+  readonly ortDir: string;
   readonly seconds: number;
 }
 
@@ -37,7 +38,9 @@ export function bundleClient(): Promise<ClientBundle> {
     if (js === undefined) throw new Error('esbuild produced no script for the page.');
     const require = createRequire(import.meta.url);
     const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-    return { js, wasmDir, seconds: (performance.now() - started) / 1000 };
+    // onnxruntime-web's exports map hides dist/; its Node entry lives there too.
+    const ortDir = dirname(require.resolve('onnxruntime-web'));
+    return { js, wasmDir, ortDir, seconds: (performance.now() - started) / 1000 };
   })();
   return cached;
 }

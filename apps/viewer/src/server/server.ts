@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import type { ModelInfo, ViewerInfo } from '../shared/api.ts';
 import { bundleClient } from './bundle.ts';
+import { onnxOf } from './onnx.ts';
 import { ViewerError } from './errors.ts';
 import type { Gallery } from './gallery.ts';
 import { runConfig, runHistory, runMetrics, runPostprocess, runTrainSize, VIEWER_ROOT, type ModelSource } from './sources.ts';
@@ -33,6 +34,7 @@ export interface ViewerServer {
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json; charset=utf-8',
   '.bin': 'application/octet-stream',
@@ -128,11 +130,24 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
       const file = gallery?.file(rest[0]!, rest[1]!);
       return file ? sendFile(res, file) : notFound(res, url.pathname);
     }
+    if (head === 'models' && rest.length === 2 && rest[1] === 'model.onnx') {
+      const model = models.find((m) => m.info.id === rest[0]);
+      if (!model || !model.info.hasModelJson) return notFound(res, url.pathname);
+      onnxOf(model.source.dir).then(
+        (bytes) => {
+          res.writeHead(200, { ...HEADERS, 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.byteLength, 'Cache-Control': 'no-cache' });
+          res.end(bytes);
+        },
+        (error: unknown) => send(res, 500, 'text/plain; charset=utf-8', `The model could not be exported to ONNX: ${error instanceof Error ? error.message : String(error)}`),
+      );
+      return;
+    }
     if (head === 'models' && rest.length === 2 && SEGMENT.test(rest[1]!)) {
       const model = models.find((m) => m.info.id === rest[0]);
       return model ? sendFile(res, join(model.source.dir, rest[1]!)) : notFound(res, url.pathname);
     }
     if (head === 'wasm' && rest.length === 1 && /^[\w.-]+\.wasm$/.test(rest[0]!)) return sendFile(res, join(bundle.wasmDir, rest[0]!));
+    if (head === 'ort' && rest.length === 1 && /^ort-wasm[\w.-]*\.(wasm|mjs)$/.test(rest[0]!)) return sendFile(res, join(bundle.ortDir, rest[0]!));
     return notFound(res, url.pathname);
   };
 
