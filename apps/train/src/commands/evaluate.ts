@@ -20,14 +20,14 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
     const dataDir = await dataDirFor(args, config);
     const { dataset, images, truthOf, split } = await labelledImages(args, dataDir, members);
     const classes = members[0]!.identity.classes;
-    const post = await postprocessFor(args, config, classes);
     const tta = parseTtaTransforms((args.values['tta'] as string[] | undefined) ?? []);
     const channels = readChannels(members);
-    // Each model on its own, raw and with TTA (the ensemble of them is combined by the step evaluator).
+    // Each model on its own, raw and with TTA (the ensemble of them is combined by the step evaluator); checks the classes first.
     const fns = members.map((m, i) => {
       const one = (flips: readonly string[]) => imagePredictor(createAppPredictor([m], [engines[i]!], { tta: flips, classes: dataset.classes }));
       return { raw: one([]), tta: tta.length > 0 ? one(tta) : undefined };
     });
+    const post = await postprocessFor(args, config, classes);
     const steps = createStepEvaluator({
       height: dataset.height,
       width: dataset.width,
