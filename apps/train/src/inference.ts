@@ -9,7 +9,7 @@ import { loadModelWeights, readIdentity, type ModelIdentity } from './checkpoint
 import { parseTrainConfig, type TrainConfig } from './config.ts';
 import { createEngine, type DeviceName, type EngineChoice } from './engines.ts';
 import { AppError } from './errors.ts';
-import { onnxMetadataFor, parseSteelMetadata, STEEL_NORMALIZATION } from './onnx-metadata.ts';
+import { parseOnnxMetadata, STEEL_NORMALIZATION } from './onnx-metadata.ts';
 import { resolveAtomicDir } from './run-dir.ts';
 import { buildModel, checkModelNames } from './steel.ts';
 
@@ -41,13 +41,13 @@ async function loadOnnxMember(path: string, expect?: Partial<ModelIdentity>): Pr
   const input = description.inputs[0]?.shape ?? [];
   const output = (description.outputs.find((o) => o.name === 'logits') ?? description.outputs[0])?.shape ?? [];
   const fixed = (d: unknown) => (typeof d === 'number' && d > 0 ? d : undefined);
-  const meta = parseSteelMetadata(description.metadata, { inChannels: fixed(input[1]), classes: fixed(output[1]) });
+  const meta = parseOnnxMetadata(description.metadata, { inChannels: fixed(input[1]), classes: fixed(output[1]) });
   if (meta.inChannels === undefined || meta.classes === undefined) {
     throw new AppError('CHECKPOINT', `${path}: expected an ONNX model with input [N, C, H, W] and output [N, classes, H, W] (or steel metadata), got input [${input.join(', ')}] and output [${output.join(', ')}].`);
   }
   const identity: ModelIdentity = {
-    architecture: meta.rest.architecture ?? description.metadata['architecture'] ?? 'onnx',
-    encoder: meta.rest.encoder ?? description.metadata['encoder'] ?? 'onnx',
+    architecture: meta.architecture ?? 'onnx',
+    encoder: meta.encoder ?? 'onnx',
     inChannels: meta.inChannels,
     classes: meta.classes,
   };
@@ -59,8 +59,8 @@ async function loadOnnxMember(path: string, expect?: Partial<ModelIdentity>): Pr
   const config = parseTrainConfig({
     inChannels: identity.inChannels === 3 ? 3 : 1,
     scale: Math.min(1, meta.scale),
-    ...(meta.rest.threshold === undefined ? {} : { threshold: meta.rest.threshold }),
-    ...(meta.rest.minArea === undefined ? {} : { minArea: meta.rest.minArea }),
+    ...(meta.threshold === undefined ? {} : { threshold: meta.threshold }),
+    ...(meta.minArea === undefined ? {} : { minArea: meta.minArea }),
   });
   return { path, model: undefined, onnx: bytes, identity, scale: meta.scale, normalization: meta.normalization, config };
 }
@@ -110,7 +110,8 @@ export async function loadMember(path: string, expect?: Partial<ModelIdentity>):
 export async function onnxBytesOf(member: Member): Promise<Uint8Array> {
   if (member.onnx !== undefined) return member.onnx;
   const { exportOnnx } = await import('@steel/onnx');
-  return exportOnnx(member.model!, { metadata: onnxMetadataFor(member.identity, member.config) });
+  const { onnxMetadata } = await import('./commands/export.ts');
+  return exportOnnx(member.model!, { metadata: onnxMetadata(member) });
 }
 
 /** Options of {@link createAppPredictor}. */

@@ -55,11 +55,11 @@ export async function runExport(args: ParsedArgs): Promise<number> {
   const flag = (args.values['out'] as string | undefined) ?? (paths[0] ? join(paths[0], 'model.onnx') : 'model.onnx');
   const out = resolve(flag);
   checkOut(out, flag);
-  const { members } = await loadMembers(args);
+  const { members, dispose } = await loadMembers(args, { engines: false });
   const { exportOnnx } = await import('@steel/onnx');
-  const { disposeMembers } = await import('../inference.ts');
   try {
     const member = members[0]!;
+    if (member.model === undefined) throw new AppError('USAGE', `${member.path} is already an ONNX model; export takes a run folder or a model folder.`);
     const bytes = exportOnnx(member.model, { metadata: onnxMetadata(member) });
     writeFileAtomic(out, bytes);
     const { architecture, encoder, inChannels, classes } = member.identity;
@@ -69,6 +69,6 @@ export async function runExport(args: ParsedArgs): Promise<number> {
     );
     return 0;
   } finally {
-    disposeMembers(members);
+    await dispose();
   }
 }

@@ -22,8 +22,11 @@ export interface LoadedModels {
   dispose(): Promise<void>;
 }
 
-/** Loads every --models entry after setting up the backend, and builds an engine for each (--engine, --device, --threads). */
-export async function loadMembers(args: ParsedArgs): Promise<LoadedModels> {
+/**
+ * Loads every --models entry after setting up the backend, and builds an engine for each (--engine, --device, --threads)
+ * unless `engines` is false.
+ */
+export async function loadMembers(args: ParsedArgs, options: { engines?: boolean } = {}): Promise<LoadedModels> {
   const paths = args.values['models'] as string[] | undefined;
   if (paths === undefined || paths.length === 0) {
     throw new AppError('USAGE', 'Pass --models with one or more run folders (runs/<name>), model folders or .onnx files, comma-separated.');
@@ -36,17 +39,18 @@ export async function loadMembers(args: ParsedArgs): Promise<LoadedModels> {
   );
   const backend = await initBackend(config);
   const { chooseEngine } = await import('../engines.ts');
-  const choice = await chooseEngine(config.engine, config.device, config.threads);
+  const choice = options.engines === false ? { kind: 'tfjs' as const, description: 'tfjs' } : await chooseEngine(config.engine, config.device, config.threads);
   const { createEngines, disposeMembers, loadMember } = await import('../inference.ts');
   const members: Member[] = [];
   const engines: InferenceEngine[] = [];
   try {
     for (const p of paths) members.push(await loadMember(p));
-    engines.push(...(await createEngines(members, choice, { device: config.device, threads: config.threads })));
+    if (options.engines !== false) engines.push(...(await createEngines(members, choice, { device: config.device, threads: config.threads })));
   } catch (error) {
     await disposeMembers(members, engines);
     throw error;
   }
+  if (options.engines === false) return { members, engines, backend: backend.backend, engine: 'none', dispose: () => disposeMembers(members, engines) };
   const engine = choice.kind === 'tfjs' ? `tfjs (${backend.backend})` : choice.description;
   if (choice.hint) process.stderr.write(`${choice.hint}\n`);
   process.stderr.write(`Engine: ${engine}\n`);
