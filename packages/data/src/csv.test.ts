@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { detectTrainCsvFormat, formatTrainCsv, parseTrainCsv } from './csv';
-import { isDataError } from './errors';
+import { detectTrainCsvFormat, formatTrainCsv, parseTrainCsv } from './csv.ts';
+import { isDataError } from './errors.ts';
 
 const HEADER = 'ImageId,ClassId,EncodedPixels';
 

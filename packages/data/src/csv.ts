@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DataError, echo } from './errors';
+import { DataError, echo } from './errors.ts';
 
 /** The two competition layouts of train.csv: `ImageId,ClassId,EncodedPixels` and `ImageId_ClassId,EncodedPixels`. */
 export type TrainCsvFormat = 'train' | 'legacy';

@@ -3,12 +3,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { needSeverstal, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths';
-import { decodeMask, openKaggleDataset, readManifest } from './dataset';
-import { computeEda, formatEda } from './eda';
-import { isDataError } from './errors';
-import { readImage } from './image';
-import { SEVERSTAL_CLASS_SETS } from './synthetic-render';
+import { needSeverstal, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths.ts';
+import { decodeMask, openKaggleDataset, readManifest } from './dataset.ts';
+import { computeEda, formatEda } from './eda.ts';
+import { isDataError } from './errors.ts';
+import { readImage } from './image.ts';
+import { SEVERSTAL_CLASS_SETS } from './synthetic-render.ts';
 
 const HAS_SEVERSTAL = needSeverstal('The severstal-sample tests of @steel/data (dataset)');
 

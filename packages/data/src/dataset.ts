@@ -2,9 +2,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { decode } from '@steel/rle';
 import { z } from 'zod';
-import { parseTrainCsv, type TrainCsvFormat } from './csv';
-import { DataError, isDataError } from './errors';
-import { readImage, readImageSize } from './image';
+import { parseTrainCsv, type TrainCsvFormat } from './csv.ts';
+import { DataError, isDataError } from './errors.ts';
+import { readImage, readImageSize } from './image.ts';
 
 /** Number of defect classes of the Severstal competition. */
 export const SEVERSTAL_CLASSES = 4;

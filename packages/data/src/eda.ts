@@ -1,4 +1,4 @@
-import type { ImageEntry } from './dataset';
+import type { ImageEntry } from './dataset.ts';
 
 /** Distribution of mask areas in pixels. */
 export interface AreaStats {

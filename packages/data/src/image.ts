@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
-import { DataError } from './errors';
+import { DataError } from './errors.ts';
 
 /** A decoded image: row-major HWC bytes, pixel (r, c) channel k at `(r * width + c) * channels + k`. */
 export interface DecodedImage {

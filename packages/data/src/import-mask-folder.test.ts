@@ -2,11 +2,11 @@ import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { NEU_SEG, needNeu, tempDir } from './__fixtures__/paths';
-import { decodeMask, openKaggleDataset } from './dataset';
-import { importMaskFolder } from './import-mask-folder';
-import { createLoader } from './loader';
-import { readSplit } from './splits';
+import { NEU_SEG, needNeu, tempDir } from './__fixtures__/paths.ts';
+import { decodeMask, openKaggleDataset } from './dataset.ts';
+import { importMaskFolder } from './import-mask-folder.ts';
+import { createLoader } from './loader.ts';
+import { readSplit } from './splits.ts';
 
 const HAS_NEU = needNeu('The NEU-Seg import tests of @steel/data');
 

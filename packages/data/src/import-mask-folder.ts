@@ -1,14 +1,14 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { encode } from '@steel/rle';
-import { formatTrainCsv, type TrainRow } from './csv';
-import { MANIFEST_FILE } from './dataset';
-import { DataError } from './errors';
-import { exists, type LinkMode, placeFile, writeFileAtomic } from './fs-util';
-import { readImageSize, readLabelMap } from './image';
-import { parseIdList } from './splits';
+import { formatTrainCsv, type TrainRow } from './csv.ts';
+import { MANIFEST_FILE } from './dataset.ts';
+import { DataError } from './errors.ts';
+import { exists, type LinkMode, placeFile, writeFileAtomic } from './fs-util.ts';
+import { readImageSize, readLabelMap } from './image.ts';
+import { parseIdList } from './splits.ts';
 
-export type { LinkMode } from './fs-util';
+export type { LinkMode } from './fs-util.ts';
 
 /** Options of {@link importMaskFolder}. */
 export interface ImportMaskFolderOptions {

@@ -1,4 +1,4 @@
-export { detectTrainCsvFormat, formatTrainCsv, parseTrainCsv, type ParseTrainCsvOptions, type TrainCsv, type TrainCsvFormat, type TrainRow } from './csv';
+export { detectTrainCsvFormat, formatTrainCsv, parseTrainCsv, type ParseTrainCsvOptions, type TrainCsv, type TrainCsvFormat, type TrainRow } from './csv.ts';
 export {
   decodeMask,
   MANIFEST_FILE,
@@ -11,14 +11,14 @@ export {
   type KaggleDataset,
   type OpenKaggleDatasetOptions,
   type SkippedImage,
-} from './dataset';
-export { computeEda, formatEda, type AreaStats, type ClassStats, type EdaReport } from './eda';
-export { DataError, isDataError, type DataErrorCode, type DataErrorDetails } from './errors';
-export { readImage, readImageSize, readLabelMap, type DecodedImage, type ReadImageOptions } from './image';
-export { importMaskFolder, type ImportMaskFolderOptions, type ImportMaskFolderResult, type LinkMode } from './import-mask-folder';
-export { createLoader, type Batch, type Loader, type LoaderOptions } from './loader';
-export { createRandom, hashSeed, type Random } from './random';
-export { loadSample, resolveTransform, type Sample, type SampleConfig, type SampleJob, type SampleTransform, type TransformContext, type TransformSpec } from './sample';
+} from './dataset.ts';
+export { computeEda, formatEda, type AreaStats, type ClassStats, type EdaReport } from './eda.ts';
+export { DataError, isDataError, type DataErrorCode, type DataErrorDetails } from './errors.ts';
+export { readImage, readImageSize, readLabelMap, type DecodedImage, type ReadImageOptions } from './image.ts';
+export { importMaskFolder, type ImportMaskFolderOptions, type ImportMaskFolderResult, type LinkMode } from './import-mask-folder.ts';
+export { createLoader, type Batch, type Loader, type LoaderOptions } from './loader.ts';
+export { createRandom, hashSeed, type Random } from './random.ts';
+export { loadSample, resolveTransform, type Sample, type SampleConfig, type SampleJob, type SampleTransform, type TransformContext, type TransformSpec } from './sample.ts';
 export {
   addHardNegatives,
   classSetKey,
@@ -33,6 +33,6 @@ export {
   writeSplit,
   type HoldoutOptions,
   type Split,
-} from './splits';
-export { generateSyntheticDataset, SYNTHETIC_VERSION, syntheticImageId, type SyntheticDatasetOptions, type SyntheticDatasetResult, type SyntheticProgress } from './synthetic';
-export { renderSyntheticImage, SEVERSTAL_CLASS_SETS, type SyntheticImage } from './synthetic-render';
+} from './splits.ts';
+export { generateSyntheticDataset, SYNTHETIC_VERSION, syntheticImageId, type SyntheticDatasetOptions, type SyntheticDatasetResult, type SyntheticProgress } from './synthetic.ts';
+export { renderSyntheticImage, SEVERSTAL_CLASS_SETS, type SyntheticImage } from './synthetic-render.ts';

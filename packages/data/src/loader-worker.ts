@@ -1,6 +1,6 @@
 // Worker-thread entry of the loader: decodes and transforms the samples it is sent, transferring the results back.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadSample, resolveTransform, type SampleConfig, type SampleJob, type TransformSpec } from './sample';
+import { loadSample, resolveTransform, type SampleConfig, type SampleJob, type TransformSpec } from './sample.ts';
 
 interface WorkerInit extends SampleConfig {
   readonly transform: TransformSpec | undefined;

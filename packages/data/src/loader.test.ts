@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FLIP_MODULE, needSeverstal, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths';
-import { decodeMask, type KaggleDataset, openKaggleDataset } from './dataset';
-import { isDataError } from './errors';
-import { readImage } from './image';
-import { type Batch, createLoader, type LoaderOptions } from './loader';
-import { generateSyntheticDataset } from './synthetic';
+import { FLIP_MODULE, needSeverstal, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths.ts';
+import { decodeMask, type KaggleDataset, openKaggleDataset } from './dataset.ts';
+import { isDataError } from './errors.ts';
+import { readImage } from './image.ts';
+import { type Batch, createLoader, type LoaderOptions } from './loader.ts';
+import { generateSyntheticDataset } from './synthetic.ts';
 
 const HAS_SEVERSTAL = needSeverstal('The severstal-sample loader tests of @steel/data');
 
@@ -55,7 +55,7 @@ describe('createLoader', () => {
 
   it('gives identical batches on worker threads and in this thread, with a transform module', async () => {
     const inThread = await collect({ seed: 3, transform: flip });
-    const { createFlip } = await import('./__fixtures__/flip-transform');
+    const { createFlip } = await import('./__fixtures__/flip-transform.ts');
     const asFunction = await collect({ seed: 3, transform: createFlip({ width: 64 }) });
     const workers = await collect({ seed: 3, transform: flip, workers: 2, maxInFlight: 7 });
     expect(inThread[0]!.imageShape).toEqual([3, 32, 64, 1]);

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ImageEntry, KaggleDataset } from './dataset';
-import { DataError, type DataErrorCode } from './errors';
-import { createRandom, hashSeed, shuffled } from './random';
-import { loadSample, resolveTransform, type Sample, type SampleConfig, type SampleJob, type SampleTransform, type TransformSpec } from './sample';
+import type { ImageEntry, KaggleDataset } from './dataset.ts';
+import { DataError, type DataErrorCode } from './errors.ts';
+import { createRandom, hashSeed, shuffled } from './random.ts';
+import { loadSample, resolveTransform, type Sample, type SampleConfig, type SampleJob, type SampleTransform, type TransformSpec } from './sample.ts';
 
 /** A batch: `images` is NHWC float `[B, H, W, C]`, `masks` is NHWC 0/1 `[B, H, W, classes]`. */
 export interface Batch {

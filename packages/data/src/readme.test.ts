@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { tempDir } from './__fixtures__/paths';
-import { computeEda, createLoader, formatEda, generateSyntheticDataset, holdoutSplit, openKaggleDataset } from './index';
+import { tempDir } from './__fixtures__/paths.ts';
+import { computeEda, createLoader, formatEda, generateSyntheticDataset, holdoutSplit, openKaggleDataset } from './index.ts';
 
 it('README usage runs', async () => {
   const dir = join(await tempDir('readme'), 'synthetic');

@@ -1,9 +1,9 @@
 // Loading one training sample (decode, mask, transform): shared by the loader in this thread and by its workers.
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { decodeMask, type ImageEntry } from './dataset';
-import { DataError } from './errors';
-import { readImage } from './image';
+import { decodeMask, type ImageEntry } from './dataset.ts';
+import { DataError } from './errors.ts';
+import { readImage } from './image.ts';
 
 /**
  * One decoded sample: `image` is row-major HWC float in [0, 1] (`channels` per pixel), `mask` is row-major HWC 0/1

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { needSeverstal, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths';
-import { isDataError } from './errors';
-import { addHardNegatives, classSetKey, foldSplit, holdoutSplit, onlyDefective, parseIdList, readIdList, readSplit, stratifiedKFold, writeSplit } from './splits';
+import { needSeverstal, SEVERSTAL_SAMPLE, tempDir } from './__fixtures__/paths.ts';
+import { isDataError } from './errors.ts';
+import { addHardNegatives, classSetKey, foldSplit, holdoutSplit, onlyDefective, parseIdList, readIdList, readSplit, stratifiedKFold, writeSplit } from './splits.ts';
 
 const HAS_SEVERSTAL = needSeverstal('The severstal-sample split tests of @steel/data');
 

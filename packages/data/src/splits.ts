@@ -1,9 +1,9 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import type { ImageEntry } from './dataset';
-import { DataError } from './errors';
-import { createRandom, hashSeed, shuffled } from './random';
+import type { ImageEntry } from './dataset.ts';
+import { DataError } from './errors.ts';
+import { createRandom, hashSeed, shuffled } from './random.ts';
 
 /** A train/validation split of image ids. */
 export interface Split {

@@ -1,7 +1,7 @@
 // Renders one synthetic steel strip image and its class masks. Geometry (classes, polygons, amplitudes) comes from one
 // seeded stream and pixel noise from another, so masks can be recomputed without rendering the pixels.
-import { createRandom, hashSeed, type Random } from './random';
-import { bandPolygon, fillPolygon, type Patch, type Point, polygonPatch, strokePolyline, valueNoise1D, valueNoise2D } from './raster';
+import { createRandom, hashSeed, type Random } from './random.ts';
+import { bandPolygon, fillPolygon, type Patch, type Point, polygonPatch, strokePolyline, valueNoise1D, valueNoise2D } from './raster.ts';
 
 /** Class combinations per image and their counts in the full Severstal training set (12,568 images). */
 export const SEVERSTAL_CLASS_SETS: readonly { readonly classes: readonly number[]; readonly images: number }[] = [

@@ -3,13 +3,13 @@ import { readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from './__fixtures__/paths';
-import { openKaggleDataset } from './dataset';
-import { computeEda } from './eda';
-import { isDataError } from './errors';
-import { fillPolygon, type Point } from './raster';
-import { generateSyntheticDataset } from './synthetic';
-import { renderSyntheticImage } from './synthetic-render';
+import { tempDir } from './__fixtures__/paths.ts';
+import { openKaggleDataset } from './dataset.ts';
+import { computeEda } from './eda.ts';
+import { isDataError } from './errors.ts';
+import { fillPolygon, type Point } from './raster.ts';
+import { generateSyntheticDataset } from './synthetic.ts';
+import { renderSyntheticImage } from './synthetic-render.ts';
 
 async function hashTree(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

@@ -2,11 +2,11 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { encode } from '@steel/rle';
 import sharp from 'sharp';
-import { formatTrainCsv, type TrainRow } from './csv';
-import { MANIFEST_FILE, withLegacyClasses } from './dataset';
-import { DataError } from './errors';
-import { exists, writeFileAtomic } from './fs-util';
-import { renderSyntheticImage } from './synthetic-render';
+import { formatTrainCsv, type TrainRow } from './csv.ts';
+import { MANIFEST_FILE, withLegacyClasses } from './dataset.ts';
+import { DataError } from './errors.ts';
+import { exists, writeFileAtomic } from './fs-util.ts';
+import { renderSyntheticImage } from './synthetic-render.ts';
 
 /** Version of the synthetic renderer; a dataset folder made by another version is not resumed. */
 export const SYNTHETIC_VERSION = 1;

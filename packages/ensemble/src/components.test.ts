@@ -1,8 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { floodFill } from './__fixtures__/reference';
-import { labelComponents } from './components';
-import { isEnsembleError } from './errors';
+import { floodFill } from './__fixtures__/reference.ts';
+import { labelComponents } from './components.ts';
+import { isEnsembleError } from './errors.ts';
 
 /** Masks of varied density, from sparse specks to nearly full. */
 const mask = fc

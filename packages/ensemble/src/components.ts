@@ -1,4 +1,4 @@
-import { EnsembleError, echo } from './errors';
+import { EnsembleError, echo } from './errors.ts';
 
 /** Pixel neighbourhood of connected components: 4 (edges) or 8 (edges and corners). */
 export type Connectivity = 4 | 8;

@@ -1,6 +1,6 @@
-import type { Connectivity } from './components';
-import { EnsembleError, echo, type ConfigIssue } from './errors';
-import type { ClassRule, PostprocessConfig } from './postprocess';
+import type { Connectivity } from './components.ts';
+import { EnsembleError, echo, type ConfigIssue } from './errors.ts';
+import type { ClassRule, PostprocessConfig } from './postprocess.ts';
 
 /** A validated post-processing config: every rule complete. */
 export interface ParsedPostprocessConfig extends PostprocessConfig {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { combineProbabilities, createEnsemble, createInputAdapter, normalizeWeights, type CombineMode } from './ensemble';
-import { isEnsembleError } from './errors';
-import { withTta } from './tta';
+import { combineProbabilities, createEnsemble, createInputAdapter, normalizeWeights, type CombineMode } from './ensemble.ts';
+import { isEnsembleError } from './errors.ts';
+import { withTta } from './tta.ts';
 
 /** Float64 reference of the combine modes, written from their definitions. */
 function reference(members: number[][], weights: number[], mode: CombineMode): number[] {

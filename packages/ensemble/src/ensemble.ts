@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { EnsembleError, echo } from './errors';
-import type { PredictFn } from './tta';
+import { EnsembleError, echo } from './errors.ts';
+import type { PredictFn } from './tta.ts';
 
 /**
  * How member probabilities are combined, with normalised weights w: `mean` Σ w·p (the default); `rms` √(Σ w·p²);

@@ -1,8 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { channel, referencePostprocess } from './__fixtures__/reference';
-import { isEnsembleError } from './errors';
-import { createStepEvaluator, formatStepTable } from './evaluate';
+import { channel, referencePostprocess } from './__fixtures__/reference.ts';
+import { isEnsembleError } from './errors.ts';
+import { createStepEvaluator, formatStepTable } from './evaluate.ts';
 
 /** Dice of two binary arrays from its definition, 1 when both are empty. */
 function refDice(a: ArrayLike<number>, b: ArrayLike<number>): number {

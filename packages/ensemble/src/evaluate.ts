@@ -1,9 +1,9 @@
 import { dice } from '@steel/metrics';
-import { checkShape } from './components';
-import { combineProbabilities, normalizeWeights, type CombineMode, COMBINE_MODES } from './ensemble';
-import { EnsembleError, echo } from './errors';
-import { postprocess, REFERENCE_POSTPROCESS, type PostprocessConfig, type ProbabilityShape } from './postprocess';
-import { truthAccessor, type GroundTruth } from './truth';
+import { checkShape } from './components.ts';
+import { combineProbabilities, normalizeWeights, type CombineMode, COMBINE_MODES } from './ensemble.ts';
+import { EnsembleError, echo } from './errors.ts';
+import { postprocess, REFERENCE_POSTPROCESS, type PostprocessConfig, type ProbabilityShape } from './postprocess.ts';
+import { truthAccessor, type GroundTruth } from './truth.ts';
 
 /** Options of {@link createStepEvaluator}. */
 export interface StepEvaluatorOptions extends ProbabilityShape {

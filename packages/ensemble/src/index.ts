@@ -1,5 +1,5 @@
-export { labelComponents, type ComponentLabels, type Connectivity, type ImageShape } from './components';
-export { parsePostprocessConfig, type ParsedPostprocessConfig } from './config';
+export { labelComponents, type ComponentLabels, type Connectivity, type ImageShape } from './components.ts';
+export { parsePostprocessConfig, type ParsedPostprocessConfig } from './config.ts';
 export {
   combineProbabilities,
   COMBINE_MODES,
@@ -11,8 +11,8 @@ export {
   type EnsembleMember,
   type InputAdapter,
   type InputAdapterOptions,
-} from './ensemble';
-export { EnsembleError, isEnsembleError, type ConfigIssue, type EnsembleErrorCode } from './errors';
+} from './ensemble.ts';
+export { EnsembleError, isEnsembleError, type ConfigIssue, type EnsembleErrorCode } from './errors.ts';
 export {
   createStepEvaluator,
   formatStepTable,
@@ -21,7 +21,7 @@ export {
   type StepRow,
   type StepSample,
   type StepTable,
-} from './evaluate';
+} from './evaluate.ts';
 export {
   listComponents,
   postprocess,
@@ -32,7 +32,7 @@ export {
   type DefectComponent,
   type PostprocessConfig,
   type ProbabilityShape,
-} from './postprocess';
+} from './postprocess.ts';
 export {
   predictSubmission,
   toSubmissionLines,
@@ -40,8 +40,8 @@ export {
   type ImageBatch,
   type PredictionProgress,
   type PredictSubmissionOptions,
-} from './submission';
-export type { GroundTruth } from './truth';
+} from './submission.ts';
+export type { GroundTruth } from './truth.ts';
 export {
   flipArray,
   parseTtaTransforms,
@@ -53,7 +53,7 @@ export {
   type PredictFn,
   type TtaOptions,
   type TtaTransform,
-} from './tta';
+} from './tta.ts';
 export {
   createTuner,
   DEFAULT_MIN_AREAS,
@@ -63,4 +63,4 @@ export {
   type TuningCandidate,
   type TuningGrid,
   type TuningResult,
-} from './tune';
+} from './tune.ts';

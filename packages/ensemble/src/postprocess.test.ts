@@ -1,8 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { channel, floodFill, referencePostprocess } from './__fixtures__/reference';
-import { isEnsembleError } from './errors';
-import { listComponents, postprocess, postprocessClass, REFERENCE_MIN_AREAS, REFERENCE_POSTPROCESS, type ClassRule } from './postprocess';
+import { channel, floodFill, referencePostprocess } from './__fixtures__/reference.ts';
+import { isEnsembleError } from './errors.ts';
+import { listComponents, postprocess, postprocessClass, REFERENCE_MIN_AREAS, REFERENCE_POSTPROCESS, type ClassRule } from './postprocess.ts';
 
 const level = fc.constantFrom(0.05, 0.3, 0.45, 0.5, 0.52, 0.55, 0.6, 0.75, 0.9, 0.99);
 

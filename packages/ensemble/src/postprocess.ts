@@ -1,5 +1,5 @@
-import { checkConnectivity, checkShape, componentAreas, scanRuns, type Connectivity, type ImageShape, type RunTable } from './components';
-import { EnsembleError, echo } from './errors';
+import { checkConnectivity, checkShape, componentAreas, scanRuns, type Connectivity, type ImageShape, type RunTable } from './components.ts';
+import { EnsembleError, echo } from './errors.ts';
 
 /**
  * Post-processing of one class. A pixel is foreground when its probability exceeds `threshold`; 8-connected (or 4-)

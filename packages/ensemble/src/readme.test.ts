@@ -10,7 +10,7 @@ it('runs the README usage', async () => {
   const lines: string[] = [];
   const write = (line: string): void => void lines.push(line);
   // --- README usage ---
-  const { createEnsemble, createInputAdapter, createTuner, parsePostprocessConfig, predictSubmission, withTta, writeSubmission } = await import('./index');
+  const { createEnsemble, createInputAdapter, createTuner, parsePostprocessConfig, predictSubmission, withTta, writeSubmission } = await import('./index.ts');
 
   const predict = withTta(createEnsemble(
     [{ predict: unet }, { predict: fpn, adapt: createInputAdapter({ channels: 3 }) }],

@@ -3,10 +3,10 @@ import { decode, parseCsv, type RleRecord } from '@steel/rle';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isEnsembleError } from './errors';
-import { postprocess, REFERENCE_POSTPROCESS } from './postprocess';
+import { isEnsembleError } from './errors.ts';
+import { postprocess, REFERENCE_POSTPROCESS } from './postprocess.ts';
 import { SHARED_DATA, sharedData } from '../../../tooling/vitest/shared-data.ts';
-import { predictSubmission, toSubmissionLines, writeSubmission, type ImageBatch, type PredictionProgress } from './submission';
+import { predictSubmission, toSubmissionLines, writeSubmission, type ImageBatch, type PredictionProgress } from './submission.ts';
 
 const SAMPLE = resolve(SHARED_DATA, 'severstal-sample');
 const hasSample = sharedData('severstal-sample/sample_submission.csv', 'The sample-submission tests of @steel/ensemble').present;

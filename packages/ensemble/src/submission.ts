@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { csvHeader, encode, formatCsvRow, type CsvFormat, type RleRecord } from '@steel/rle';
-import { EnsembleError, echo } from './errors';
-import { postprocess, REFERENCE_POSTPROCESS, type PostprocessConfig } from './postprocess';
-import type { PredictFn } from './tta';
+import { EnsembleError, echo } from './errors.ts';
+import { postprocess, REFERENCE_POSTPROCESS, type PostprocessConfig } from './postprocess.ts';
+import type { PredictFn } from './tta.ts';
 
 /** A batch of test images: `images` is NHWC, `imageIds[i]` names `images[i]`. */
 export interface ImageBatch {

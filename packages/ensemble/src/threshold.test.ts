@@ -1,9 +1,9 @@
 // The threshold rule shared by every package: a pixel is a defect when p > t; exactly at t it is off.
 import { describe, expect, it } from 'vitest';
 import { repeatThresholdVector, THRESHOLD, THRESHOLD_VECTOR } from '../../../tooling/vitest/threshold-vector.ts';
-import { createStepEvaluator } from './evaluate';
-import { postprocess, postprocessClass } from './postprocess';
-import { createTuner } from './tune';
+import { createStepEvaluator } from './evaluate.ts';
+import { postprocess, postprocessClass } from './postprocess.ts';
+import { createTuner } from './tune.ts';
 
 const { probabilities, mask } = THRESHOLD_VECTOR;
 const width = probabilities.length;

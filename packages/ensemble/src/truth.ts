@@ -1,4 +1,4 @@
-import { EnsembleError } from './errors';
+import { EnsembleError } from './errors.ts';
 
 /**
  * Ground truth of one image: either one row-major `[H, W]` mask per class, or one `[H, W, C]` array, channels last

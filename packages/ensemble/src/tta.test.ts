@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { isEnsembleError } from './errors';
-import { flipArray, parseTtaTransforms, withTta, withTtaArrays, type ArrayBatch, type TtaTransform } from './tta';
+import { isEnsembleError } from './errors.ts';
+import { flipArray, parseTtaTransforms, withTta, withTtaArrays, type ArrayBatch, type TtaTransform } from './tta.ts';
 
 const batchShape = fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 3 }));
 const batchOf = (shape: [number, number, number, number]) =>

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { EnsembleError, echo } from './errors';
+import { EnsembleError, echo } from './errors.ts';
 
 /** Any model or pipeline: an NHWC image batch to NHWC per-class probabilities. Returns a new tensor; never disposes its input. */
 export type PredictFn = (batch: tf.Tensor4D) => tf.Tensor4D | Promise<tf.Tensor4D>;

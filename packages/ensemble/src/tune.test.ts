@@ -1,10 +1,10 @@
 import { dice } from '@steel/metrics';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { parsePostprocessConfig } from './config';
-import { isEnsembleError } from './errors';
-import { postprocess } from './postprocess';
-import { createTuner } from './tune';
+import { parsePostprocessConfig } from './config.ts';
+import { isEnsembleError } from './errors.ts';
+import { postprocess } from './postprocess.ts';
+import { createTuner } from './tune.ts';
 
 /** Paints a rectangle of value v into channel k of an `[H, W, C]` map. */
 function rect(a: Float32Array | Uint8Array, width: number, channels: number, k: number, top: number, left: number, h: number, w: number, v: number): void {

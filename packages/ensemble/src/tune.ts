@@ -1,7 +1,7 @@
-import { checkConnectivity, checkShape, type Connectivity } from './components';
-import { EnsembleError, echo } from './errors';
-import type { ClassRule, PostprocessConfig, ProbabilityShape } from './postprocess';
-import { truthAccessor, type GroundTruth } from './truth';
+import { checkConnectivity, checkShape, type Connectivity } from './components.ts';
+import { EnsembleError, echo } from './errors.ts';
+import type { ClassRule, PostprocessConfig, ProbabilityShape } from './postprocess.ts';
+import { truthAccessor, type GroundTruth } from './truth.ts';
 
 /** Options of {@link createTuner}. */
 export interface TunerOptions extends ProbabilityShape {

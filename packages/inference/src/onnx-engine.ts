@@ -1,6 +1,6 @@
 import type { ArrayBatch } from '@steel/ensemble';
-import type { InferenceEngine } from './engine';
-import { InferenceError, echo } from './errors';
+import type { InferenceEngine } from './engine.ts';
+import { InferenceError, echo } from './errors.ts';
 
 /** The part of an onnxruntime `Tensor` the engine reads. */
 export interface OnnxTensorLike {

@@ -3,9 +3,9 @@
 // bilinear resize back and the sigmoid.
 import type { ArrayBatch } from '@steel/ensemble';
 import { createRng, resize } from '@steel/transforms';
-import type { InferenceEngine } from './engine';
-import { InferenceError, echo } from './errors';
-import { padTo, planTiles } from './tiling';
+import type { InferenceEngine } from './engine.ts';
+import { InferenceError, echo } from './errors.ts';
+import { padTo, planTiles } from './tiling.ts';
 
 /** A decoded image: row-major HWC bytes, pixel (r, c) channel k at `(r * width + c) * channels + k`; 1 (grey) or 3 channels. */
 export interface InferenceImage {

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { createRng, resize } from '@steel/transforms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convModel, pointwiseModel, randomImage } from './__fixtures__/models';
-import { createPredictor, createTfjsEngine, isInferenceError, type InferenceImage, type ProbabilityMap } from './index';
-import { resizeBatch, toInputBatch } from './pipeline';
+import { convModel, pointwiseModel, randomImage } from './__fixtures__/models.ts';
+import { createPredictor, createTfjsEngine, isInferenceError, type InferenceImage, type ProbabilityMap } from './index.ts';
+import { resizeBatch, toInputBatch } from './pipeline.ts';
 
 // Float64 references, written independently of @steel/transforms' taps.
 function areaRef(src: Float64Array, h: number, w: number, c: number, oh: number, ow: number): Float64Array {

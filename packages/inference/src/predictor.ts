@@ -1,7 +1,7 @@
 import { combineProbabilities, normalizeWeights, parseTtaTransforms, withTtaArrays, type ArrayBatch, type CombineMode, type TtaTransform } from '@steel/ensemble';
-import type { InferenceEngine } from './engine';
-import { InferenceError, echo } from './errors';
-import { checkImage, createGeometryFn, toInputBatch, type GeometryOptions, type InferenceImage, type Normalization, type ProbabilityMap } from './pipeline';
+import type { InferenceEngine } from './engine.ts';
+import { InferenceError, echo } from './errors.ts';
+import { checkImage, createGeometryFn, toInputBatch, type GeometryOptions, type InferenceImage, type Normalization, type ProbabilityMap } from './pipeline.ts';
 
 /** One network of a {@link createPredictor} ensemble and how images are brought to it. */
 export interface InferenceModel {

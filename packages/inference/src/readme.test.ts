@@ -1,7 +1,7 @@
 // The Usage block of README.md, kept compiling and running (with two tfjs engines standing in for the ONNX one).
 import { expect, it } from 'vitest';
-import { pointwiseModel } from './__fixtures__/models';
-import { createPredictor, createTfjsEngine } from './index';
+import { pointwiseModel } from './__fixtures__/models.ts';
+import { createPredictor, createTfjsEngine } from './index.ts';
 
 it('runs the README usage', async () => {
   const layersModel = pointwiseModel([[1, -1, 0.5, 2]], [0, 0, 0, 0]);

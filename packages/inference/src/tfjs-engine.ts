@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ArrayBatch } from '@steel/ensemble';
-import type { InferenceEngine } from './engine';
-import { InferenceError } from './errors';
+import type { InferenceEngine } from './engine.ts';
+import { InferenceError } from './errors.ts';
 
 /** The index of the model's segmentation output: the first output of rank 4 (a classification head's output has rank 2). */
 function segmentationOutput(model: LayersModel): number {

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { expect, it } from 'vitest';
-import { isInferenceError, planTiles } from './index';
+import { isInferenceError, planTiles } from './index.ts';
 
 test.prop([fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 128 })])(
   'tiles keep disjoint column ranges that cover the width, each at least overlap / 2 from an inner tile border',

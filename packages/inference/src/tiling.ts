@@ -1,4 +1,4 @@
-import { InferenceError, echo } from './errors';
+import { InferenceError, echo } from './errors.ts';
 
 /** One tile of a {@link TilePlan}, in columns of the working-size image. */
 export interface Tile {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CustomGradientFunc } from './validate';
-import { asFloat, checkInputs, perClassWeights } from './validate';
+import type { CustomGradientFunc } from './validate.ts';
+import { asFloat, checkInputs, perClassWeights } from './validate.ts';
 
 /** Options of {@link bceWithLogitsLoss}. */
 export interface BceOptions {

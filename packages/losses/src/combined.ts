@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { bceElementwise } from './bce';
-import { weightedDiceOptions, weightedDicePerPair, type WeightedDiceOptions } from './overlap';
-import { asFloat, checkInputs, checkNumber, perClassWeights } from './validate';
+import { bceElementwise } from './bce.ts';
+import { weightedDiceOptions, weightedDicePerPair, type WeightedDiceOptions } from './overlap.ts';
+import { asFloat, checkInputs, checkNumber, perClassWeights } from './validate.ts';
 
 /** Options of {@link bceWeightedDiceLoss}. */
 export interface BceWeightedDiceOptions extends Omit<WeightedDiceOptions, 'perClass'> {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { bceElementwise } from './bce';
-import { softplus } from './softplus';
-import { LossesError } from './errors';
-import { asFloat, checkInputs, checkNumber } from './validate';
+import { bceElementwise } from './bce.ts';
+import { softplus } from './softplus.ts';
+import { LossesError } from './errors.ts';
+import { asFloat, checkInputs, checkNumber } from './validate.ts';
 
 /** Options of {@link focalLoss}. */
 export interface FocalOptions {

@@ -12,14 +12,14 @@ import {
   rng,
   weightedDiceRef,
   type Case,
-} from './__fixtures__/reference';
-import { bceWithLogitsLoss } from './bce';
-import { bceWeightedDiceLoss } from './combined';
-import { isLossesError } from './errors';
-import { focalLoss } from './focal';
-import { lovaszHingeLoss } from './lovasz';
-import { diceLoss, jaccardLoss, weightedDiceLoss } from './overlap';
-import type { LossFn } from './registry';
+} from './__fixtures__/reference.ts';
+import { bceWithLogitsLoss } from './bce.ts';
+import { bceWeightedDiceLoss } from './combined.ts';
+import { isLossesError } from './errors.ts';
+import { focalLoss } from './focal.ts';
+import { lovaszHingeLoss } from './lovasz.ts';
+import { diceLoss, jaccardLoss, weightedDiceLoss } from './overlap.ts';
+import type { LossFn } from './registry.ts';
 
 interface Subject {
   name: string;

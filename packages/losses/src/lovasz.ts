@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CustomGradientFunc } from './validate';
-import { asFloat, checkInputs } from './validate';
+import type { CustomGradientFunc } from './validate.ts';
+import { asFloat, checkInputs } from './validate.ts';
 
 /** Options of {@link lovaszHingeLoss}. */
 export interface LovaszOptions {

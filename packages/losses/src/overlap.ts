@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asFloat, checkInputs, checkNumber } from './validate';
+import { asFloat, checkInputs, checkNumber } from './validate.ts';
 
 /** Options of {@link diceLoss} and {@link jaccardLoss}. */
 export interface OverlapOptions {

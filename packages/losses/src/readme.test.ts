@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { expect, it } from 'vitest';
-import { bceWeightedDiceLoss, createLoss, lovaszHingeLoss } from './index';
+import { bceWeightedDiceLoss, createLoss, lovaszHingeLoss } from './index.ts';
 
 it('README usage', () => {
   tf.tidy(() => {

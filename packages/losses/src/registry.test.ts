@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { bceWithLogitsLoss } from './bce';
-import { bceWeightedDiceLoss } from './combined';
-import { isLossesError } from './errors';
-import { createLoss, isLossName, losses, type LossName } from './registry';
+import { bceWithLogitsLoss } from './bce.ts';
+import { bceWeightedDiceLoss } from './combined.ts';
+import { isLossesError } from './errors.ts';
+import { createLoss, isLossName, losses, type LossName } from './registry.ts';
 
 describe('losses registry', () => {
   it.each(Object.keys(losses) as LossName[])('%s returns a finite scalar', (name) => {

@@ -1,10 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { bceWithLogitsLoss, type BceOptions } from './bce';
-import { bceWeightedDiceLoss, type BceWeightedDiceOptions } from './combined';
-import { LossesError } from './errors';
-import { focalLoss, type FocalOptions } from './focal';
-import { lovaszHingeLoss, type LovaszOptions } from './lovasz';
-import { diceLoss, jaccardLoss, weightedDiceLoss, type OverlapOptions, type WeightedDiceOptions } from './overlap';
+import { bceWithLogitsLoss, type BceOptions } from './bce.ts';
+import { bceWeightedDiceLoss, type BceWeightedDiceOptions } from './combined.ts';
+import { LossesError } from './errors.ts';
+import { focalLoss, type FocalOptions } from './focal.ts';
+import { lovaszHingeLoss, type LovaszOptions } from './lovasz.ts';
+import { diceLoss, jaccardLoss, weightedDiceLoss, type OverlapOptions, type WeightedDiceOptions } from './overlap.ts';
 
 /** A loss with its options bound: `(yTrue, yPredLogits) => scalar`, the shape tfjs-layers' `LossOrMetricFn` takes. */
 export type LossFn = (yTrue: tf.Tensor, yPredLogits: tf.Tensor) => tf.Scalar;

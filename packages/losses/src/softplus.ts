@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CustomGradientFunc } from './validate';
+import type { CustomGradientFunc } from './validate.ts';
 
 // log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact and finite for any finite x. Its gradient is written out
 // (sigmoid(x)) because autodiff through max and |x| takes inconsistent one-sided slopes at x = 0.

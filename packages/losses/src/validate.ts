@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { LossesError } from './errors';
+import { LossesError } from './errors.ts';
 
 const isTensor = (value: unknown): value is tf.Tensor =>
   typeof value === 'object' && value !== null && Array.isArray((value as tf.Tensor).shape) && typeof (value as tf.Tensor).dtype === 'string';

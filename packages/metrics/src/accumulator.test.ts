@@ -1,9 +1,9 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { createDiceAccumulator, summarize } from './accumulator';
-import { competitionDice, confusionCounts } from './confusion';
-import { isMetricsError } from './errors';
-import { iouScore, precision } from './scores';
+import { createDiceAccumulator, summarize } from './accumulator.ts';
+import { competitionDice, confusionCounts } from './confusion.ts';
+import { isMetricsError } from './errors.ts';
+import { iouScore, precision } from './scores.ts';
 
 // A random stack split into random batches.
 const batches = fc

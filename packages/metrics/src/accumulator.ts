@@ -1,9 +1,9 @@
-import { countsFromSums, meanOverPairs, pairDice } from './confusion';
-import { addSums } from './counts';
-import { MetricsError } from './errors';
-import { checkPair, checkThreshold, layoutOf } from './input';
-import { accuracy, f1Score, iouScore, precision, recall } from './scores';
-import type { ConfusionCounts, MaskData } from './types';
+import { countsFromSums, meanOverPairs, pairDice } from './confusion.ts';
+import { addSums } from './counts.ts';
+import { MetricsError } from './errors.ts';
+import { checkPair, checkThreshold, layoutOf } from './input.ts';
+import { accuracy, f1Score, iouScore, precision, recall } from './scores.ts';
+import type { ConfusionCounts, MaskData } from './types.ts';
 
 /** Scores of counts pooled in one way. */
 export interface PooledScores {

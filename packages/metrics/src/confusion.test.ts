@@ -1,8 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { competitionDice, confusionCounts, dice, iou } from './confusion';
-import { isMetricsError, MetricsError } from './errors';
-import type { MaskData } from './types';
+import { competitionDice, confusionCounts, dice, iou } from './confusion.ts';
+import { isMetricsError, MetricsError } from './errors.ts';
+import type { MaskData } from './types.ts';
 import { repeatThresholdVector, THRESHOLD, THRESHOLD_VECTOR } from '../../../tooling/vitest/threshold-vector.ts';
 
 // Independent reference: one pixel at a time, class by class, as the competition's numpy code reads.

@@ -1,6 +1,6 @@
-import { addSums } from './counts';
-import { checkPair, checkThreshold, layoutOf, type Layout } from './input';
-import type { ConfusionCounts, MaskData, StackOptions, ThresholdOptions } from './types';
+import { addSums } from './counts.ts';
+import { checkPair, checkThreshold, layoutOf, type Layout } from './input.ts';
+import type { ConfusionCounts, MaskData, StackOptions, ThresholdOptions } from './types.ts';
 
 /** Builds confusion counts from per-pair sums of predicted, target and shared pixels. */
 export function countsFromSums(

@@ -1,6 +1,6 @@
-import type { Layout } from './input';
-import { BLOCK, CHUNK, countKernel, float32Threshold, PRED_AT, TARGET_AT, type CountKernel } from './simd';
-import type { MaskData } from './types';
+import type { Layout } from './input.ts';
+import { BLOCK, CHUNK, countKernel, float32Threshold, PRED_AT, TARGET_AT, type CountKernel } from './simd.ts';
+import type { MaskData } from './types.ts';
 
 // Counting kernel. Per (image, class) it sums three things: predicted pixels (p), target pixels (t) and pixels in both (i);
 // the confusion counts follow (tp = i, fp = p - i, fn = t - i, tn = pixels - p - t + i).

@@ -7,9 +7,9 @@ export {
   type MetricsSummary,
   type PooledScores,
   type SummaryOptions,
-} from './accumulator';
-export { competitionDice, confusionCounts, dice, iou, type CompetitionDice } from './confusion';
-export { isMetricsError, MetricsError, type MetricsErrorCode } from './errors';
+} from './accumulator.ts';
+export { competitionDice, confusionCounts, dice, iou, type CompetitionDice } from './confusion.ts';
+export { isMetricsError, MetricsError, type MetricsErrorCode } from './errors.ts';
 export {
   accuracy,
   f1Score,
@@ -24,5 +24,5 @@ export {
   type ScoreFunction,
   type ScoreOptions,
   type ScoreResult,
-} from './scores';
-export type { ConfusionCounts, MaskData, StackOptions, ThresholdOptions } from './types';
+} from './scores.ts';
+export type { ConfusionCounts, MaskData, StackOptions, ThresholdOptions } from './types.ts';

@@ -1,5 +1,5 @@
-import { MetricsError } from './errors';
-import type { MaskData } from './types';
+import { MetricsError } from './errors.ts';
+import type { MaskData } from './types.ts';
 
 /** How a flat array splits into images and classes. */
 export interface Layout {

@@ -1,6 +1,6 @@
 // The README's usage, kept compiling and running.
 import { expect, it } from 'vitest';
-import { competitionDice, confusionCounts, createDiceAccumulator, dice, iouScore } from './index';
+import { competitionDice, confusionCounts, createDiceAccumulator, dice, iouScore } from './index.ts';
 
 it('README usage', () => {
   const shape = [2, 256, 1600, 4]; // [batch, height, width, classes], channel-last

@@ -1,9 +1,9 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { competitionDice, confusionCounts } from './confusion';
-import { isMetricsError } from './errors';
-import { accuracy, f1Score, fbetaScore, iouScore, precision, recall, specificity } from './scores';
-import type { ConfusionCounts } from './types';
+import { competitionDice, confusionCounts } from './confusion.ts';
+import { isMetricsError } from './errors.ts';
+import { accuracy, f1Score, fbetaScore, iouScore, precision, recall, specificity } from './scores.ts';
+import type { ConfusionCounts } from './types.ts';
 
 // Two images, two classes, counts chosen by hand. Pair (i, c) at i * 2 + c.
 //   (0,0): tp 2 fp 1 fn 1 tn 6   (0,1): all empty, tn 10

@@ -1,5 +1,5 @@
-import { MetricsError } from './errors';
-import type { ConfusionCounts } from './types';
+import { MetricsError } from './errors.ts';
+import type { ConfusionCounts } from './types.ts';
 
 /** Reductions that return one number. */
 export type ScalarReduction = 'micro' | 'macro' | 'weighted' | 'micro-imagewise' | 'macro-imagewise' | 'weighted-imagewise';

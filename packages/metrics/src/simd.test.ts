@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it, vi } from 'vitest';
-import { confusionCounts } from './confusion';
-import { countKernel, float32Threshold } from './simd';
+import { confusionCounts } from './confusion.ts';
+import { countKernel, float32Threshold } from './simd.ts';
 
 // Independent reference: per (image, class), element by element; float predictions are positive when value > threshold.
 function reference(pred: ArrayLike<number>, target: ArrayLike<number>, images: number, classes: number, threshold: number) {
@@ -104,9 +104,9 @@ describe('without WebAssembly', () => {
     vi.resetModules();
     vi.stubGlobal('WebAssembly', undefined);
     try {
-      const simd = await import('./simd');
+      const simd = await import('./simd.ts');
       expect(simd.countKernel()).toBeUndefined();
-      const { confusionCounts: jsCounts } = await import('./confusion');
+      const { confusionCounts: jsCounts } = await import('./confusion.ts');
       const expected = reference(pred, target, images, classes, threshold);
       const counts = jsCounts(pred, target, { shape: [images, 1, pixels, classes], threshold });
       expect(Array.from(counts.tp)).toEqual(expected.tp);

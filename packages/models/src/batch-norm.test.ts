@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { model as functionalModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { recalibrateBatchNorm } from './batch-norm';
-import { createModel } from './create-model';
-import { isModelsError } from './errors';
+import { recalibrateBatchNorm } from './batch-norm.ts';
+import { createModel } from './create-model.ts';
+import { isModelsError } from './errors.ts';
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let m = 0;

@@ -2,7 +2,7 @@
 // plain average of its batch statistics over a few batches.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ModelsError } from './errors';
+import { ModelsError } from './errors.ts';
 
 interface MomentumLayer {
   momentum: number;

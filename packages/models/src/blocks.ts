@@ -1,7 +1,7 @@
 // The building blocks every encoder and decoder composes: convolution, batch norm, ReLU, padding and nearest upsampling
 // as tfjs-layers layers named after PyTorch modules, with the initializers torchvision and segmentation_models use.
 import { initializers, layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { deriveSeed } from './seed';
+import { deriveSeed } from './seed.ts';
 
 /** Which PyTorch initialisation a layer gets. */
 export type Init = 'encoder' | 'decoder' | 'head';

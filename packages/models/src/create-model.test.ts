@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { input, model as functionalModel } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { describeSegmentationModel } from '../test/describe-segmentation-model';
-import { architectures, countParameters, createModel, encoders, isModelsError, type CreateModelOptions, type EncoderName } from './index';
+import { describeSegmentationModel } from '../test/describe-segmentation-model.ts';
+import { architectures, countParameters, createModel, encoders, isModelsError, type CreateModelOptions, type EncoderName } from './index.ts';
 
 for (const architecture of Object.keys(architectures) as (keyof typeof architectures)[]) {
   for (const encoder of ['resnet18', 'resnet50'] as const) {

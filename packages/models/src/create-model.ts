@@ -1,12 +1,12 @@
 // createModel: validates options, then wires input → size check → encoder (encoders/registry.ts) → decoder and head
 // (decoders/registry.ts) → logits, plus the optional classification head. countParameters counts as PyTorch does.
 import { input, layers, model as functionalModel, type LayersModel } from '@tensorflow/tfjs-layers';
-import { apply, kernelInitializer } from './blocks';
-import { architectures, type ArchitectureName } from './decoders/registry';
-import { encoders, type EncoderName } from './encoders/registry';
-import { echo, ModelsError } from './errors';
-import { checkInputShape, InputSizeCheck } from './layers';
-import type { EncoderSpec } from './model-spec';
+import { apply, kernelInitializer } from './blocks.ts';
+import { architectures, type ArchitectureName } from './decoders/registry.ts';
+import { encoders, type EncoderName } from './encoders/registry.ts';
+import { echo, ModelsError } from './errors.ts';
+import { checkInputShape, InputSizeCheck } from './layers.ts';
+import type { EncoderSpec } from './model-spec.ts';
 
 /** Options of the optional classification head. */
 export interface ClassificationHeadOptions {

@@ -6,8 +6,8 @@ import { extname, join, normalize } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createModel, createMemoryIOHandler, isModelsError, registerSteelLayers } from './index';
-import { createFileIOHandler } from './node/index';
+import { createModel, createMemoryIOHandler, isModelsError, registerSteelLayers } from './index.ts';
+import { createFileIOHandler } from './node/index.ts';
 
 registerSteelLayers();
 

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { input, model as buildModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { BilinearUpsampling, GroupNormalization, InputSizeCheck, checkInputShape, nearestMultiple, registerSteelLayers } from './layers';
-import { isModelsError } from './errors';
+import { BilinearUpsampling, GroupNormalization, InputSizeCheck, checkInputShape, nearestMultiple, registerSteelLayers } from './layers.ts';
+import { isModelsError } from './errors.ts';
 
 /** Deterministic pseudo-random values in [-2, 2) (no tfjs involved). */
 function values(count: number, seed: number): Float64Array {

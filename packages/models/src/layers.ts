@@ -2,7 +2,7 @@
 // `Steel*` class name; `registerSteelLayers()` makes them known to `tf.loadLayersModel`.
 import * as tf from '@tensorflow/tfjs-core';
 import { initializers, layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
-import { ModelsError } from './errors';
+import { ModelsError } from './errors.ts';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
 type Kwargs = Parameters<layers.Layer['call']>[1];

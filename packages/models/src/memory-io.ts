@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { ModelsError } from './errors';
+import { ModelsError } from './errors.ts';
 
 /** An IOHandler that keeps the saved model in memory; `artifacts` holds the last save. */
 export interface MemoryIOHandler extends tf.io.IOHandler {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createModel, decodeSafetensors, encodeSafetensors, isModelsError, loadPytorchWeights, toPytorchWeights } from './index';
+import { createModel, decodeSafetensors, encodeSafetensors, isModelsError, loadPytorchWeights, toPytorchWeights } from './index.ts';
 
 type State = Map<string, { shape: number[]; data: Float32Array | BigInt64Array }>;
 const kernelOf = (model: LayersModel, layer: string) => model.getLayer(layer).getWeights()[0]!.dataSync().slice();

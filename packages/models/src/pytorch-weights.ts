@@ -2,8 +2,8 @@
 // `<layer name>.<param>`; only the layout changes: convolutions OIHW <-> HWIO, linear [out, in] <-> [in, out].
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
-import { echo, ModelsError } from './errors';
-import { decodeSafetensors, type SafeTensor, type SafetensorsFile } from './safetensors';
+import { echo, ModelsError } from './errors.ts';
+import { decodeSafetensors, type SafeTensor, type SafetensorsFile } from './safetensors.ts';
 
 /** tfjs weight name (last path segment) → PyTorch parameter or buffer name. */
 const PARAM_NAMES: Record<string, string> = {

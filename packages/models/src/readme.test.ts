@@ -22,7 +22,7 @@ async function usage(weightsPath: string, dir: string) {
 }
 
 it('README usage runs', { tags: ['slow'] }, async () => {
-  const { encodeSafetensors, toPytorchWeights } = await import('./index');
+  const { encodeSafetensors, toPytorchWeights } = await import('./index.ts');
   const dir = await mkdtemp(join(tmpdir(), 'steel-readme-'));
   try {
     const source = createModel({ architecture: 'unet', encoder: 'resnet18', inChannels: 1, classes: 4, seed: 7 });

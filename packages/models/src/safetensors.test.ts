@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { isModelsError } from './errors';
-import { decodeSafetensors, encodeSafetensors, halfToFloat } from './safetensors';
+import { isModelsError } from './errors.ts';
+import { decodeSafetensors, encodeSafetensors, halfToFloat } from './safetensors.ts';
 import expected from './__fixtures__/dtypes.json' with { type: 'json' };
 
 describe('decodeSafetensors on a file PyTorch serialised', () => {

@@ -1,7 +1,7 @@
 // The .safetensors format: an 8-byte little-endian header length N, N bytes of JSON
 // ({ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__?: { string: string } }), then the tensor bytes,
 // little-endian, offsets relative to the end of the header.
-import { echo, ModelsError } from './errors';
+import { echo, ModelsError } from './errors.ts';
 
 /** dtypes {@link decodeSafetensors} reads. Floats decode to `Float32Array`, I64 to `BigInt64Array`, I32 to `Int32Array`. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32';

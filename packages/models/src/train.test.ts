@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { createModel } from './index';
+import { createModel } from './index.ts';
 import { SHARED_DATA, sharedData } from '../../../tooling/vitest/shared-data.ts';
 
 const DATA = join(SHARED_DATA, 'severstal-sample');

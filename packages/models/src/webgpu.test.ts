@@ -6,7 +6,7 @@ import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { setupBackend } from '@steel/backend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAndDispose, webgpuGate } from '../../../tooling/vitest/webgpu.ts';
-import { createMemoryIOHandler, createModel, registerSteelLayers, type CreateModelOptions } from './index';
+import { createMemoryIOHandler, createModel, registerSteelLayers, type CreateModelOptions } from './index.ts';
 
 registerSteelLayers();
 const gate = await webgpuGate('models', tf);

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isModelsError } from '../src/index';
+import { isModelsError } from '../src/index.ts';
 
 /** Builds a model for the contract with the given channels and classes. */
 export type CreateForContract = (options: { inChannels: number; classes: number }) => LayersModel;

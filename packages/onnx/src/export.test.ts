@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { input, layers, model as buildModel } from '@tensorflow/tfjs-layers';
 import { architectures, createModel, encoders, type ArchitectureName, type EncoderName } from '@steel/models';
 import { describe, expect, it } from 'vitest';
-import { createSession, makeInput, randomizeNormalization, relativeError, runOrt, runTfjs } from '../test/ort';
-import { describeOnnxModel, exportOnnx, isOnnxError, readOnnxMetadata } from './index';
+import { createSession, makeInput, randomizeNormalization, relativeError, runOrt, runTfjs } from '../test/ort.ts';
+import { describeOnnxModel, exportOnnx, isOnnxError, readOnnxMetadata } from './index.ts';
 
 const TOLERANCE = 1e-4;
 const SHAPE = (c: number): [number, number, number, number] => [2, c, 64, 96];

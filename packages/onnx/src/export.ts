@@ -1,9 +1,9 @@
 // exportOnnx: walks a tfjs-layers functional model node by node and writes the ONNX model (NCHW, dynamic N/H/W).
 import type { LayersModel, SymbolicTensor, layers } from '@tensorflow/tfjs-layers';
-import { echo, OnnxError } from './errors';
-import { GraphBuilder, type Value } from './graph';
-import { canFoldBatchNorm, LAYER_CONVERTERS, SUPPORTED_LAYERS } from './layers';
-import { encodeModel, valueInfo, type Dim } from './proto';
+import { echo, OnnxError } from './errors.ts';
+import { GraphBuilder, type Value } from './graph.ts';
+import { canFoldBatchNorm, LAYER_CONVERTERS, SUPPORTED_LAYERS } from './layers.ts';
+import { encodeModel, valueInfo, type Dim } from './proto.ts';
 
 /** Options of {@link exportOnnx}. */
 export interface ExportOnnxOptions {

@@ -1,6 +1,6 @@
 // A small ONNX graph under construction: nodes in execution order, float32/int64 initializers, unique value names, and
 // values that carry pending zero padding (folded into the next Conv or MaxPool, or materialised as a Pad node).
-import { attr, DataType, rawBytes, type Attribute, type NodeProto, type TensorProto } from './proto';
+import { attr, DataType, rawBytes, type Attribute, type NodeProto, type TensorProto } from './proto.ts';
 
 /** A tensor of the ONNX graph, as the converters see it. Rank-4 values are NCHW. */
 export interface Value {

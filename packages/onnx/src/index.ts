@@ -1,5 +1,5 @@
-export { DEFAULT_OPSET, exportOnnx, INPUT_NAME, OUTPUT_NAMES, type ExportOnnxOptions } from './export';
-export { isOnnxError, OnnxError, type OnnxErrorCode } from './errors';
-export { SUPPORTED_LAYERS } from './layers';
-export { describeOnnxModel, readOnnxMetadata, type OnnxModelDescription, type OnnxValueInfo } from './read';
-export type { Dim as OnnxDim } from './proto';
+export { DEFAULT_OPSET, exportOnnx, INPUT_NAME, OUTPUT_NAMES, type ExportOnnxOptions } from './export.ts';
+export { isOnnxError, OnnxError, type OnnxErrorCode } from './errors.ts';
+export { SUPPORTED_LAYERS } from './layers.ts';
+export { describeOnnxModel, readOnnxMetadata, type OnnxModelDescription, type OnnxValueInfo } from './read.ts';
+export type { Dim as OnnxDim } from './proto.ts';

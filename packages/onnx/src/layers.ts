@@ -2,9 +2,9 @@
 // sits between layers. Converters are looked up by class name; a model of any depth (any encoder built from these
 // layers) exports without changes here.
 import type { layers } from '@tensorflow/tfjs-layers';
-import { echo, OnnxError } from './errors';
-import type { GraphBuilder, Value } from './graph';
-import { attr, type Attribute } from './proto';
+import { echo, OnnxError } from './errors.ts';
+import type { GraphBuilder, Value } from './graph.ts';
+import { attr, type Attribute } from './proto.ts';
 
 type Layer = layers.Layer;
 type Config = Record<string, unknown>;

@@ -1,7 +1,7 @@
 // The ONNX protobuf messages, from the official schema (schema/onnx.proto, embedded as src/onnx-schema.ts) through
 // protobufjs' reflection runtime: no hand-written wire format. Field names are the schema's (snake_case).
 import protobuf from 'protobufjs/light.js';
-import { ONNX_SCHEMA } from './onnx-schema';
+import { ONNX_SCHEMA } from './onnx-schema.ts';
 
 const root = protobuf.Root.fromJSON(ONNX_SCHEMA as protobuf.INamespace);
 

@@ -3,12 +3,12 @@
 // (packages/models/scripts/pytorch_reference.py: mean, std, sampled logits, class logits).
 import { createModel, encodeSafetensors, loadPytorchWeights, toPytorchWeights } from '@steel/models';
 import { describe, expect, it } from 'vitest';
-import { formulaInput, formulaTensor, type ParityFixture } from '../../models/src/__fixtures__/formula';
+import { formulaInput, formulaTensor, type ParityFixture } from '../../models/src/__fixtures__/formula.ts';
 import fpnR34 from '../../models/src/__fixtures__/parity-fpn-resnet34.json' with { type: 'json' };
 import unetR18 from '../../models/src/__fixtures__/parity-unet-resnet18.json' with { type: 'json' };
 import * as tf from '@tensorflow/tfjs-core';
-import { createSession, relativeError, runOrt, runTfjs } from '../test/ort';
-import { exportOnnx } from './index';
+import { createSession, relativeError, runOrt, runTfjs } from '../test/ort.ts';
+import { exportOnnx } from './index.ts';
 
 const TOLERANCE = 1e-4;
 

@@ -1,6 +1,6 @@
 import { input, layers, model as buildModel } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { describeOnnxModel, exportOnnx, isOnnxError, readOnnxMetadata } from './index';
+import { describeOnnxModel, exportOnnx, isOnnxError, readOnnxMetadata } from './index.ts';
 
 function exportTiny(metadata: Record<string, string>): Uint8Array {
   const x = input({ shape: [null, null, 3] as unknown as number[] });

@@ -1,6 +1,6 @@
 // Reading ONNX bytes back: metadata and the graph's inputs and outputs, with corrupt or truncated files refused.
-import { OnnxError } from './errors';
-import { ModelProto, type Dim } from './proto';
+import { OnnxError } from './errors.ts';
+import { ModelProto, type Dim } from './proto.ts';
 
 /** A graph input or output: its name and shape (fixed sizes as numbers, symbolic ones as names, unknown as null). */
 export interface OnnxValueInfo {

@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { labelMapToMasks, masksToLabelMap, masksToStack, stackToMasks } from './classes';
-import { isRleError } from './errors';
+import { labelMapToMasks, masksToLabelMap, masksToStack, stackToMasks } from './classes.ts';
+import { isRleError } from './errors.ts';
 import { repeatThresholdVector, THRESHOLD, THRESHOLD_VECTOR } from '../../../tooling/vitest/threshold-vector.ts';
 
 const labelMap = fc

@@ -1,6 +1,6 @@
-import { RleError } from './errors';
-import { checkLength, checkShape } from './shape';
-import type { MaskShape } from './types';
+import { RleError } from './errors.ts';
+import { checkLength, checkShape } from './shape.ts';
+import type { MaskShape } from './types.ts';
 
 /** The competition's number of defect classes. */
 export const CLASS_COUNT = 4;

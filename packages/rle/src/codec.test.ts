@@ -1,10 +1,10 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { polygonBlobMask } from '../bench/masks';
-import { decode, encode, validateRle } from './codec';
-import { isRleError, RleError } from './errors';
+import { polygonBlobMask } from '../bench/masks.ts';
+import { decode, encode, validateRle } from './codec.ts';
+import { isRleError, RleError } from './errors.ts';
 import golden from './__fixtures__/golden.json';
-import { columnMajorFromRuns, referenceDecode, referenceEncode } from './reference.test-utils';
+import { columnMajorFromRuns, referenceDecode, referenceEncode } from './reference.test-utils.ts';
 
 /** Random masks built from column-major runs, so runs often wrap from the bottom of a column into the next one. */
 const runMask = fc

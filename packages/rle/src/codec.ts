@@ -1,7 +1,7 @@
-import { RleError, echo } from './errors';
-import { checkLength, checkShape } from './shape';
-import type { BinaryMask, MaskShape } from './types';
-import { decodeKernel, encodeKernel, ENCODE_BASE, type RleKernel } from './kernels';
+import { RleError, echo } from './errors.ts';
+import { checkLength, checkShape } from './shape.ts';
+import type { BinaryMask, MaskShape } from './types.ts';
+import { decodeKernel, encodeKernel, ENCODE_BASE, type RleKernel } from './kernels.ts';
 
 // Encoding works on transitions: in column-major order (pixel p = c * height + r), a run starts where pixel p is on and
 // p - 1 is off, and ends (exclusively) where p is off and p - 1 is on, with virtual off pixels before the first and after

@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { csvHeader, detectCsvFormat, formatCsv, formatCsvRow, parseCsv, readCsv, type CsvFormat, type RleRecord } from './csv';
-import { isRleError } from './errors';
+import { csvHeader, detectCsvFormat, formatCsv, formatCsvRow, parseCsv, readCsv, type CsvFormat, type RleRecord } from './csv.ts';
+import { isRleError } from './errors.ts';
 
 const TRAIN = 'ImageId,ClassId,EncodedPixels\n0002cc93b.jpg,1,29102 12 29346 24\n0007a71bf.jpg,3,18661 28 18863 82\n';
 const LEGACY = 'ImageId_ClassId,EncodedPixels\n0002cc93b.jpg_1,29102 12 29346 24\n0002cc93b.jpg_2,\n0002cc93b.jpg_3,\n0002cc93b.jpg_4,\n';

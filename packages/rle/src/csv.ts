@@ -1,7 +1,7 @@
-import { validateRle } from './codec';
-import { RleError, echo, withCsvContext } from './errors';
-import { checkShape } from './shape';
-import type { MaskShape } from './types';
+import { validateRle } from './codec.ts';
+import { RleError, echo, withCsvContext } from './errors.ts';
+import { checkShape } from './shape.ts';
+import type { MaskShape } from './types.ts';
 
 /**
  * The competition's three CSV layouts:

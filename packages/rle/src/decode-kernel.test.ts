@@ -1,17 +1,17 @@
 import { fc, test } from '@fast-check/vitest';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { polygonBlobMask } from '../bench/masks';
-import { decode, encode } from './codec';
-import { isRleError, type RleError } from './errors';
-import { decodeKernel } from './kernels';
-import { referenceDecode } from './reference.test-utils';
+import { polygonBlobMask } from '../bench/masks.ts';
+import { decode, encode } from './codec.ts';
+import { isRleError, type RleError } from './errors.ts';
+import { decodeKernel } from './kernels.ts';
+import { referenceDecode } from './reference.test-utils.ts';
 
 /** The codec with WebAssembly unavailable: a second module instance whose kernel lookup finds none. */
 let decodeJs: typeof decode;
 beforeAll(async () => {
   vi.resetModules();
-  vi.doMock('./kernels', async (original) => ({ ...(await original<typeof import('./kernels')>()), decodeKernel: () => undefined }));
-  decodeJs = (await import('./codec')).decode;
+  vi.doMock('./kernels', async (original) => ({ ...(await original<typeof import('./kernels.ts')>()), decodeKernel: () => undefined }));
+  decodeJs = (await import('./codec.ts')).decode;
   vi.doUnmock('./kernels');
 });
 

@@ -1,16 +1,16 @@
 import { fc, test } from '@fast-check/vitest';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { polygonBlobMask } from '../bench/masks';
-import { encode } from './codec';
-import { encodeKernel } from './kernels';
-import { referenceEncode } from './reference.test-utils';
+import { polygonBlobMask } from '../bench/masks.ts';
+import { encode } from './codec.ts';
+import { encodeKernel } from './kernels.ts';
+import { referenceEncode } from './reference.test-utils.ts';
 
 /** The codec with WebAssembly unavailable: a second module instance whose kernel lookup finds none. */
 let encodeJs: typeof encode;
 beforeAll(async () => {
   vi.resetModules();
-  vi.doMock('./kernels', async (original) => ({ ...(await original<typeof import('./kernels')>()), encodeKernel: () => undefined }));
-  encodeJs = (await import('./codec')).encode;
+  vi.doMock('./kernels', async (original) => ({ ...(await original<typeof import('./kernels.ts')>()), encodeKernel: () => undefined }));
+  encodeJs = (await import('./codec.ts')).encode;
   vi.doUnmock('./kernels');
 });
 

@@ -1,5 +1,5 @@
-export { CLASS_COUNT, labelMapToMasks, masksToLabelMap, masksToStack, stackToMasks } from './classes';
-export { decode, encode, validateRle, type DecodeOptions } from './codec';
+export { CLASS_COUNT, labelMapToMasks, masksToLabelMap, masksToStack, stackToMasks } from './classes.ts';
+export { decode, encode, validateRle, type DecodeOptions } from './codec.ts';
 export {
   CSV_HEADERS,
   csvHeader,
@@ -11,6 +11,6 @@ export {
   type CsvFormat,
   type CsvOptions,
   type RleRecord,
-} from './csv';
-export { isRleError, RleError, type RleErrorCode, type RleErrorLocation } from './errors';
-export type { BinaryMask, MaskShape } from './types';
+} from './csv.ts';
+export { isRleError, RleError, type RleErrorCode, type RleErrorLocation } from './errors.ts';
+export type { BinaryMask, MaskShape } from './types.ts';

@@ -20,7 +20,7 @@ import {
   i32, i64, i8x16Bitmask, i8x16Eq, ifElse, load, load32U64, load64, load8, loop, ltU, mul, mul64, ne, or64, ret,
   select, set, shl, shl64, shrU, shrU64, store, store64, store8, sub, sub64, tee, v128Load, v128Or, v128Store, v128Xor,
   v128Zero, when, wrap, xor, xor64, type Code, type WasmFunction,
-} from './wasm';
+} from './wasm.ts';
 
 /** Byte address of the table of the four ASCII digits of 0 … 9999 ('0000', '0001', …) used to write numbers. */
 export const DIGIT_TABLE = 0;

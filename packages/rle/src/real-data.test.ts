@@ -3,9 +3,9 @@ import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { labelMapToMasks, masksToLabelMap } from './classes';
-import { decode, encode } from './codec';
-import { formatCsv, parseCsv, readCsv, type RleRecord } from './csv';
+import { labelMapToMasks, masksToLabelMap } from './classes.ts';
+import { decode, encode } from './codec.ts';
+import { formatCsv, parseCsv, readCsv, type RleRecord } from './csv.ts';
 import { SHARED_DATA, sharedData } from '../../../tooling/vitest/shared-data.ts';
 
 const SAMPLE = join(SHARED_DATA, 'severstal-sample');

@@ -1,5 +1,5 @@
-import { RleError } from './errors';
-import type { MaskShape } from './types';
+import { RleError } from './errors.ts';
+import type { MaskShape } from './types.ts';
 
 /** Throws `SHAPE_MISMATCH` unless `height` and `width` are positive integers whose product fits in 2^31 - 1 pixels. */
 export function checkShape(shape: MaskShape | undefined, what: string): asserts shape is MaskShape {

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { add, assemble, get, i32, i64, sleb, uleb, wrap, shrU64, mul64, extendU } from './wasm';
+import { add, assemble, get, i32, i64, sleb, uleb, wrap, shrU64, mul64, extendU } from './wasm.ts';
 
 // Independent LEB128 readers, from the WebAssembly specification's definition.
 function readUnsigned(bytes: number[]): number {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { coordinateSample, hashByte } from './__fixtures__/samples';
-import { blur } from './blur';
-import { createRng } from './rng';
-import type { Sample } from './types';
+import { coordinateSample, hashByte } from './__fixtures__/samples.ts';
+import { blur } from './blur.ts';
+import { createRng } from './rng.ts';
+import type { Sample } from './types.ts';
 
 // Independent reference: pad by mirroring without repeating the edge (gfedcb|abcdefgh|gfedcba), then a direct 2D convolution
 // with the outer product of the 1D kernel, in float64.

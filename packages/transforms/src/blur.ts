@@ -1,7 +1,7 @@
-import { checkNumber, checkRange, echo, TransformError } from './errors';
-import type { Rng } from './rng';
-import { applySeparable, buildTaps, type Taps } from './separable';
-import { assertSample, type Sample, type Transform } from './types';
+import { checkNumber, checkRange, echo, TransformError } from './errors.ts';
+import type { Rng } from './rng.ts';
+import { applySeparable, buildTaps, type Taps } from './separable.ts';
+import { assertSample, type Sample, type Transform } from './types.ts';
 
 /** Kernel of {@link blur}. */
 export type BlurKind = 'box' | 'gaussian';

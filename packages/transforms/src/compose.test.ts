@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { coordinateSample, expectRate } from './__fixtures__/samples';
-import { compose, identity, oneOf, withProbability } from './compose';
-import { createRng } from './rng';
-import type { Sample, Transform } from './types';
+import { coordinateSample, expectRate } from './__fixtures__/samples.ts';
+import { compose, identity, oneOf, withProbability } from './compose.ts';
+import { createRng } from './rng.ts';
+import type { Sample, Transform } from './types.ts';
 
 const tag =
   (name: string, log: string[]): Transform =>

@@ -1,5 +1,5 @@
-import { checkNumber, echo, TransformError } from './errors';
-import type { Sample, Transform } from './types';
+import { checkNumber, echo, TransformError } from './errors.ts';
+import type { Sample, Transform } from './types.ts';
 
 /** The transform that returns its input unchanged (and draws nothing). */
 export const identity: Transform = (sample: Sample): Sample => sample;

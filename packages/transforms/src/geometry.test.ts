@@ -1,9 +1,9 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { arbSample, coordinateSample, expectAligned, expectRate, plain } from './__fixtures__/samples';
-import { centreCrop, crop, flipHorizontal, flipVertical, gridShuffle, randomCrop } from './geometry';
-import { createRng } from './rng';
-import type { Sample } from './types';
+import { arbSample, coordinateSample, expectAligned, expectRate, plain } from './__fixtures__/samples.ts';
+import { centreCrop, crop, flipHorizontal, flipVertical, gridShuffle, randomCrop } from './geometry.ts';
+import { createRng } from './rng.ts';
+import type { Sample } from './types.ts';
 
 const rng = createRng(1);
 

@@ -1,6 +1,6 @@
-import { checkInteger, checkNumber, TransformError } from './errors';
-import type { Rng } from './rng';
-import { allocLike, assertSample, type ImageArray, type Sample, type Transform } from './types';
+import { checkInteger, checkNumber, TransformError } from './errors.ts';
+import type { Rng } from './rng.ts';
+import { allocLike, assertSample, type ImageArray, type Sample, type Transform } from './types.ts';
 
 /** A rectangle in pixels: rows `[top, top + height)`, columns `[left, left + width)`. */
 export interface Rect {

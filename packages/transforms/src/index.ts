@@ -1,6 +1,6 @@
-export { compose, identity, oneOf, withProbability, type OneOfOptions } from './compose';
-export { blur, type BlurKind, type BlurOptions } from './blur';
-export { isTransformError, TransformError, type TransformErrorCode } from './errors';
+export { compose, identity, oneOf, withProbability, type OneOfOptions } from './compose.ts';
+export { blur, type BlurKind, type BlurOptions } from './blur.ts';
+export { isTransformError, TransformError, type TransformErrorCode } from './errors.ts';
 export {
   centreCrop,
   crop,
@@ -12,7 +12,7 @@ export {
   type GridShuffleOptions,
   type RandomCropOptions,
   type Rect,
-} from './geometry';
+} from './geometry.ts';
 export {
   brightnessContrast,
   computeMeanStd,
@@ -24,14 +24,14 @@ export {
   type GaussianNoiseOptions,
   type MeanStd,
   type NormalizeOptions,
-} from './intensity';
-export { cropBack, padToMultiple, unpad, type PadInfo, type PaddedSample, type PadToMultipleOptions } from './pad';
+} from './intensity.ts';
+export { cropBack, padToMultiple, unpad, type PadInfo, type PaddedSample, type PadToMultipleOptions } from './pad.ts';
 export {
   referenceTrainTransform,
   referenceValidTransform,
   type ReferenceTrainOptions,
   type ReferenceValidOptions,
-} from './presets';
-export { resize, type ResizeMethod, type ResizeOptions } from './resize';
-export { createRng, deriveSeed, type Rng, type RngState } from './rng';
-export { assertSample, createSample, type CreateSampleOptions, type ImageArray, type Sample, type Transform } from './types';
+} from './presets.ts';
+export { resize, type ResizeMethod, type ResizeOptions } from './resize.ts';
+export { createRng, deriveSeed, type Rng, type RngState } from './rng.ts';
+export { assertSample, createSample, type CreateSampleOptions, type ImageArray, type Sample, type Transform } from './types.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { coordinateSample, hashByte } from './__fixtures__/samples';
-import { brightnessContrast, computeMeanStd, gaussianNoise, IMAGENET_MEAN, IMAGENET_STD, normalize } from './intensity';
-import { createRng } from './rng';
-import type { Sample } from './types';
+import { coordinateSample, hashByte } from './__fixtures__/samples.ts';
+import { brightnessContrast, computeMeanStd, gaussianNoise, IMAGENET_MEAN, IMAGENET_STD, normalize } from './intensity.ts';
+import { createRng } from './rng.ts';
+import type { Sample } from './types.ts';
 
 function byteSample(height: number, width: number, channels: number, seed = 1): Sample {
   const image = Uint8Array.from({ length: height * width * channels }, (_, i) => hashByte(seed, i));

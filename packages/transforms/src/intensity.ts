@@ -1,6 +1,6 @@
-import { checkNumber, checkRange, echo, TransformError } from './errors';
-import type { Rng } from './rng';
-import { assertSample, type ImageArray, type Sample, type Transform } from './types';
+import { checkNumber, checkRange, echo, TransformError } from './errors.ts';
+import type { Rng } from './rng.ts';
+import { assertSample, type ImageArray, type Sample, type Transform } from './types.ts';
 
 /** ImageNet channel means (RGB, for pixel values scaled to [0, 1]), as used by torchvision and albumentations `Normalize`. */
 export const IMAGENET_MEAN: readonly number[] = Object.freeze([0.485, 0.456, 0.406]);

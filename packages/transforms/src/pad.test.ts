@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { arbSample, coordinateSample, expectAligned, plain } from './__fixtures__/samples';
-import { cropBack, padToMultiple, unpad } from './pad';
+import { arbSample, coordinateSample, expectAligned, plain } from './__fixtures__/samples.ts';
+import { cropBack, padToMultiple, unpad } from './pad.ts';
 
 describe('padToMultiple, unpad, cropBack', () => {
   test.prop([arbSample, fc.integer({ min: 1, max: 8 })])('unpad(padToMultiple(s)) is the identity', (sample, multiple) => {

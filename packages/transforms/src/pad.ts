@@ -1,6 +1,6 @@
-import { checkInteger, checkNumber, echo, TransformError } from './errors';
-import { copyBlock } from './geometry';
-import { allocLike, assertSample, type ImageArray, type Sample } from './types';
+import { checkInteger, checkNumber, echo, TransformError } from './errors.ts';
+import { copyBlock } from './geometry.ts';
+import { allocLike, assertSample, type ImageArray, type Sample } from './types.ts';
 
 /** What {@link padToMultiple} added, enough to undo it: the original and the padded size (padding is right and bottom only). */
 export interface PadInfo {

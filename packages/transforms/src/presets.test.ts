@@ -1,15 +1,15 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { coordinateSample, expectAligned, expectRate, hashByte, isBinary, plain } from './__fixtures__/samples';
-import { blur } from './blur';
-import { compose } from './compose';
-import { centreCrop, crop, flipHorizontal, flipVertical, gridShuffle, randomCrop } from './geometry';
-import { brightnessContrast, gaussianNoise, normalize } from './intensity';
-import { padToMultiple, unpad } from './pad';
-import { referenceTrainTransform, referenceValidTransform } from './presets';
-import { resize } from './resize';
-import { createRng } from './rng';
-import type { Sample, Transform } from './types';
+import { coordinateSample, expectAligned, expectRate, hashByte, isBinary, plain } from './__fixtures__/samples.ts';
+import { blur } from './blur.ts';
+import { compose } from './compose.ts';
+import { centreCrop, crop, flipHorizontal, flipVertical, gridShuffle, randomCrop } from './geometry.ts';
+import { brightnessContrast, gaussianNoise, normalize } from './intensity.ts';
+import { padToMultiple, unpad } from './pad.ts';
+import { referenceTrainTransform, referenceValidTransform } from './presets.ts';
+import { resize } from './resize.ts';
+import { createRng } from './rng.ts';
+import type { Sample, Transform } from './types.ts';
 
 /** A steel-sized sample: background 20-150, one unique marker pixel of 255 in the image and in mask channel 3 only. */
 const backgrounds = new Map<string, Sample>();

@@ -1,7 +1,7 @@
-import { compose, identity, oneOf, withProbability } from './compose';
-import { centreCrop, flipHorizontal, flipVertical, gridShuffle, randomCrop } from './geometry';
-import { brightnessContrast } from './intensity';
-import type { Transform } from './types';
+import { compose, identity, oneOf, withProbability } from './compose.ts';
+import { centreCrop, flipHorizontal, flipVertical, gridShuffle, randomCrop } from './geometry.ts';
+import { brightnessContrast } from './intensity.ts';
+import type { Transform } from './types.ts';
 
 /** Options of {@link referenceTrainTransform}. */
 export interface ReferenceTrainOptions {

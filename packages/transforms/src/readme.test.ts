@@ -1,10 +1,10 @@
 import { expect, it } from 'vitest';
-import { compose } from './compose';
-import { normalize } from './intensity';
-import { cropBack, padToMultiple } from './pad';
-import { referenceTrainTransform } from './presets';
-import { createRng, deriveSeed } from './rng';
-import type { Sample } from './types';
+import { compose } from './compose.ts';
+import { normalize } from './intensity.ts';
+import { cropBack, padToMultiple } from './pad.ts';
+import { referenceTrainTransform } from './presets.ts';
+import { createRng, deriveSeed } from './rng.ts';
+import type { Sample } from './types.ts';
 
 // The Usage block of README.md, kept compiling and running.
 it('README usage', () => {

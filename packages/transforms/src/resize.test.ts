@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { coordinateSample, hashByte, isBinary } from './__fixtures__/samples';
-import { resize } from './resize';
-import { createRng } from './rng';
-import type { Sample } from './types';
+import { coordinateSample, hashByte, isBinary } from './__fixtures__/samples.ts';
+import { resize } from './resize.ts';
+import { createRng } from './rng.ts';
+import type { Sample } from './types.ts';
 
 const rng = createRng(1);
 

@@ -1,6 +1,6 @@
-import { checkInteger, echo, TransformError } from './errors';
-import { applySeparable, buildTaps, type Taps } from './separable';
-import { assertSample, type Sample, type Transform } from './types';
+import { checkInteger, echo, TransformError } from './errors.ts';
+import { applySeparable, buildTaps, type Taps } from './separable.ts';
+import { assertSample, type Sample, type Transform } from './types.ts';
 
 /** Image interpolation of {@link resize}; masks always use nearest. */
 export type ResizeMethod = 'bilinear' | 'area';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { expectRate } from './__fixtures__/samples';
-import { isTransformError } from './errors';
-import { createRng, deriveSeed } from './rng';
+import { expectRate } from './__fixtures__/samples.ts';
+import { isTransformError } from './errors.ts';
+import { createRng, deriveSeed } from './rng.ts';
 
 // Independent xoshiro128** in BigInt, straight from the published algorithm (Blackman and Vigna, 2018).
 function referenceXoshiro(state: [bigint, bigint, bigint, bigint], count: number): number[] {

@@ -1,4 +1,4 @@
-import { echo, TransformError } from './errors';
+import { echo, TransformError } from './errors.ts';
 
 /** The serialisable state of an {@link Rng}: plain JSON, so a training checkpoint can store it and resume the stream. */
 export interface RngState {

@@ -1,4 +1,4 @@
-import type { ImageArray } from './types';
+import type { ImageArray } from './types.ts';
 
 /** For each output index `o`, input indices `index[ptr[o] .. ptr[o + 1])` with weights `weight[...]` along one axis. */
 export interface Taps {

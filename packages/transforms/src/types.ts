@@ -1,5 +1,5 @@
-import type { Rng } from './rng';
-import { echo, TransformError } from './errors';
+import type { Rng } from './rng.ts';
+import { echo, TransformError } from './errors.ts';
 
 /** Pixel data of an image: `Uint8Array` (0-255) as decoded, or `Float32Array`. */
 export type ImageArray = Float32Array | Uint8Array;

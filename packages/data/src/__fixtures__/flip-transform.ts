@@ -1,6 +1,6 @@
 // A transform module for loader tests: seeded horizontal flip and an optional crop to the left `width` columns.
-import type { Sample, SampleTransform } from '../sample';
-import { createRandom } from '../random';
+import type { Sample, SampleTransform } from '../sample.ts';
+import { createRandom } from '../random.ts';
 
 export function createFlip(options: { width?: number } = {}): SampleTransform {
   return (sample: Sample, { seed }) => {

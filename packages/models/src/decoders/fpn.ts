@@ -1,9 +1,9 @@
 // segmentation_models' FPN decoder and head: a 256-channel pyramid p5..p2 (nearest x2 plus 1x1 skip convolutions),
 // segmentation blocks conv3x3-GroupNorm(32)-ReLU with bilinear x2 up to 1/4, sum, dropout; head conv1x1 + bilinear x4.
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { apply, conv, relu, upNearest } from '../blocks';
-import { BilinearUpsampling, GroupNormalization } from '../layers';
-import type { ArchitectureSpec, DecoderContext } from '../model-spec';
+import { apply, conv, relu, upNearest } from '../blocks.ts';
+import { BilinearUpsampling, GroupNormalization } from '../layers.ts';
+import type { ArchitectureSpec, DecoderContext } from '../model-spec.ts';
 
 /** FPN pyramid and segmentation channels (segmentation_models' defaults). */
 export const FPN_CHANNELS = { pyramid: 256, segmentation: 128, dropout: 0.2 } as const;

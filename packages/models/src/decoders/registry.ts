@@ -1,7 +1,7 @@
 // The architecture registry: one line per decoder plus head, each built by its own file.
-import type { ArchitectureSpec } from '../model-spec';
-import { fpn } from './fpn';
-import { unet } from './unet';
+import type { ArchitectureSpec } from '../model-spec.ts';
+import { fpn } from './fpn.ts';
+import { unet } from './unet.ts';
 
 /** Architectures by name: decoder plus segmentation head, as segmentation_models defines them. */
 export const architectures = {

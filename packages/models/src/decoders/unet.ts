@@ -1,8 +1,8 @@
 // segmentation_models' UNet decoder and head: five blocks from the deepest feature up, each nearest x2, concat with the
 // skip feature, (conv3x3-BN-ReLU) x2; then a conv3x3 head with bias. Names: `decoder.blocks.<i>.conv<1|2>.<0|1|2>`.
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { apply, batchNorm, conv, relu, upNearest } from '../blocks';
-import type { ArchitectureSpec, DecoderContext } from '../model-spec';
+import { apply, batchNorm, conv, relu, upNearest } from '../blocks.ts';
+import type { ArchitectureSpec, DecoderContext } from '../model-spec.ts';
 
 /** UNet decoder channels, deepest first (segmentation_models' default). */
 export const UNET_DECODER_CHANNELS = [256, 128, 64, 32, 16] as const;

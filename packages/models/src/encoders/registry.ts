@@ -1,7 +1,7 @@
 // The encoder registry: one line per encoder, each built by its family's file.
-import type { EncoderSpec } from '../model-spec';
-import { resnet18, resnet34 } from './resnet';
-import { resnet50 } from './resnet-bottleneck';
+import type { EncoderSpec } from '../model-spec.ts';
+import { resnet18, resnet34 } from './resnet.ts';
+import { resnet50 } from './resnet-bottleneck.ts';
 
 /** Encoders by name: torchvision ResNets without the classifier (`avgpool`, `fc`). */
 export const encoders = {

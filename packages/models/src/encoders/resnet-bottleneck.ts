@@ -1,8 +1,8 @@
 // torchvision ResNets of Bottleneck blocks (ResNet50): 1x1 reduce, 3x3 (carrying the stride, "ResNet v1.5"), 1x1 expand
 // by 4, each followed by BN; the first block of every stage projects the identity with `downsample`. Layer names are
 // torchvision's (`encoder.layer1.0.conv3`, `encoder.layer2.0.downsample.0`).
-import { batchNorm, conv, relu, torchConv } from '../blocks';
-import { addRelu, type ResidualBlock, resnetEncoder, shortcut } from './resnet';
+import { batchNorm, conv, relu, torchConv } from '../blocks.ts';
+import { addRelu, type ResidualBlock, resnetEncoder, shortcut } from './resnet.ts';
 
 /** Output channels over inner (3x3) channels. */
 const EXPANSION = 4;

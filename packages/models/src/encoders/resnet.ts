@@ -2,8 +2,8 @@
 // block type, and the BasicBlock family (ResNet18, ResNet34). Layer names are torchvision's module paths under
 // `encoder.` (`encoder.layer2.0.conv1`, `encoder.layer2.0.downsample.0`).
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { apply, batchNorm, conv, pad, relu, torchConv } from '../blocks';
-import type { EncoderSpec } from '../model-spec';
+import { apply, batchNorm, conv, pad, relu, torchConv } from '../blocks.ts';
+import type { EncoderSpec } from '../model-spec.ts';
 
 /** What a residual block builder receives besides its input. */
 export interface ResidualBlockOptions {

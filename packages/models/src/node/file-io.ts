@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { ModelsError } from '../errors';
-import { joinWeightData } from '../memory-io';
+import { ModelsError } from '../errors.ts';
+import { joinWeightData } from '../memory-io.ts';
 
 /** File names inside a saved model directory. */
 export const MODEL_FILES = { topology: 'model.json', weights: 'weights.bin' } as const;

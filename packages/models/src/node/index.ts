@@ -1,1 +1,1 @@
-export { createFileIOHandler, MODEL_FILES, type FileIOHandler } from './file-io';
+export { createFileIOHandler, MODEL_FILES, type FileIOHandler } from './file-io.ts';

@@ -1,7 +1,7 @@
 // Test helpers: sample builders, arbitraries and an independent statistics check.
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { Sample } from '../types';
+import type { Sample } from '../types.ts';
 
 /** A deterministic pseudo-random byte for (seed, i), independent of the library's generator. */
 export function hashByte(seed: number, i: number): number {
