@@ -3,8 +3,8 @@ import { createModel, type CreateModelOptions } from '@steel/models';
 import { exportOnnx } from '@steel/onnx';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { randomImage } from './__fixtures__/models';
-import { createOnnxEngine, createPredictor, createTfjsEngine, isInferenceError, type InferenceEngine } from './index';
+import { randomImage } from './__fixtures__/models.ts';
+import { createOnnxEngine, createPredictor, createTfjsEngine, isInferenceError, type InferenceEngine } from './index.ts';
 
 /** max |a − b| / max |b| over whole arrays. */
 function relative(a: Float32Array, b: Float32Array): number {
