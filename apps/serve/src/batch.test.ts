@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectSameCsv, fixture, loadFixturePredictor, spawnWorker, waitForLine, writeReferenceCsv } from '../test/helpers.ts';
+import { expectSameCsv, fixture, loadFixturePredictor, spawnWorker, waitForLine } from '../test/helpers.ts';
 import { failedFile, journalFile, listBatchImages, runBatch, type BatchOptions } from './batch.ts';
 import type { Predictor } from './model.ts';
 import { connectRedis, queueName } from './queue.ts';
@@ -12,16 +12,11 @@ import { createImageWorker } from './worker.ts';
 
 let predictor: Predictor;
 let work: string;
-/** The images predicted one by one in this process: what every batch must write. */
-let refSmall: string;
-let refLarge: string;
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 
 beforeAll(async () => {
   predictor = await loadFixturePredictor();
   work = mkdtempSync(join(tmpdir(), 'steel-serve-batch-'));
-  refSmall = await writeReferenceCsv(predictor, fixture().small, join(work, 'ref-small.csv'));
-  refLarge = await writeReferenceCsv(predictor, fixture().large, join(work, 'ref-large.csv'));
 }, 120_000);
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
@@ -51,11 +46,11 @@ const batchOptions = (images: string, out: string, redisUrl: string): BatchOptio
 });
 
 describe('serve batch', () => {
-  it('writes the rows of every image in image order; a re-run predicts only what is missing', async () => {
+  it('writes the CSV of train predict byte for byte (ONNX Runtime and tfjs engines); a re-run predicts only what is missing', async () => {
     const { redis } = await redisWithWorker();
     const out = join(work, 'same.csv');
     const first = await runBatch(batchOptions(fixture().small, out, redis.url));
-    expectSameCsv(out, refSmall);
+    expectSameCsv(out, fixture().refSmall);
     expect(first).toMatchObject({ images: 6, rows: 24, predicted: 6, failed: [] });
 
     const again = await runBatch(batchOptions(fixture().small, out, redis.url));
@@ -65,7 +60,17 @@ describe('serve batch', () => {
     writeFileSync(journalFile(out), `${lines.slice(0, -2).join('\n')}\n{"job":"torn`);
     const resumed = await runBatch(batchOptions(fixture().small, out, redis.url));
     expect(resumed.predicted).toBe(2);
-    expectSameCsv(out, refSmall);
+    expectSameCsv(out, fixture().refSmall);
+
+    // The tfjs engine: another fingerprint, so its own queue and journal entries.
+    const tfjs = await loadFixturePredictor('tfjs');
+    cleanup.push(() => tfjs.dispose());
+    const tfjsWorker = createImageWorker({ predictor: tfjs, redisUrl: redis.url, onError: (e) => errors.push(e.message) });
+    cleanup.push(() => tfjsWorker.close());
+    expect(tfjs.info.fingerprint).not.toBe(predictor.info.fingerprint);
+    const outTfjs = join(work, 'same-tfjs.csv');
+    await runBatch({ ...batchOptions(fixture().small, outTfjs, redis.url), info: tfjs.info });
+    expectSameCsv(outTfjs, fixture().refSmallTfjs);
   });
 
   it('a corrupt image fails with its reason in the side file; the other images complete', async () => {
@@ -82,7 +87,7 @@ describe('serve batch', () => {
     expect(side[0]).toBe('ImageId,Reason');
     expect(side.slice(1).every((l) => /could not be decoded/.test(l))).toBe(true);
     // The good images' rows are exactly train predict's.
-    expectSameCsv(out, refSmall);
+    expectSameCsv(out, fixture().refSmall);
   });
 
   it('completes when Redis (AOF on) is killed and restarted during the batch', async () => {
@@ -100,7 +105,7 @@ describe('serve batch', () => {
     expect(restarted).toBe(true);
     expect(existsSync(join(redis.dir, 'appendonlydir'))).toBe(true);
     expect(result.failed).toEqual([]);
-    expectSameCsv(out, refSmall);
+    expectSameCsv(out, fixture().refSmall);
   });
 
   it('kill -9 of a worker mid-job: another worker takes the job over, the CSV is complete with no duplicate rows', async () => {
@@ -132,7 +137,7 @@ describe('serve batch', () => {
     const result = await batch;
     expect(stalled).toContain(active[0]);
     expect(result).toMatchObject({ images: 3, rows: 12, failed: [] });
-    expectSameCsv(out, refLarge);
+    expectSameCsv(out, fixture().refLarge);
     const csv = readFileSync(out, 'utf8');
     const rows = csv.trimEnd().split('\n');
     expect(new Set(rows).size).toBe(rows.length);

@@ -1,5 +1,5 @@
 // Once per test run: trains a tiny run with apps/train (2 steps on small synthetic images), makes two image folders (the
-// small synthetic test images, and a few full-size 256x1600 ones).
+// small synthetic test images, and a few full-size 256x1600 ones) and their reference CSVs from `train predict`.
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,10 @@ export interface Fixture {
   run: string;
   small: string;
   large: string;
+  /** `train predict` CSVs: the small images on ONNX Runtime and on tfjs, the large ones on ONNX Runtime. */
+  refSmall: string;
+  refSmallTfjs: string;
+  refLarge: string;
   post: typeof POST;
 }
 
@@ -72,7 +76,17 @@ export default async function setup(project: TestProject) {
     await sharp(join(data, 'test_images', name)).resize(1600, 256, { kernel: 'nearest' }).png().toFile(join(large, name.replace(/\.jpg$/, '.png')));
   }
   const runDir = join(root, 'runs', 'tiny');
-  const fixture: Fixture = { root, run: runDir, small, large, post: POST };
+  const post = ['--threshold', String(POST.threshold), '--min-area', POST.minArea.join(',')];
+  const refSmall = join(root, 'ref-small.csv');
+  const refSmallTfjs = join(root, 'ref-small-tfjs.csv');
+  const refLarge = join(root, 'ref-large.csv');
+  const common = [...post, '--backend', 'wasm', '--threads', '1'];
+  await Promise.all([
+    train(['predict', '--models', runDir, '--images', small, ...common, '--engine', 'onnxruntime', '--out', refSmall], env),
+    train(['predict', '--models', runDir, '--images', small, ...common, '--engine', 'tfjs', '--out', refSmallTfjs], env),
+    train(['predict', '--models', runDir, '--images', large, ...common, '--engine', 'onnxruntime', '--out', refLarge], env),
+  ]);
+  const fixture: Fixture = { root, run: runDir, small, large, refSmall, refSmallTfjs, refLarge, post: POST };
   project.provide('fixture', fixture);
   if (keep !== undefined) {
     writeFileSync(join(root, 'fixture.json'), JSON.stringify(fixture));

@@ -2,12 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { csvHeader, formatCsvRow } from '@steel/rle';
-import { listBatchImages } from '../src/batch.ts';
-import { postprocessImage } from '../src/defects.ts';
+import { readFileSync } from 'node:fs';
 import { expect, inject } from 'vitest';
-import { decodeImage, loadPredictor, type Predictor, type PredictorOptions } from '../src/model.ts';
+import { loadPredictor, type Predictor, type PredictorOptions } from '../src/model.ts';
 
 export const APP = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = () => inject('fixture');
@@ -60,16 +57,4 @@ export function expectSameCsv(actualFile: string, expectedFile: string): void {
   const i = a.findIndex((line, k) => line !== e[k]);
   const at = i === -1 ? a.length : i;
   expect.fail(`${actualFile} differs from ${expectedFile}: ${a.length} vs ${e.length} lines; first difference at line ${at + 1}: "${(a[at] ?? '<end>').slice(0, 60)}" vs "${(e[at] ?? '<end>').slice(0, 60)}"`);
-}
-
-/** The CSV of a folder predicted image by image in this process (no queue): what a batch must write. */
-export async function writeReferenceCsv(predictor: Predictor, dir: string, out: string): Promise<string> {
-  const lines = [csvHeader('submission')];
-  for (const image of listBatchImages(dir)) {
-    const decoded = await decodeImage(readFileSync(image.file), predictor.info.channels);
-    const { rles } = postprocessImage(await predictor.predict(decoded), decoded, predictor.info.postprocess);
-    rles.forEach((rle, k) => lines.push(formatCsvRow({ imageId: image.id, classId: k + 1, rle }, 'submission')));
-  }
-  writeFileSync(out, `${lines.join('\n')}\n`);
-  return out;
 }
