@@ -70,6 +70,26 @@ describe('faults during training', () => {
     expect(readFileSync(join(runs, 'full', 'report.html'), 'utf8')).toContain('<svg');
   });
 
+  it('evaluate, predict (both formats) and tune succeed on the trained run', { timeout: 600_000 }, () => {
+    const run = join(runs, 'full');
+    const tuned = join(runs, 'tuned.json');
+    const t = runCli(['tune', '--models', run, '--data', data, '--split', 'all', '--out', tuned, '--backend', 'wasm']);
+    expect(t.status, t.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(tuned, 'utf8')) as { classes: unknown[] }).classes).toHaveLength(4);
+    const e = runCli(['evaluate', '--models', run, '--data', data, '--split', 'all', '--postprocess', tuned, '--backend', 'wasm']);
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/^raw .*\n\+ post-processing/m);
+    expect(e.stdout).toContain('all-empty baseline:');
+    for (const [format, header] of [['current', 'ImageId,EncodedPixels,ClassId'], ['first', 'ImageId_ClassId,EncodedPixels']] as const) {
+      const out = join(runs, `predicted-${format}.csv`);
+      const p = runCli(['predict', '--models', run, '--data', data, '--out', out, '--format', format, '--backend', 'wasm']);
+      expect(p.status, p.stderr).toBe(0);
+      const lines = readFileSync(out, 'utf8').trim().split('\n');
+      expect(lines[0]).toBe(header);
+      expect(lines).toHaveLength(1 + 2 * 4); // 2 test images x 4 classes
+    }
+  });
+
   it('kill -9 after step 4 (last checkpoint at step 3): the resume replays step 4, drops its log line and ends equal', { timeout: 600_000 }, () => {
     expectKilled(withFault(trainArgs('killed'), 'sigkill:after-step:4'));
     expect(stateOf(join(runs, 'killed', 'checkpoint'))).toMatchObject({ step: 3, epoch: 1 });

@@ -22,7 +22,8 @@ export function learningRate(options: ScheduleOptions, step: number, state: Reco
       // Half-cosine from lr to lr / 100.
       return lr / 100 + (lr - lr / 100) * 0.5 * (1 + Math.cos(Math.PI * t));
     case 'one-cycle': {
-      // Linear warm-up from lr / 25 over the first 30%, then cosine down to lr / 1e4 (PyTorch's OneCycleLR defaults).
+      // Linear warm-up from lr / 25 over the first 30% (PyTorch OneCycleLR's div_factor and pct_start), then half-cosine
+      // down to lr / 1e4.
       const warm = 0.3;
       if (t < warm) return lr / 25 + (lr - lr / 25) * (t / warm);
       const u = (t - warm) / (1 - warm);
@@ -38,7 +39,8 @@ export function plateauStep(options: ScheduleOptions, state: Record<string, numb
   const lr = state['lr'] ?? options.lr;
   const best = state['best'] ?? Infinity;
   let bad = state['bad'] ?? 0;
-  if (value < best - 1e-4 * Math.abs(best)) return { lr, best: value, bad: 0 };
+  // The first epoch always sets the best (Infinity - 1e-4 * Infinity would be NaN, and NaN compares false).
+  if (!Number.isFinite(best) || value < best - 1e-4 * Math.abs(best)) return { lr, best: value, bad: 0 };
   bad += 1;
   if (bad > options.patience) return { lr: Math.max(options.minLr ?? 0, lr * options.factor), best, bad: 0 };
   return { lr, best, bad };

@@ -173,21 +173,18 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         const lr = learningRate(schedule, state.step, state.schedule);
         (optimizer as unknown as { learningRate: number }).learningRate = lr;
         const t0 = performance.now();
-        let accumulated: tf.NamedTensorMap | undefined;
-        let stepLoss = 0;
-        for (let a = 0; a < config.accumulate; a++) {
-          const batchIndex = state.stepInEpoch * config.accumulate + a;
-          const batch = await trainBatch(store, data.train, order, batchIndex, config.batchSize, transform, config.seed, epoch);
-          const { value, grads } = tf.tidy(() => {
-            const x = tf.tensor4d(batch.x, batch.shape);
-            const y = tf.tensor4d(batch.y, [batch.shape[0], batch.shape[1], batch.shape[2], classes]);
-            return tf.variableGrads(() => lossFn(y, model.apply(x, { training: true }) as tf.Tensor), vars);
-          });
-          const v = (await value.data())[0]!;
-          value.dispose();
-          if (!Number.isFinite(v)) {
-            tf.dispose(Object.values(grads));
-            if (accumulated) tf.dispose(Object.values(accumulated));
+        const { loss: stepLoss, grads } = await accumulateGradients(
+          config.accumulate,
+          async (a) => {
+            const batch = await trainBatch(store, data.train, order, state.stepInEpoch * config.accumulate + a, config.batchSize, transform, config.seed, epoch);
+            return tf.tidy(() => {
+              const x = tf.tensor4d(batch.x, batch.shape);
+              const y = tf.tensor4d(batch.y, [batch.shape[0], batch.shape[1], batch.shape[2], classes]);
+              return tf.variableGrads(() => lossFn(y, model.apply(x, { training: true }) as tf.Tensor), vars);
+            });
+          },
+          (v) => {
+            if (Number.isFinite(v)) return;
             throw new AppError(
               'NON_FINITE_LOSS',
               `The loss became ${v} at epoch ${epoch + 1}, step ${state.stepInEpoch + 1} (global step ${state.step + 1}); training stopped. ` +
@@ -196,26 +193,10 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
                   : 'No checkpoint had been saved yet. ') +
                 `Lower --lr (now ${lr}) or check the data, then start a new run.`,
             );
-          }
-          stepLoss += v / config.accumulate;
-          if (accumulated === undefined) accumulated = grads;
-          else {
-            const prev: tf.NamedTensorMap = accumulated;
-            accumulated = tf.tidy(() => Object.fromEntries(Object.keys(prev).map((k) => [k, tf.add(prev[k]!, grads[k]!)])));
-            tf.dispose([...Object.values(prev), ...Object.values(grads)]);
-          }
-        }
-        const final = accumulated!;
-        if (config.accumulate > 1) {
-          const summed = final;
-          const scaled = tf.tidy(() => Object.fromEntries(Object.keys(summed).map((k) => [k, tf.div(summed[k]!, config.accumulate)])));
-          tf.dispose(Object.values(summed));
-          optimizer.applyGradients(scaled);
-          tf.dispose(Object.values(scaled));
-        } else {
-          optimizer.applyGradients(final);
-          tf.dispose(Object.values(final));
-        }
+          },
+        );
+        optimizer.applyGradients(grads);
+        tf.dispose(Object.values(grads));
         state.step += 1;
         state.stepInEpoch += 1;
         state.lr = lr;
@@ -258,10 +239,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       appendJsonLine(paths.log, { type: 'epoch', ...record });
       // Best by validation loss, or by Dice with the loss breaking ties (an untrained model's empty masks tie with later ones).
       const monitored = config.bestBy === 'loss' ? v.loss : -v.dice.mean;
-      const improved =
-        state.best === null ||
-        monitored < state.best.value - 1e-12 ||
-        (Math.abs(monitored - state.best.value) <= 1e-12 && v.loss < (state.best.loss ?? Infinity));
+      const improved = isImprovement(state.best, monitored, v.loss);
       if (improved) {
         state.best = { value: monitored, epoch: epoch + 1, loss: v.loss };
         await saveModelDir(paths.best, model, identity, { 'best.json': JSON.stringify(record, null, 2) });
@@ -283,6 +261,61 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     model.dispose();
   }
   return { state, stopped: 'finished' };
+}
+
+/**
+ * Whether an epoch with `monitored` (validation loss, or minus the validation Dice for `--best-by dice`; lower is better)
+ * and validation `loss` beats the best so far. Equal monitored values (an untrained model's empty masks tie with later
+ * ones on Dice) go to the lower loss.
+ */
+export function isImprovement(best: TrainState['best'], monitored: number, loss: number): boolean {
+  return (
+    best === null ||
+    monitored < best.value - 1e-12 ||
+    (Math.abs(monitored - best.value) <= 1e-12 && loss < (best.loss ?? Infinity))
+  );
+}
+
+/**
+ * Gradient accumulation: the mean loss and the mean gradients of `k` batches (one optimizer update of k batches equals
+ * one of a batch k times larger, for a model without batch norm). `batch(a)` gives batch a's loss and gradients; `check`
+ * sees each loss before anything is summed (it throws to stop).
+ */
+export async function accumulateGradients(
+  k: number,
+  batch: (a: number) => Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> | { value: tf.Scalar; grads: tf.NamedTensorMap },
+  check: (loss: number) => void = () => {},
+): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
+  let sum: tf.NamedTensorMap | undefined;
+  let loss = 0;
+  try {
+    for (let a = 0; a < k; a++) {
+      const { value, grads } = await batch(a);
+      const v = (await value.data())[0]!;
+      value.dispose();
+      try {
+        check(v);
+      } catch (error) {
+        tf.dispose(Object.values(grads));
+        throw error;
+      }
+      loss += v / k;
+      if (sum === undefined) sum = grads;
+      else {
+        const prev: tf.NamedTensorMap = sum;
+        sum = tf.tidy(() => Object.fromEntries(Object.keys(prev).map((key) => [key, tf.add(prev[key]!, grads[key]!)])));
+        tf.dispose([...Object.values(prev), ...Object.values(grads)]);
+      }
+    }
+  } catch (error) {
+    if (sum) tf.dispose(Object.values(sum));
+    throw error;
+  }
+  if (k === 1) return { loss, grads: sum! };
+  const summed = sum!;
+  const grads = tf.tidy(() => Object.fromEntries(Object.keys(summed).map((key) => [key, tf.div(summed[key]!, k)])));
+  tf.dispose(Object.values(summed));
+  return { loss, grads };
 }
 
 /**
@@ -364,23 +397,37 @@ export async function planBudget(
   log: (line: string) => void,
 ): Promise<{ epochs: number; steps: number } | undefined> {
   if (config.budgetMinutes === undefined) return undefined;
+  const stepSeconds = await measureStep(config, classes, [config.batchSize, sizes.train.height, sizes.train.width, config.inChannels]);
+  const plan = budgetPlan({ ...config, budgetMinutes: config.budgetMinutes }, counts, sizes, stepSeconds, performance.now() / 1000);
+  log(
+    `Budget ${config.budgetMinutes} min: one step of ${config.batchSize} images takes ${stepSeconds.toFixed(2)} s here, ` +
+      `so training runs ${plan.epochs} epoch(s) of ${plan.steps} steps (a full pass is ${stepsPerEpoch(config, counts.train)}).`,
+  );
+  return plan;
+}
+
+/**
+ * The plan of {@link planBudget} for a measured `stepSeconds` when `elapsedSeconds` of the budget are gone: `config.epochs`
+ * epochs, the steps per epoch that fill what is left after validation (batch-norm recalibration included), the final
+ * predictions and 25 s of fixed costs. At least one step.
+ */
+export function budgetPlan(
+  config: Pick<TrainConfig, 'epochs' | 'batchSize' | 'accumulate' | 'bnRecalibration'> & { budgetMinutes: number },
+  counts: { train: number; val: number; test: number },
+  sizes: { train: { height: number; width: number }; eval: { height: number; width: number } },
+  stepSeconds: number,
+  elapsedSeconds: number,
+): { epochs: number; steps: number } {
   const { train, eval: full } = sizes;
-  const stepSeconds = await measureStep(config, classes, [config.batchSize, train.height, train.width, config.inChannels]);
   // A forward pass costs ~1/3 of a training step on the same batch; evaluation batches are whole images.
   const forwardSeconds = 0.35 * stepSeconds * ((full.height * full.width) / (train.height * train.width));
   const batches = (n: number) => Math.ceil(n / config.batchSize);
   const epochEvalSeconds = batches(counts.val) * forwardSeconds + config.bnRecalibration * 0.4 * stepSeconds + 2;
   const finalSeconds = (batches(counts.val) + 2 * batches(counts.test)) * forwardSeconds;
   const fixedSeconds = 25; // model loading, the report
-  const left = config.budgetMinutes * 60 - performance.now() / 1000 - finalSeconds - fixedSeconds;
-  const natural = stepsPerEpoch(config, counts.train);
+  const left = config.budgetMinutes * 60 - elapsedSeconds - finalSeconds - fixedSeconds;
   // config.epochs validations; the steps per epoch fill the rest (an epoch may hold several passes or part of one).
   const epochs = config.epochs;
   const steps = Math.max(1, Math.floor((left - epochs * epochEvalSeconds) / (epochs * stepSeconds * config.accumulate)));
-  const plan = { epochs, steps };
-  log(
-    `Budget ${config.budgetMinutes} min: one step of ${config.batchSize} images takes ${stepSeconds.toFixed(2)} s here, ` +
-      `so training runs ${plan.epochs} epoch(s) of ${plan.steps} steps (a full pass is ${natural}).`,
-  );
-  return plan;
+  return { epochs, steps };
 }

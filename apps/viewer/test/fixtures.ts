@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { layers, sequential } from '@tensorflow/tfjs-layers';
 import { generateSyntheticDataset } from '@steel/data';
-import { createModel, registerSteelLayers } from '@steel/models';
+import { createModel, registerSteelLayers, countParameters } from '@steel/models';
 import { createFileIOHandler } from '@steel/models/node';
 
 /** Probe model: pixel value x in [0, 1] (grey) gives logits [40x - 20, 4 - 40x, -10, -10]. */
@@ -42,7 +42,8 @@ export async function createFixtures(root: string): Promise<Fixtures> {
   registerSteelLayers();
   const unet = createModel({ architecture: 'unet', encoder: 'resnet18', inChannels: 1, classes: 4, seed: 1 });
   await unet.save(createFileIOHandler(join(runDir, 'best')));
-  const runParameters = unet.countParams();
+  // PyTorch's count (batch-norm running statistics excluded), which the page shows.
+  const runParameters = countParameters(unet);
   unet.dispose();
   const config = { data: dataDir, architecture: 'unet', encoder: 'resnet18', inChannels: 1, scale: 1, threshold: 0.5, minArea: [0, 0, 0, 0], epochs: 1, batchSize: 2, loss: 'bce', optimizer: 'adam', lr: 0.001, schedule: 'constant', crop: null };
   await writeFile(join(runDir, 'config.json'), JSON.stringify(config, null, 2));

@@ -1,6 +1,6 @@
 // Loading a tfjs layers model in the browser and predicting probability maps for images of any size.
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
-import { registerSteelLayers } from '@steel/models';
+import { countParameters, registerSteelLayers } from '@steel/models';
 import type { ModelInfo } from '../shared/api.ts';
 import { createOnnxEngine, createPredictor, createTfjsEngine, type InferenceEngine } from '@steel/inference';
 import type { ProbabilityMap } from '../shared/analysis.ts';
@@ -15,6 +15,7 @@ export interface LoadedModel {
   /** Fixed input height/width of the model, or null when it takes any multiple of 32. */
   readonly fixedHeight: number | null;
   readonly fixedWidth: number | null;
+  /** Parameters as PyTorch counts them (batch-norm running statistics excluded). */
   readonly parameters: number;
   readonly loadMs: number;
 }
@@ -61,7 +62,7 @@ export async function loadModel(info: ModelInfo): Promise<LoadedModel> {
     classes,
     fixedHeight: input[1] ?? null,
     fixedWidth: input[2] ?? null,
-    parameters: model.countParams(),
+    parameters: countParameters(model),
     loadMs: performance.now() - started,
   };
 }

@@ -1,0 +1,130 @@
+// What the training loop promises, checked piece by piece: gradient accumulation, the learning-rate schedules (against
+// PyTorch's), the time-budget planner and which epoch is kept as the best model.
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
+import { accumulateGradients, budgetPlan, isImprovement } from './trainer.ts';
+
+describe('gradient accumulation', () => {
+  it('k accumulated batches give the gradients and loss of one batch k times larger (a model without batch norm)', async () => {
+    const k = 4;
+    const b = 3;
+    // A two-layer network with a ReLU: conv-free, no batch statistics, so the batch size does not change the function.
+    const w1 = tf.tidy(() => tf.variable(tf.randomNormal([5, 8], 0, 1, 'float32', 1)));
+    const w2 = tf.tidy(() => tf.variable(tf.randomNormal([8, 2], 0, 1, 'float32', 2)));
+    const x = tf.randomNormal([k * b, 5], 0, 1, 'float32', 3);
+    const y = tf.randomUniform([k * b, 2], 0, 1, 'float32', 4);
+    const lossOf = (xs: tf.Tensor, ys: tf.Tensor) => () => tf.losses.sigmoidCrossEntropy(ys, tf.matMul(tf.relu(tf.matMul(xs, w1)), w2)) as tf.Scalar;
+    try {
+      const big = tf.tidy(() => tf.variableGrads(lossOf(x, y), [w1, w2]));
+      const acc = await accumulateGradients(k, (a) =>
+        tf.tidy(() => tf.variableGrads(lossOf(tf.slice(x, [a * b, 0], [b, 5]), tf.slice(y, [a * b, 0], [b, 2])), [w1, w2])),
+      );
+      expect(acc.loss).toBeCloseTo((await big.value.data())[0]!, 5);
+      for (const name of Object.keys(big.grads)) {
+        const want = await big.grads[name]!.data();
+        const got = await acc.grads[name]!.data();
+        expect(got.length).toBe(want.length);
+        for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `${name}[${i}]`).toBeLessThan(1e-5);
+      }
+      tf.dispose([big.value, ...Object.values(big.grads), ...Object.values(acc.grads)]);
+    } finally {
+      tf.dispose([w1, w2, x, y]);
+    }
+  });
+
+  it('a non-finite loss stops it and frees every gradient', async () => {
+    const w = tf.tidy(() => tf.variable(tf.scalar(1)));
+    const before = tf.memory().numTensors;
+    await expect(
+      accumulateGradients(
+        3,
+        (a) => tf.tidy(() => tf.variableGrads(() => tf.mul(w, a === 1 ? Infinity : 1) as tf.Scalar, [w])),
+        (v) => {
+          if (!Number.isFinite(v)) throw new Error(`loss ${v}`);
+        },
+      ),
+    ).rejects.toThrow('loss Infinity');
+    expect(tf.memory().numTensors).toBe(before);
+    w.dispose();
+  });
+});
+
+describe('learning-rate schedules', () => {
+  const options = (name: ScheduleOptions['name']): ScheduleOptions => ({ name, lr: 0.01, totalSteps: 20, patience: 2, factor: 0.5 });
+
+  it('cosine equals PyTorch CosineAnnealingLR(T_max=20, eta_min=lr/100) at steps 0, 5, 10, 15, 20', () => {
+    // /usr/bin/python3 with torch 1.13: CosineAnnealingLR(SGD(lr=0.01), T_max=20, eta_min=1e-4), lr read before each step.
+    const torch = [0.01, 0.008550178566873413, 0.005050000000000002, 0.0015498214331265906, 0.0001];
+    [0, 5, 10, 15, 20].forEach((step, i) => expect(learningRate(options('cosine'), step, {})).toBeCloseTo(torch[i]!, 12));
+  });
+
+  it('one-cycle warms up linearly from lr/25 to lr over 30% of the steps, then falls on a half cosine to lr/1e4', () => {
+    const lr = (step: number) => learningRate(options('one-cycle'), step, {});
+    expect(lr(0)).toBeCloseTo(0.01 / 25, 15);
+    expect(lr(3)).toBeCloseTo(0.01 / 25 + (0.01 - 0.01 / 25) * 0.5, 15);
+    expect(lr(6)).toBeCloseTo(0.01, 15);
+    expect(lr(13)).toBeCloseTo(1e-6 + (0.01 - 1e-6) * 0.5, 15);
+    expect(lr(20)).toBeCloseTo(1e-6, 15);
+  });
+
+  it('plateau equals PyTorch ReduceLROnPlateau(factor=0.5, patience=2, threshold=1e-4) epoch by epoch', () => {
+    // /usr/bin/python3 with torch 1.13, the same validation losses, lr read after each scheduler.step(loss).
+    const losses = [1.0, 0.9, 0.95, 0.92, 0.91, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6];
+    const torch = [0.01, 0.01, 0.01, 0.01, 0.005, 0.005, 0.005, 0.005, 0.0025, 0.0025, 0.0025];
+    let state: Record<string, number> = {};
+    const got = losses.map((loss) => {
+      state = plateauStep(options('plateau'), state, loss);
+      return learningRate(options('plateau'), 0, state);
+    });
+    expect(got).toEqual(torch);
+  });
+
+  it('constant stays put', () => {
+    expect([0, 7, 20].map((s) => learningRate(options('constant'), s, {}))).toEqual([0.01, 0.01, 0.01]);
+  });
+});
+
+describe('the time-budget planner', () => {
+  const config = { epochs: 4, batchSize: 16, accumulate: 1, bnRecalibration: 8, budgetMinutes: 9 };
+  const counts = { train: 256, val: 64, test: 64 };
+  const sizes = { train: { height: 32, width: 96 }, eval: { height: 32, width: 224 } };
+
+  it('fills the budget left after validation, predictions and fixed costs, and no more', () => {
+    const stepSeconds = 1.86;
+    const elapsed = 10;
+    const plan = budgetPlan(config, counts, sizes, stepSeconds, elapsed);
+    expect(plan.epochs).toBe(4);
+    // The same arithmetic written out: forward pass = 0.35 step x (eval pixels / train pixels).
+    const forward = 0.35 * stepSeconds * ((32 * 224) / (32 * 96));
+    const perEpochEval = 4 * forward + 8 * 0.4 * stepSeconds + 2;
+    const final = (4 + 2 * 4) * forward;
+    const spent = (steps: number) => elapsed + 25 + final + 4 * (perEpochEval + steps * stepSeconds);
+    expect(spent(plan.steps)).toBeLessThanOrEqual(9 * 60);
+    expect(spent(plan.steps + 1)).toBeGreaterThan(9 * 60);
+  });
+
+  it('accumulation divides the steps; a budget already spent still runs one step per epoch', () => {
+    const one = budgetPlan(config, counts, sizes, 1, 0).steps;
+    const two = budgetPlan({ ...config, accumulate: 2 }, counts, sizes, 1, 0).steps;
+    expect(two).toBe(Math.floor(one / 2));
+    expect(budgetPlan(config, counts, sizes, 1, 9 * 60).steps).toBe(1);
+  });
+});
+
+describe('the best model', () => {
+  it('--best-by loss keeps the lowest validation loss', () => {
+    expect(isImprovement(null, 0.5, 0.5)).toBe(true);
+    expect(isImprovement({ value: 0.5, epoch: 1, loss: 0.5 }, 0.4, 0.4)).toBe(true);
+    expect(isImprovement({ value: 0.4, epoch: 2, loss: 0.4 }, 0.45, 0.45)).toBe(false);
+  });
+
+  it('--best-by dice keeps the highest Dice, and a tie on Dice goes to the lower loss', () => {
+    // monitored = -Dice
+    const best = { value: -0.8, epoch: 1, loss: 0.3 };
+    expect(isImprovement(best, -0.85, 0.5)).toBe(true); // better Dice wins despite a worse loss
+    expect(isImprovement(best, -0.75, 0.1)).toBe(false); // worse Dice loses despite a better loss
+    expect(isImprovement(best, -0.8, 0.2)).toBe(true); // tie: lower loss
+    expect(isImprovement(best, -0.8, 0.4)).toBe(false);
+  });
+});
