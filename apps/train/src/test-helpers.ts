@@ -23,7 +23,7 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: R
     cwd: options.cwd ?? APP_ROOT,
     env: { ...process.env, ...options.env, FORCE_COLOR: '0' },
     encoding: 'utf8',
-    timeout: options.timeout ?? 240_000,
+    timeout: options.timeout ?? 540_000,
   });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
