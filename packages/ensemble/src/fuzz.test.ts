@@ -1,8 +1,8 @@
 // Fuzzing the post-processing JSON a user passes with --postprocess: a parsed config or a typed EnsembleError, nothing else.
 import { fc, test } from '@fast-check/vitest';
 import { fuzzSuites, typedOnly } from '../../../tooling/vitest/fuzz.ts';
-import { parsePostprocessConfig } from './config';
-import { isEnsembleError } from './errors';
+import { parsePostprocessConfig } from './config.ts';
+import { isEnsembleError } from './errors.ts';
 
 const number = fc.oneof(fc.double(), fc.integer({ min: -10, max: 5000 }), fc.constantFrom(0, 0.5, 1, -0, Number.NaN));
 const rule = fc.dictionary(fc.constantFrom('threshold', 'minArea', 'topThreshold', 'minMaskArea', 'gate', 'x'), fc.oneof(number, fc.string(), fc.constant(null)));

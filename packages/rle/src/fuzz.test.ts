@@ -2,9 +2,9 @@
 // another exception or a hang. 500 cases each here; 10,000 in the slow suite.
 import { fc, test } from '@fast-check/vitest';
 import { fuzzSuites, typedOnly } from '../../../tooling/vitest/fuzz.ts';
-import { decode } from './codec';
-import { parseCsv } from './csv';
-import { isRleError } from './errors';
+import { decode } from './codec.ts';
+import { parseCsv } from './csv.ts';
+import { isRleError } from './errors.ts';
 
 // Mostly RLE-like text (digits, spaces, signs, dots), sometimes anything.
 const rleText = fc.oneof(
