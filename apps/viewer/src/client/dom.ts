@@ -1,4 +1,5 @@
 // Small DOM helpers of the page.
+import { CLASS_COLOURS } from '../shared/colours.ts';
 
 /** The element with `id`; throws when the page lacks it (a bug in index.html). */
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -45,3 +46,6 @@ export function clearMessages(topic: string): void {
 export function fmt(value: unknown, digits = 3): string {
   return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : '–';
 }
+
+/** The CSS class carrying a class id's colour (`c1`..`c4`, repeating). */
+export const classClass = (classId: number) => `c${((classId - 1) % CLASS_COLOURS.length) + 1}`;
