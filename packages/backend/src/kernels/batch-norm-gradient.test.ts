@@ -39,6 +39,9 @@ const positive = (n: number, seed: number) => randomArray(n, seed).map((v) => 0.
 
 // tf.batchNorm's gradient needs scale and offset (tfjs' tape reads every input), so the engine tests pass both; the
 // scale-free branch is checked by calling the gradient function directly.
+// Float32 rounding of short reductions, measured against the largest element of a float64 reference, reached 1.03e-5 on
+// shape [3,2,2,1] (seed 1073741823, kept below as a fixed example); a wrong gradient is off by more than 1e-2.
+const PROPERTY_TOLERANCE = 5e-5;
 const bnCase = fc.record({
   shape: fc.constantFrom<number[]>([2, 3, 4, 5], [1, 6, 1, 3], [7, 4], [3, 2, 2, 1], [2, 5, 3, 8]),
   meanRank: fc.constantFrom('1' as const, 'x' as const),
@@ -61,7 +64,7 @@ describe.each(['wasm', 'cpu'] as const)('FusedBatchNorm gradient on %s', (backen
     expect(tf.getGradient('FusedBatchNorm')).toBe(fusedBatchNormGradConfig);
   });
 
-  test.prop([bnCase], { numRuns: 25 })('matches a float64 reference for x, mean, variance, scale and offset', async (k) => {
+  test.prop([bnCase], { numRuns: 25, examples: [[{ shape: [3, 2, 2, 1], meanRank: '1', seed: 1073741823 }], [{ shape: [3, 2, 2, 1], meanRank: 'x', seed: 1073741823 }]] })('matches a float64 reference for x, mean, variance, scale and offset', async (k) => {
     await setupBackend({ backend, threads: 1 });
     const C = k.shape.at(-1)!;
     const n = k.shape.reduce((a, d) => a * d, 1);
@@ -80,14 +83,14 @@ describe.each(['wasm', 'cpu'] as const)('FusedBatchNorm gradient on %s', (backen
       const grads = tf.grads(f)(inputs);
       return { y: bn(...inputs).dataSync(), grads: grads.map((g, i) => ({ data: g.dataSync(), shape: g.shape, inputShape: inputs[i]!.shape })) };
     });
-    expect(relativeError(got.y, ref.y)).toBeLessThan(1e-5);
+    expect(relativeError(got.y, ref.y)).toBeLessThan(PROPERTY_TOLERANCE);
     for (const g of got.grads) expect(g.shape).toEqual(g.inputShape);
     const [gx, gm, gv, gs, go] = got.grads.map((g) => g.data);
-    expect(relativeError(gx!, ref.dx)).toBeLessThan(1e-5);
-    expect(relativeError(gm!, ref.dm)).toBeLessThan(1e-5);
-    expect(relativeError(gv!, ref.dv)).toBeLessThan(1e-5);
-    expect(relativeError(gs!, ref.ds)).toBeLessThan(1e-5);
-    expect(relativeError(go!, ref.dOff)).toBeLessThan(1e-5);
+    expect(relativeError(gx!, ref.dx)).toBeLessThan(PROPERTY_TOLERANCE);
+    expect(relativeError(gm!, ref.dm)).toBeLessThan(PROPERTY_TOLERANCE);
+    expect(relativeError(gv!, ref.dv)).toBeLessThan(PROPERTY_TOLERANCE);
+    expect(relativeError(gs!, ref.ds)).toBeLessThan(PROPERTY_TOLERANCE);
+    expect(relativeError(go!, ref.dOff)).toBeLessThan(PROPERTY_TOLERANCE);
   });
 
   it('handles a missing scale (the gradient function called directly)', async () => {
