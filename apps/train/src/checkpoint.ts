@@ -14,6 +14,8 @@ export interface ModelIdentity {
   encoder: string;
   inChannels: number;
   classes: number;
+  /** The model has a classification head (a second output); absent means none. */
+  classificationHead?: boolean;
 }
 
 /** Training progress stored with a checkpoint. */
@@ -68,7 +70,7 @@ async function encodeModel(model: LayersModel, identity: ModelIdentity) {
 
 /** The shape of a model's weights, for the mismatch message. */
 function describe(identity: ModelIdentity): string {
-  return `${identity.architecture}-${identity.encoder} with ${identity.inChannels} input channel(s) and ${identity.classes} classes`;
+  return `${identity.architecture}-${identity.encoder} with ${identity.inChannels} input channel(s) and ${identity.classes} classes${identity.classificationHead ? ' and a classification head' : ''}`;
 }
 
 /**
@@ -85,7 +87,8 @@ export function loadModelWeights(model: LayersModel, dir: string, identity: Mode
     manifest.identity.architecture === identity.architecture &&
     manifest.identity.encoder === identity.encoder &&
     manifest.identity.inChannels === identity.inChannels &&
-    manifest.identity.classes === identity.classes;
+    manifest.identity.classes === identity.classes &&
+    (manifest.identity.classificationHead ?? false) === (identity.classificationHead ?? false);
   const shapesMatch =
     manifest.weights.length === model.weights.length &&
     manifest.weights.every((w, i) => w.shape.join('x') === model.weights[i]!.shape.join('x'));

@@ -26,6 +26,8 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'pretrained', type: 'string', help: 'a .safetensors file with encoder (torchvision names) or full-model weights' },
   { flag: 'head-bias', key: 'headBias', type: 'number', help: 'initial bias of the segmentation head logits, e.g. -4 (a 2% defect prior)' },
   { flag: 'bn-recalibration', key: 'bnRecalibration', type: 'int', help: 'batches that recompute batch-norm statistics before each validation (0: off)' },
+  { flag: 'classification-head', key: 'classificationHead', type: 'boolean', help: 'add a classification head; tune searches its per-class gates' },
+  { flag: 'class-loss-weight', key: 'classLossWeight', type: 'number', help: 'weight of the classification head loss (default 0.2)' },
   { flag: 'loss', type: 'string', help: choices(LOSS_NAMES) },
   { flag: 'pos-weight', key: 'posWeight', type: 'numbers', help: 'BCE positive weight per class, e.g. 2,2,1,1.5' },
   { flag: 'optimizer', type: 'string', help: 'adam | sgd | rmsprop' },

@@ -43,6 +43,11 @@ export const trainConfigSchema = z
       .nonnegative()
       .default(8)
       .describe('training batches that recompute the batch-norm statistics before each validation (0: off)'),
+    classificationHead: z
+      .boolean()
+      .default(false)
+      .describe('add a classification head (per-class "image holds this class" logits) for the empty-image gates'),
+    classLossWeight: z.number().nonnegative().default(0.2).describe('weight of the classification head loss next to the segmentation loss'),
     loss: z.string().default('bce'),
     posWeight: z.array(z.number().positive()).default([2, 2, 1, 1.5]),
     optimizer: z.enum(OPTIMIZERS).default('adam'),

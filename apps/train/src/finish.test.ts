@@ -1,6 +1,7 @@
 import { postprocess, type TuningResult } from '@steel/ensemble';
 import { describe, expect, it } from 'vitest';
-import { interleave, neverWorseThanEmpty, postprocessFromConfig, thresholdMask } from './finish.ts';
+import { interleave, postprocessFromConfig, thresholdMask } from './finish.ts';
+import { neverWorseThanEmpty } from './gating.ts';
 import { scoreMasks } from './scoring.ts';
 import { THRESHOLD, THRESHOLD_VECTOR } from '../../../tooling/vitest/threshold-vector.ts';
 

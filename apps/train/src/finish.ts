@@ -1,23 +1,20 @@
 // After training: score the best model (validation, and the test set when its truth is known), write the submission,
 // metrics.json and report.html.
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { decodeMask, parseTrainCsv, readImage, type ImageEntry, type KaggleDataset } from '@steel/data';
-import { createTuner, postprocess, predictSubmission, writeSubmission, type PostprocessConfig, type TuningResult } from '@steel/ensemble';
-
-/** Pixel thresholds tried by the tuner (lower than the package default: short trainings give low probabilities). */
-export const TUNE_THRESHOLDS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7];
-/** Minimum component areas tried by the tuner, in pixels of a 256x1600 image (scaled to the data). */
-export const TUNE_MIN_AREAS = [0, 100, 200, 300, 400, 600, 800, 900, 1000, 1200, 1500, 2000, 2500, 3000, 4000];
+import type * as tf from '@tensorflow/tfjs-core';
+import { decodeMask, readImage, type ImageEntry, type KaggleDataset } from '@steel/data';
+import { createTuner, postprocess, type PostprocessConfig } from '@steel/ensemble';
 import type { TrainConfig } from './config.ts';
 import type { InferenceEngine } from '@steel/inference';
 import { chooseEngine } from './engines.ts';
+import { classProbsOf, createClassifier, describeRule, searchWithGating, TUNE_THRESHOLDS, tunedFile, type GatedTuning } from './gating.ts';
 import { createAppPredictor, createEngines, disposeMembers, imagePredictor, loadMember, tensorPredictor, toBatch, type ImagePredictor } from './inference.ts';
 import type { Progress } from './progress.ts';
 import { writeReport, type OverlaySample } from './report.ts';
 import { writeJson, type RunPaths } from './run-dir.ts';
 import { scoreMasks, type DiceScore } from './scoring.ts';
+import { readTestTruth, writeSubmissionFile } from './submission-file.ts';
 import type { TrainState } from './checkpoint.ts';
 
 /** Post-processing from a run's config: threshold and per-class minimum areas (pixels at the stored size). */
@@ -51,6 +48,8 @@ export interface SetScores {
   images: number;
   raw: DiceScore;
   postprocessed: DiceScore;
+  /** With the gated post-processing, when the run uses gates. */
+  gated?: DiceScore;
   baseline: DiceScore;
 }
 
@@ -68,14 +67,19 @@ export async function scoreImages(
     batchSize: number;
     threshold: number;
     post: PostprocessConfig;
+    /** Gated post-processing scored as `gated` (and drawn in the overlays) when given. */
+    gatedPost?: PostprocessConfig | undefined;
+    /** The classification head, for the gates. */
+    classify?: ((x: tf.Tensor4D) => tf.Tensor2D) | undefined;
     keep?: number;
-    /** Sees every image's probabilities and truth (e.g. a tuner), before they are dropped. */
-    onProbs?: (probs: Float32Array, truth: Uint8Array) => void;
+    /** Sees every image's probabilities, truth and class probabilities (e.g. a tuner), before they are dropped. */
+    onProbs?: (probs: Float32Array, truth: Uint8Array, classProbs: Float32Array | undefined) => void;
   },
 ): Promise<{ scores: SetScores; samples: OverlaySample[] }> {
   const { classes } = options;
   const raw: Uint8Array[] = [];
   const post: Uint8Array[] = [];
+  const gated: Uint8Array[] = [];
   const truths: Uint8Array[] = [];
   const sizes: { height: number; width: number }[] = [];
   const samples: OverlaySample[] = [];
@@ -83,14 +87,18 @@ export async function scoreImages(
     const chunk = entries.slice(i, i + options.batchSize);
     const images = await Promise.all(chunk.map((e) => readImage(e.file, { channels: options.channels })));
     const probs = await predict(images);
+    const classProbs = options.classify ? await classProbsOf(options.classify, toBatch(images)) : undefined;
     chunk.forEach((e, b) => {
       const im = images[b]!;
       const truth = truthOf(e.id);
       const p = probs[b]!;
-      options.onProbs?.(p, truth);
-      const masks = interleave(postprocess(p, { height: im.height, width: im.width, classes }, options.post));
+      const cls = classProbs?.[b];
+      options.onProbs?.(p, truth, cls);
+      const shape = { height: im.height, width: im.width, classes };
+      let masks = interleave(postprocess(p, shape, options.post, cls ? { classProbs: cls } : {}));
       raw.push(thresholdMask(p, options.threshold));
       post.push(masks);
+      if (options.gatedPost) gated.push((masks = interleave(postprocess(p, shape, options.gatedPost, cls ? { classProbs: cls } : {}))));
       truths.push(truth);
       sizes.push({ height: im.height, width: im.width });
       samples.push({ id: e.id, image: im.data, channels: im.channels, height: im.height, width: im.width, truth, pred: masks, dice: 0 });
@@ -106,6 +114,7 @@ export async function scoreImages(
       images: entries.length,
       raw: scoreMasks(raw, truths, shape, sizes),
       postprocessed: scoreMasks(post, truths, shape, sizes),
+      ...(options.gatedPost ? { gated: scoreMasks(gated, truths, shape, sizes) } : {}),
       baseline: scoreMasks(
         truths.map((t) => new Uint8Array(t.length)),
         truths,
@@ -117,79 +126,6 @@ export async function scoreImages(
   };
 }
 
-/**
- * Ground truth of the test images when the dataset keeps it (the synthetic generator does), else undefined. Images missing
- * from the file have no defect.
- */
-export function readTestTruth(dataset: KaggleDataset): Map<string, Record<number, string>> | undefined {
-  const names = [typeof dataset.manifest?.['testTruth'] === 'string' ? (dataset.manifest['testTruth'] as string) : undefined, 'test_ground_truth.csv'];
-  for (const name of names) {
-    if (name === undefined) continue;
-    const file = join(dataset.dir, name);
-    if (!existsSync(file)) continue;
-    const csv = parseTrainCsv(readFileSync(file, 'utf8'), { file, classes: dataset.classes, height: dataset.height, width: dataset.width });
-    const truth = new Map<string, Record<number, string>>();
-    for (const id of csv.imageIds) truth.set(id, {});
-    for (const row of csv.rows) {
-      const rles = truth.get(row.imageId) ?? {};
-      rles[row.classId] = row.encodedPixels;
-      truth.set(row.imageId, rles);
-    }
-    return truth;
-  }
-  return undefined;
-}
-
-/** Writes a submission for image files, streaming (one batch of probabilities in memory). Returns rows and images/s. */
-export async function writeSubmissionFile(
-  file: string,
-  imageFiles: readonly { id: string; file: string }[],
-  predictTensor: (x: tf.Tensor4D) => Promise<tf.Tensor4D>,
-  options: { channels: 1 | 3; batchSize: number; post: PostprocessConfig; format?: 'submission' | 'legacy'; progress?: Progress },
-): Promise<{ rows: number; imagesPerSecond: number }> {
-  async function* batches() {
-    for (let i = 0; i < imageFiles.length; i += options.batchSize) {
-      const chunk = imageFiles.slice(i, i + options.batchSize);
-      const images = await Promise.all(chunk.map((e) => readImage(e.file, { channels: options.channels })));
-      yield { imageIds: chunk.map((e) => e.id), images: toBatch(images) };
-    }
-  }
-  const out = createWriteStream(`${file}.tmp-${process.pid}`);
-  let imagesPerSecond = 0;
-  const records = predictSubmission(batches(), predictTensor, {
-    postprocess: options.post,
-    onProgress: (p) => {
-      imagesPerSecond = p.imagesPerSecond;
-    },
-  });
-  const { rows } = await writeSubmission(records, (line) => new Promise<void>((res, rej) => out.write(`${line}\n`, (e) => (e ? rej(e) : res()))), {
-    format: options.format ?? 'submission',
-  });
-  await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
-  const { renameSync } = await import('node:fs');
-  renameSync(`${file}.tmp-${process.pid}`, file);
-  return { rows, imagesPerSecond };
-}
-
-/**
- * A class whose best rule does not beat predicting nothing on the validation images by more than `margin` is switched
- * off (its masks are kept only above an area no mask can reach), so the tuned post-processing never scores below the
- * all-empty baseline there. A margin of one image's Dice (1 / images) keeps a rule that wins on a single image by chance
- * from going to the test set.
- */
-export function neverWorseThanEmpty(
-  result: TuningResult,
-  emptyPerClass: readonly number[],
-  shape: { height: number; width: number },
-  margin = 0,
-): TuningResult {
-  const on = result.classScores.map((d, k) => d > emptyPerClass[k]! + margin);
-  const classes = result.classes.map((rule, k) => (on[k] ? rule : { ...rule, minMaskArea: shape.height * shape.width }));
-  const classScores = result.classScores.map((d, k) => (on[k] ? d : emptyPerClass[k]!));
-  const score = classScores.reduce((a, b) => a + b, 0) / classScores.length;
-  return { ...result, classes, classScores, score };
-}
-
 /** Everything finishRun computed (also metrics.json). */
 export interface RunMetrics {
   backend: string;
@@ -197,8 +133,8 @@ export interface RunMetrics {
   engine?: string;
   bestEpoch: number | null;
   validation: SetScores;
-  /** The tuned post-processing (tuned.json) when the run tunes it on the validation images. */
-  tuned?: { score: number; classScores: readonly number[] };
+  /** The tuned post-processing (tuned.json) when the run tunes it on the validation images: chosen rules, and without gates. */
+  tuned?: { score: number; classScores: readonly number[]; plain: { score: number; classScores: readonly number[] }; gated: boolean[] };
   test?: SetScores & { submissionRows: number };
   /** Wall-clock figures (they differ between runs; everything else is reproducible). */
   timing: { trainSeconds: number; predictImagesPerSecond?: number; totalSeconds?: number };
@@ -227,34 +163,41 @@ export async function finishRun(options: {
     const predict = imagePredictor(predictor);
     const predictTensor = tensorPredictor(predictor);
     const channels = predictor.channels;
+    const classify = createClassifier([member]);
     let post: PostprocessConfig = postprocessFromConfig(config, classes);
     const shape = { height: dataset.height, width: dataset.width, classes };
     const byId = new Map(val.map((e) => [e.id, e]));
     progress.log(`Scoring the best model on ${val.length} validation images...`);
-    const common = { channels, classes, batchSize: config.batchSize, threshold: config.threshold, post };
+    const first = { channels, classes, batchSize: config.batchSize, threshold: config.threshold, post };
     const tuner = config.tune
       ? createTuner({ height: dataset.height, width: dataset.width, classes, thresholds: TUNE_THRESHOLDS })
       : undefined;
     const validation = await scoreImages(val, (id) => decodeMask(byId.get(id)!, shape), predict, {
-      ...common,
+      ...first,
       keep: config.samples,
-      ...(tuner ? { onProbs: (p: Float32Array, t: Uint8Array) => tuner.add(p, t) } : {}),
+      classify,
+      ...(tuner ? { onProbs: (p: Float32Array, t: Uint8Array, c: Float32Array | undefined) => tuner.add(p, t, c ? { classProbs: c } : {}) } : {}),
     });
-    let tuned: TuningResult | undefined;
+    let tuned: GatedTuning | undefined;
+    let gatedPost: PostprocessConfig | undefined;
     if (tuner) {
-      // Minimum areas of the reference grid, scaled from 256x1600 to this image size.
-      const factor = (dataset.height * dataset.width) / (256 * 1600);
-      const minAreas = [...new Set(TUNE_MIN_AREAS.map((a) => Math.round(a * factor)))];
-      const baseline = validation.scores.baseline;
-      tuned = neverWorseThanEmpty(tuner.search({ minAreas, keepCandidates: 20 }), baseline.perClass, dataset, 1 / Math.max(1, baseline.images));
-      writeJson(join(paths.root, 'tuned.json'), tuned);
-      post = tuned;
+      tuned = searchWithGating(tuner, {
+        height: dataset.height,
+        width: dataset.width,
+        emptyPerClass: validation.scores.baseline.perClass,
+        withClassProbs: classify !== undefined,
+        keepCandidates: 20,
+      });
+      writeJson(join(paths.root, 'tuned.json'), tunedFile(tuned));
+      post = tuned.plain;
+      if (tuned.gated.some(Boolean)) gatedPost = tuned.chosen;
+      const area = dataset.height * dataset.width;
       progress.log(
-        `Tuned post-processing on the validation images (Dice ${tuned.score.toFixed(4)}): ` +
-          tuned.classes.map((r, k) => (r.minMaskArea >= dataset.height * dataset.width ? `class ${k + 1} off` : `class ${k + 1} threshold ${r.threshold} min area ${r.minArea}`)).join('; '),
+        `Tuned post-processing on the validation images (Dice ${tuned.plain.score.toFixed(4)}; with gates ${tuned.chosen.score.toFixed(4)}): ` +
+          tuned.chosen.classes.map((r, k) => `class ${k + 1} ${describeRule(r, area)}`).join('; '),
       );
     }
-    common.post = post;
+    const common = { channels, classes, batchSize: config.batchSize, threshold: config.threshold, post, gatedPost, classify };
     const state = JSON.parse(readFileSync(join(paths.checkpoint, 'state.json'), 'utf8')) as TrainState;
     const metrics: RunMetrics = {
       backend: options.backend,
@@ -269,13 +212,20 @@ export async function finishRun(options: {
       { name: 'validation: model + post-processing (run config)', ...flat(validation.scores.postprocessed) },
     ];
     if (tuned) {
-      metrics.tuned = { score: tuned.score, classScores: tuned.classScores };
-      tableRows.push({ name: 'validation: model + tuned post-processing (tuned on these images)', perClass: [...tuned.classScores], mean: tuned.score });
+      const { chosen, plain } = tuned;
+      metrics.tuned = { score: chosen.score, classScores: chosen.classScores, plain: { score: plain.score, classScores: plain.classScores }, gated: tuned.gated };
+      tableRows.push({ name: 'validation: model + tuned post-processing (tuned on these images)', perClass: [...plain.classScores], mean: plain.score });
+      if (gatedPost) tableRows.push({ name: 'validation: + gating (tuned on these images)', perClass: [...chosen.classScores], mean: chosen.score });
     }
     if (dataset.testImages.length > 0) {
       const files = dataset.testImages.map((id) => ({ id, file: join(dataset.dir, 'test_images', id) }));
       progress.log(`Predicting ${files.length} test images into ${paths.submission}...`);
-      const sub = await writeSubmissionFile(paths.submission, files, predictTensor, { channels, batchSize: config.batchSize, post });
+      const sub = await writeSubmissionFile(paths.submission, files, predictTensor, {
+        channels,
+        batchSize: config.batchSize,
+        post: gatedPost ?? post,
+        classify,
+      });
       const truth = readTestTruth(dataset);
       if (truth !== undefined) {
         // The truth file lists only test images with a defect; the others are defect-free.
@@ -287,6 +237,7 @@ export async function finishRun(options: {
           { name: 'test: model (threshold only)', ...flat(test.scores.raw) },
           { name: `test: model + ${tuned ? 'tuned ' : ''}post-processing`, ...flat(test.scores.postprocessed) },
         );
+        if (test.scores.gated) tableRows.push({ name: 'test: + gating', ...flat(test.scores.gated) });
       }
     }
     writeJson(paths.metrics, metrics);
@@ -304,8 +255,9 @@ export async function finishRun(options: {
       samples: validation.samples,
       notes: [
         `Data: ${dataset.dir} (${dataset.height}x${dataset.width}, ${classes} classes). Backend: ${options.backend}; inference engine: ${engine}. Best epoch: ${metrics.bestEpoch ?? '-'}.`,
-        `Post-processing${tuned ? ' (tuned on the validation images, tuned.json)' : ''}: thresholds [${post.classes.map((c) => c.threshold).join(', ')}], ` +
-          `minimum component areas [${post.classes.map((c) => c.minArea ?? 0).join(', ')}] pixels.`,
+        `Post-processing${tuned ? ' (tuned on the validation images, tuned.json)' : ''}: ` +
+          (gatedPost ?? post).classes.map((r, k) => `class ${k + 1} ${describeRule({ topThreshold: 0, minMaskArea: 0, gate: 0, minArea: 0, ...r }, dataset.height * dataset.width)}`).join('; ') +
+          '.',
       ],
     });
     return metrics;

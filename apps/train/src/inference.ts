@@ -94,7 +94,13 @@ export async function loadMember(path: string, expect?: Partial<ModelIdentity>):
   // The network asked for on the command line (if any) must be the one in the checkpoint.
   const wanted: ModelIdentity = { ...identity, ...(expect ?? {}) };
   const base = config ?? parseTrainConfig({});
-  const modelConfig = { ...base, architecture: wanted.architecture, encoder: wanted.encoder, inChannels: wanted.inChannels as 1 | 3 };
+  const modelConfig = {
+    ...base,
+    architecture: wanted.architecture,
+    encoder: wanted.encoder,
+    inChannels: wanted.inChannels as 1 | 3,
+    classificationHead: wanted.classificationHead ?? false,
+  };
   checkModelNames(modelConfig);
   const model = await buildModel(modelConfig, wanted.classes);
   try {

@@ -40,6 +40,8 @@ export async function buildModel(config: TrainConfig, classes: number): Promise<
     classes,
     seed: config.seed,
     headBias: config.headBias,
+    // No dropout: its random masks would make a resumed run differ from an uninterrupted one.
+    ...(config.classificationHead ? { classificationHead: { dropout: 0 } } : {}),
   });
   return model;
 }

@@ -12,6 +12,7 @@ import type { Progress } from './progress.ts';
 import { appendJsonLine, resolveAtomicDir, writeFileAtomic, type RunPaths } from './run-dir.ts';
 import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
 import { scoreMasks, type DiceScore } from './scoring.ts';
+import { objective, splitOutputs } from './head.ts';
 import { applyPretrained, buildLoss, buildModel, buildOptimizer } from './steel.ts';
 
 /** What a finished (or stopped) training returns. */
@@ -34,7 +35,13 @@ export interface TrainOptions {
 }
 
 export function identityOf(config: TrainConfig, classes: number): ModelIdentity {
-  return { architecture: config.architecture, encoder: config.encoder, inChannels: config.inChannels, classes };
+  return {
+    architecture: config.architecture,
+    encoder: config.encoder,
+    inChannels: config.inChannels,
+    classes,
+    ...(config.classificationHead ? { classificationHead: true } : {}),
+  };
 }
 
 /** Steps (optimizer updates) per epoch. */
@@ -78,8 +85,8 @@ export async function validate(
     const { loss, probs } = tf.tidy(() => {
       const x = tf.tensor4d(batch.x, batch.shape);
       const y = tf.tensor4d(batch.y, [batch.shape[0], batch.shape[1], batch.shape[2], classes]);
-      const logits = model.predict(x) as tf.Tensor;
-      return { loss: lossFn(y, logits), probs: tf.sigmoid(logits) };
+      const out = model.predict(x) as tf.Tensor | tf.Tensor[];
+      return { loss: objective(lossFn, config, y, out), probs: tf.sigmoid(splitOutputs(out).masks) };
     });
     lossSum += (await loss.data())[0]! * samples.length;
     const p = await probs.data();
@@ -180,7 +187,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
             return tf.tidy(() => {
               const x = tf.tensor4d(batch.x, batch.shape);
               const y = tf.tensor4d(batch.y, [batch.shape[0], batch.shape[1], batch.shape[2], classes]);
-              return tf.variableGrads(() => lossFn(y, model.apply(x, { training: true }) as tf.Tensor), vars);
+              return tf.variableGrads(() => objective(lossFn, config, y, model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[]), vars);
             });
           },
           (v) => {
@@ -368,7 +375,7 @@ export async function measureStep(config: TrainConfig, classes: number, shape: [
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const step = async () => {
     const t0 = performance.now();
-    const { value, grads } = tf.variableGrads(() => lossFn(y, model.apply(x, { training: true }) as tf.Tensor), vars);
+    const { value, grads } = tf.variableGrads(() => objective(lossFn, config, y, model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[]), vars);
     optimizer.applyGradients(grads);
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);

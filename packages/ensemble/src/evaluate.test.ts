@@ -52,6 +52,23 @@ describe('createStepEvaluator', () => {
     expect(table.rows[5]!.gain).toBeCloseTo(table.rows[5]!.mean - table.rows[4]!.mean, 12);
   });
 
+  it('adds a "+ gating" row scored with the gated rules and the class probabilities', () => {
+    // Two 1x4 images of one class: image 0 has a true defect the model finds (0.9), image 1 is empty but the model paints a
+    // 2-pixel false positive (0.8). The gate (classifier 0.1 on image 1) clears image 1; the mask-area rule would too.
+    const truth0 = Uint8Array.from([1, 1, 0, 0]);
+    const gated = { classes: [{ threshold: 0.5, gate: 0.5 }] };
+    const steps = createStepEvaluator({ height: 1, width: 4, channels: 1, models: ['unet'], postprocess: { classes: [{ threshold: 0.5 }] }, gating: gated });
+    steps.add({ truth: truth0, raw: [Float32Array.from([0.9, 0.9, 0.1, 0.1])], classProbs: [0.95] });
+    steps.add({ truth: new Uint8Array(4), raw: [Float32Array.from([0.1, 0.1, 0.8, 0.8])], classProbs: [0.1] });
+    const rows = steps.table().rows;
+    expect(rows.map((r) => r.step)).toEqual(['raw unet', '+ post-processing', '+ gating']);
+    expect(rows[1]!.mean).toBe(0.5);
+    expect(rows[2]!.mean).toBe(1);
+    expect(rows[2]!.gain).toBe(0.5);
+    const post = { classes: [{ threshold: 0.5 }] };
+    expect(() => createStepEvaluator({ height: 1, width: 4, channels: 1, models: ['unet'], postprocess: post, gating: { classes: [{ threshold: 2 }] } })).toThrow(/threshold/);
+  });
+
   it('formats a table the app can print', () => {
     const steps = createStepEvaluator({ height: 1, width: 2, classes: 1, models: ['unet'], postprocess: { classes: [{ threshold: 0.5 }] } });
     steps.add({ truth: [new Uint8Array([1, 0])], raw: [new Float32Array([0.9, 0.9])], tta: [new Float32Array([0.9, 0.1])] });

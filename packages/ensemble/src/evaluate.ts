@@ -15,8 +15,13 @@ export interface StepEvaluatorOptions extends ProbabilityShape {
   readonly mode?: CombineMode;
   /** Pixel threshold of every step before post-processing; default 0.5. */
   readonly threshold?: number;
-  /** Post-processing of the last step; default {@link REFERENCE_POSTPROCESS}. */
+  /** Post-processing of the `+ post-processing` step; default {@link REFERENCE_POSTPROCESS}. */
   readonly postprocess?: PostprocessConfig;
+  /**
+   * Post-processing with empty-image gates (classifier `gate`, `topThreshold`, `minMaskArea`) for a last `+ gating` step,
+   * scored after `+ post-processing`; omit to skip the row. The samples' `classProbs` apply here.
+   */
+  readonly gating?: PostprocessConfig;
 }
 
 /** One image's inputs to {@link StepEvaluator.add}; every probability array is `[H, W, C]`, channels last. */
@@ -26,13 +31,13 @@ export interface StepSample {
   readonly raw: readonly ArrayLike<number>[];
   /** Each model's probabilities with test-time augmentation; omit to skip the TTA rows. */
   readonly tta?: readonly ArrayLike<number>[];
-  /** Classification head's per-class probabilities for the post-processing gates. */
+  /** Classification head's per-class probabilities for the post-processing and gating rules. */
   readonly classProbs?: ArrayLike<number>;
 }
 
 /** One row of a {@link StepTable}. */
 export interface StepRow {
-  /** E.g. `raw unet`, `+ TTA unet`, `ensemble (+ TTA)`, `+ post-processing`. */
+  /** E.g. `raw unet`, `+ TTA unet`, `ensemble (+ TTA)`, `+ post-processing`, `+ gating`. */
   readonly step: string;
   /** Mean Dice per class (index = ClassId − 1). */
   readonly dice: readonly number[];
@@ -73,7 +78,8 @@ function threshold(probs: ArrayLike<number>, k: number, channels: number, t: num
 
 /**
  * Creates a {@link StepEvaluator}: Dice per class of each model raw, each model with TTA, the ensemble (of the TTA
- * probabilities when given), and the ensemble after post-processing, so the user sees what each step buys. Masks come from
+ * probabilities when given), the ensemble after post-processing and, with `gating`, after the gated post-processing, so the
+ * user sees what each step buys. Masks come from
  * `probability > threshold` and are scored with `dice` of @steel/metrics (1 when both masks are empty).
  * @throws {EnsembleError} `INVALID_ARGUMENT`, `INVALID_WEIGHTS` or `UNKNOWN_NAME` for bad options.
  * @example
@@ -90,6 +96,7 @@ export function createStepEvaluator({
   mode = 'mean',
   threshold: t = 0.5,
   postprocess: config = REFERENCE_POSTPROCESS,
+  gating,
 }: StepEvaluatorOptions): StepEvaluator {
   if (!Array.isArray(models) || models.length === 0 || !models.every((m) => typeof m === 'string')) {
     throw new EnsembleError('INVALID_ARGUMENT', `models: expected a non-empty array of names, got ${echo(models)}.`);
@@ -104,6 +111,7 @@ export function createStepEvaluator({
   const shape = { height, width, classes: channels };
   // Validate the config once, before any image.
   postprocess(new Float32Array(pixels * channels), shape, config);
+  if (gating !== undefined) postprocess(new Float32Array(pixels * channels), shape, gating);
   const sums = new Map<string, Float64Array>();
   let images = 0;
   let withTta: boolean | null = null;
@@ -139,7 +147,9 @@ export function createStepEvaluator({
       const source = tta ?? raw;
       const combined = models.length > 1 ? combineProbabilities(source, { weights: w, mode }) : source[0]!;
       if (models.length > 1) score(`ensemble${tta ? ' (+ TTA)' : ''}`, thresholded(combined), truths);
-      score('+ post-processing', postprocess(combined, shape, config, classProbs === undefined ? {} : { classProbs }), truths);
+      const cls = classProbs === undefined ? {} : { classProbs };
+      score('+ post-processing', postprocess(combined, shape, config, cls), truths);
+      if (gating !== undefined) score('+ gating', postprocess(combined, shape, gating, cls), truths);
       images++;
     },
     get images() {

@@ -1,8 +1,9 @@
 import { readImage } from '@steel/data';
 import { createStepEvaluator, formatStepTable, parseTtaTransforms } from '@steel/ensemble';
 import type { ParsedArgs } from '../cli.ts';
-import { checkMembers, createAppPredictor, imagePredictor, readChannels } from '../inference.ts';
+import { checkMembers, createAppPredictor, imagePredictor, readChannels, toBatch } from '../inference.ts';
 import { scoreMasks } from '../scoring.ts';
+import { classProbsOf, createClassifier, gatingFromFile } from '../gating.ts';
 import { labelledImages } from './labelled.ts';
 import { dataDirFor, loadMembers, memberConfig, postprocessFor } from './shared.ts';
 
@@ -20,6 +21,10 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
     const dataDir = await dataDirFor(args, config);
     const { dataset, images, truthOf, split } = await labelledImages(args, dataDir, members);
     const classes = members[0]!.identity.classes;
+    const given = await postprocessFor(args, config, classes);
+    const tuned = await gatingFromFile(args.values['postprocess'] as string | undefined, classes);
+    const post = tuned?.plain ?? given;
+    const classify = createClassifier(members);
     const tta = parseTtaTransforms((args.values['tta'] as string[] | undefined) ?? []);
     const channels = readChannels(members);
     // Each model on its own, raw and with TTA (the ensemble of them is combined by the step evaluator); checks the classes first.
@@ -27,7 +32,6 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
       const one = (flips: readonly string[]) => imagePredictor(createAppPredictor([m], [engines[i]!], { tta: flips, classes: dataset.classes }));
       return { raw: one([]), tta: tta.length > 0 ? one(tta) : undefined };
     });
-    const post = await postprocessFor(args, config, classes);
     const steps = createStepEvaluator({
       height: dataset.height,
       width: dataset.width,
@@ -36,6 +40,7 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
       ...(weights === undefined ? {} : { weights }),
       threshold: (args.values['threshold'] as number | undefined) ?? config.threshold,
       postprocess: post,
+      ...(tuned ? { gating: tuned.gated } : {}),
     });
     const truths: Uint8Array[] = [];
     const batchSize = (args.values['batch-size'] as number | undefined) ?? 4;
@@ -45,6 +50,7 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
       const decoded = await Promise.all(chunk.map((e) => readImage(e.file, { channels })));
       const raw: Float32Array[][] = [];
       const withFlips: Float32Array[][] = [];
+      const classProbs = classify ? await classProbsOf(classify, toBatch(decoded)) : undefined;
       for (const fn of fns) {
         raw.push(await fn.raw(decoded));
         if (fn.tta) withFlips.push(await fn.tta(decoded));
@@ -52,7 +58,12 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
       chunk.forEach((e, b) => {
         const truth = truthOf(e.id);
         truths.push(truth);
-        steps.add({ truth, raw: raw.map((r) => r[b]!), ...(fns[0]!.tta ? { tta: withFlips.map((r) => r[b]!) } : {}) });
+        steps.add({
+          truth,
+          raw: raw.map((r) => r[b]!),
+          ...(fns[0]!.tta ? { tta: withFlips.map((r) => r[b]!) } : {}),
+          ...(classProbs ? { classProbs: classProbs[b]! } : {}),
+        });
       });
     }
     const baseline = scoreMasks(

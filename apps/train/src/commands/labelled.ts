@@ -4,7 +4,7 @@ import { decodeMask, type KaggleDataset } from '@steel/data';
 import type { ParsedArgs } from '../cli.ts';
 import { openDataset } from '../data.ts';
 import { AppError } from '../errors.ts';
-import { readTestTruth } from '../finish.ts';
+import { readTestTruth } from '../submission-file.ts';
 import type { Member } from '../inference.ts';
 
 /** Labelled images for evaluate and tune: the run's validation images by default. */

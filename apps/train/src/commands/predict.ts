@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { ParsedArgs } from '../cli.ts';
 import { AppError } from '../errors.ts';
+import { createClassifier } from '../gating.ts';
 import { createAppPredictor, tensorPredictor } from '../inference.ts';
 import { dataDirFor, listImageFiles, loadMembers, memberConfig, postprocessFor } from './shared.ts';
 
@@ -28,7 +29,7 @@ export async function runPredict(args: ParsedArgs): Promise<number> {
       tta: args.values['tta'] as string[] | undefined,
     });
     const out = resolve((args.values['out'] as string | undefined) ?? 'submission.csv');
-    const { writeSubmissionFile } = await import('../finish.ts');
+    const { writeSubmissionFile } = await import('../submission-file.ts');
     const tta = predictor.tta;
     process.stderr.write(`Predicting ${files.length} images from ${imagesDir} with ${members.length} model(s) on ${engine}${tta.length ? `, TTA ${tta.join('+')}` : ''}...\n`);
     const started = performance.now();
@@ -36,6 +37,7 @@ export async function runPredict(args: ParsedArgs): Promise<number> {
       channels: predictor.channels,
       batchSize: (args.values['batch-size'] as number | undefined) ?? 4,
       post,
+      classify: createClassifier(members),
       format: format === 'first' ? 'legacy' : 'submission',
     });
     process.stdout.write(

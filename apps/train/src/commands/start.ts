@@ -45,6 +45,7 @@ export async function runStart(args: ParsedArgs): Promise<number> {
       { name: `test (${metrics.test.images} images)  model, threshold only`, score: metrics.test.raw },
       { name: `test (${metrics.test.images} images)  model + post-processing`, score: metrics.test.postprocessed },
     );
+    if (metrics.test.gated) rows.push({ name: `test (${metrics.test.images} images)  model + post-processing + gating`, score: metrics.test.gated });
   }
   const classes = metrics.validation.baseline.perClass.length;
   process.stdout.write(
