@@ -10,7 +10,7 @@ import { initBackend } from '../setup.ts';
 import { ensureDataset } from './generate.ts';
 
 /** Identity keys that cannot change on --resume. */
-const FIXED_ON_RESUME = ['architecture', 'encoder', 'inChannels', 'data', 'scale', 'crop', 'seed', 'batchSize', 'accumulate'] as const;
+const FIXED_ON_RESUME = ['architecture', 'encoder', 'inChannels', 'classificationHead', 'data', 'scale', 'crop', 'seed', 'batchSize', 'accumulate'] as const;
 
 /** Resolves config + run folder for a new run or a resumed one. */
 export function prepareRun(args: ParsedArgs): { config: TrainConfig; paths: RunPaths; resume: boolean } {
