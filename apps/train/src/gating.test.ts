@@ -43,7 +43,7 @@ function dice(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** A box of value v in a class map. */
-function box(m: Float64Array | Uint8Array, top: number, left: number, h: number, w: number, v: number): void {
+function box(m: Float64Array | Float32Array | Uint8Array, top: number, left: number, h: number, w: number, v: number): void {
   for (let r = top; r < top + h; r++) for (let c = left; c < left + w; c++) m[r * W + c] = v;
 }
 
