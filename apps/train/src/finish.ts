@@ -8,8 +8,8 @@ import { createTuner, postprocess, type PostprocessConfig } from '@steel/ensembl
 import type { TrainConfig } from './config.ts';
 import type { InferenceEngine } from '@steel/inference';
 import { chooseEngine } from './engines.ts';
-import { classProbsOf, createClassifier, describeRule, searchWithGating, TUNE_THRESHOLDS, tunedFile, type GatedTuning } from './gating.ts';
-import { createAppPredictor, createEngines, disposeMembers, imagePredictor, loadMember, tensorPredictor, toBatch, type ImagePredictor } from './inference.ts';
+import { classProbsOf, createClassifier, describePost, searchWithGating, TUNE_THRESHOLDS, tunedFile, type GatedTuning } from './gating.ts';
+import { createAppPredictor, createEngines, disposeMembers, imagePredictor, loadMember, tensorPredictor, type ImagePredictor } from './inference.ts';
 import type { Progress } from './progress.ts';
 import { writeReport, type OverlaySample } from './report.ts';
 import { writeJson, type RunPaths } from './run-dir.ts';
@@ -87,7 +87,7 @@ export async function scoreImages(
     const chunk = entries.slice(i, i + options.batchSize);
     const images = await Promise.all(chunk.map((e) => readImage(e.file, { channels: options.channels })));
     const probs = await predict(images);
-    const classProbs = options.classify ? await classProbsOf(options.classify, toBatch(images)) : undefined;
+    const classProbs = options.classify ? await classProbsOf(options.classify, images) : undefined;
     chunk.forEach((e, b) => {
       const im = images[b]!;
       const truth = truthOf(e.id);
@@ -194,7 +194,7 @@ export async function finishRun(options: {
       const area = dataset.height * dataset.width;
       progress.log(
         `Tuned post-processing on the validation images (Dice ${tuned.plain.score.toFixed(4)}; with gates ${tuned.chosen.score.toFixed(4)}): ` +
-          tuned.chosen.classes.map((r, k) => `class ${k + 1} ${describeRule(r, area)}`).join('; '),
+          describePost(tuned.chosen, area),
       );
     }
     const common = { channels, classes, batchSize: config.batchSize, threshold: config.threshold, post, gatedPost, classify };
@@ -256,7 +256,7 @@ export async function finishRun(options: {
       notes: [
         `Data: ${dataset.dir} (${dataset.height}x${dataset.width}, ${classes} classes). Backend: ${options.backend}; inference engine: ${engine}. Best epoch: ${metrics.bestEpoch ?? '-'}.`,
         `Post-processing${tuned ? ' (tuned on the validation images, tuned.json)' : ''}: ` +
-          (gatedPost ?? post).classes.map((r, k) => `class ${k + 1} ${describeRule({ topThreshold: 0, minMaskArea: 0, gate: 0, minArea: 0, ...r }, dataset.height * dataset.width)}`).join('; ') +
+          describePost(gatedPost ?? post, dataset.height * dataset.width) +
           '.',
       ],
     });

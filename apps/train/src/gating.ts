@@ -2,10 +2,10 @@
 // per-class gates (head gate, top-probability rule, mask-area rule) jointly with threshold and minimum component area.
 import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import type { PostprocessConfig, Tuner, TuningResult } from '@steel/ensemble';
+import type { ClassRule, PostprocessConfig, Tuner, TuningResult } from '@steel/ensemble';
 import { padTo32 } from './config.ts';
 import { splitOutputs } from './head.ts';
-import { adapterFor, areaResize, type Member } from './inference.ts';
+import { adapterFor, areaResize, toBatch, type DecodedImage, type Member } from './inference.ts';
 
 /** Pixel thresholds tried by the tuner (lower than the package default: short trainings give low probabilities). */
 export const TUNE_THRESHOLDS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7];
@@ -47,9 +47,15 @@ export function createClassifier(members: readonly Member[]): ((x: tf.Tensor4D) 
     });
 }
 
-/** Per-image class probabilities of a batch as arrays (for the tuner and the step table). */
-export async function classProbsOf(classify: (x: tf.Tensor4D) => tf.Tensor2D, x: tf.Tensor4D): Promise<Float32Array[]> {
-  const out = classify(x);
+/** Per-image class probabilities of decoded images (one size) as arrays, for the tuner and the step table. */
+export async function classProbsOf(classify: (x: tf.Tensor4D) => tf.Tensor2D, images: readonly DecodedImage[]): Promise<Float32Array[]> {
+  const x = toBatch(images);
+  let out: tf.Tensor2D;
+  try {
+    out = classify(x);
+  } finally {
+    x.dispose();
+  }
   const [n, c] = out.shape;
   const data = (await out.data()) as Float32Array;
   out.dispose();
@@ -129,16 +135,20 @@ export function tunedFile(tuning: GatedTuning): TuningResult & { gating: { used:
   };
 }
 
-/** Describes a class's rule for the terminal. */
-export function describeRule(rule: TuningResult['classes'][number], area: number): string {
-  if (rule.minMaskArea >= area) return 'off (no rule beats an empty mask)';
+/** Describes a class's rule in words (`area`: pixels of an image; a mask-area gate that large switches the class off). */
+export function describeRule(rule: ClassRule, area: number): string {
+  const { minArea = 0, topThreshold = 0, minMaskArea = 0, gate = 0 } = rule;
+  if (minMaskArea >= area) return 'off (no rule beats an empty mask)';
   const gates = [
-    rule.gate > 0 ? `head gate ${rule.gate}` : '',
-    rule.topThreshold > 0 ? `top probability > ${rule.topThreshold}` : '',
-    rule.minMaskArea > 0 ? `mask area > ${rule.minMaskArea}` : '',
+    gate > 0 ? `head gate ${gate}` : '',
+    topThreshold > 0 ? `top probability > ${topThreshold}` : '',
+    minMaskArea > 0 ? `mask area > ${minMaskArea}` : '',
   ].filter(Boolean);
-  return `threshold ${rule.threshold}, min area ${rule.minArea}${gates.length ? `, gates: ${gates.join(', ')}` : ''}`;
+  return `threshold ${rule.threshold}, min area ${minArea}${gates.length ? `, gates: ${gates.join(', ')}` : ''}`;
 }
+
+/** Describes every class's rule in one line. */
+export const describePost = (post: PostprocessConfig, area: number): string => post.classes.map((r, k) => `class ${k + 1} ${describeRule(r, area)}`).join('; ');
 
 /**
  * The two configs of a tuned.json written with gates: the plain rules (for `+ post-processing`) and the chosen ones (for

@@ -22,7 +22,7 @@ export interface Series {
 }
 
 /** An SVG line chart of several series against a shared x axis. */
-export function lineChart(title: string, series: readonly Series[], options: { width?: number; height?: number; yLabel?: string } = {}): string {
+export function lineChart(title: string, series: readonly Series[], options: { width?: number; height?: number; yLabel?: string; xLabel?: string } = {}): string {
   const width = options.width ?? 480;
   const height = options.height ?? 260;
   const m = { left: 52, right: 12, top: 28, bottom: 36 };
@@ -51,7 +51,7 @@ export function lineChart(title: string, series: readonly Series[], options: { w
     parts.push(`<text x="${m.left - 4}" y="${py(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
   }
   for (const t of ticks(x0, x1, 4)) parts.push(`<text x="${px(t)}" y="${height - m.bottom + 14}" text-anchor="middle">${fmt(t)}</text>`);
-  parts.push(`<text x="${width / 2}" y="${height - 6}" text-anchor="middle">step</text>`);
+  parts.push(`<text x="${width / 2}" y="${height - 6}" text-anchor="middle">${escape(options.xLabel ?? 'step')}</text>`);
   series.forEach((s, i) => {
     const pts = s.points.filter(([, y]) => Number.isFinite(y));
     if (pts.length === 0) return;

@@ -1,9 +1,12 @@
+import { resolve } from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
 import { readImage } from '@steel/data';
 import { createStepEvaluator, formatStepTable, parseTtaTransforms } from '@steel/ensemble';
 import type { ParsedArgs } from '../cli.ts';
-import { checkMembers, createAppPredictor, imagePredictor, readChannels, toBatch } from '../inference.ts';
+import { checkMembers, createAppPredictor, imagePredictor, readChannels } from '../inference.ts';
 import { scoreMasks } from '../scoring.ts';
-import { classProbsOf, createClassifier, gatingFromFile } from '../gating.ts';
+import { classProbsOf, createClassifier, describePost, gatingFromFile } from '../gating.ts';
+import { createEvaluation, evaluationSample } from '../reports/evaluation.ts';
 import { labelledImages } from './labelled.ts';
 import { dataDirFor, loadMembers, memberConfig, postprocessFor } from './shared.ts';
 
@@ -42,6 +45,15 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
       postprocess: post,
       ...(tuned ? { gating: tuned.gated } : {}),
     });
+    const reportFile = args.values['report'] as string | undefined;
+    const area = dataset.height * dataset.width;
+    const final = tuned?.gated ?? post;
+    const evaluation = reportFile === undefined ? undefined : createEvaluation({
+      classes,
+      worst: (args.values['worst'] as number | undefined) ?? 8,
+      title: `Evaluation of ${members.map((m) => m.path).join(' + ')} on ${images.length} ${split} images`,
+      postprocessing: `${describePost(final, area)}${tta.length ? `; TTA ${tta.join('+')}` : ''}`,
+    });
     const truths: Uint8Array[] = [];
     const batchSize = (args.values['batch-size'] as number | undefined) ?? 4;
     process.stderr.write(`Evaluating ${members.length} model(s) on ${images.length} ${split} images of ${dataDir} (${engine})...\n`);
@@ -50,21 +62,24 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
       const decoded = await Promise.all(chunk.map((e) => readImage(e.file, { channels })));
       const raw: Float32Array[][] = [];
       const withFlips: Float32Array[][] = [];
-      const classProbs = classify ? await classProbsOf(classify, toBatch(decoded)) : undefined;
+      const classProbs = classify ? await classProbsOf(classify, decoded) : undefined;
       for (const fn of fns) {
         raw.push(await fn.raw(decoded));
         if (fn.tta) withFlips.push(await fn.tta(decoded));
       }
-      chunk.forEach((e, b) => {
+      for (const [b, e] of chunk.entries()) {
         const truth = truthOf(e.id);
         truths.push(truth);
+        const sources = (fns[0]!.tta ? withFlips : raw).map((r) => r[b]!);
+        const cls = classProbs?.[b];
+        if (evaluation) evaluation.add(await evaluationSample(e.id, decoded[b]!, sources, truth, { weights, post: final, classes, classProbs: cls }));
         steps.add({
           truth,
           raw: raw.map((r) => r[b]!),
           ...(fns[0]!.tta ? { tta: withFlips.map((r) => r[b]!) } : {}),
-          ...(classProbs ? { classProbs: classProbs[b]! } : {}),
+          ...(cls ? { classProbs: cls } : {}),
         });
-      });
+      }
     }
     const baseline = scoreMasks(
       truths.map((t) => new Uint8Array(t.length)),
@@ -74,6 +89,10 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
     process.stdout.write(
       `${formatStepTable(steps.table())}\nall-empty baseline: ${baseline.perClass.map((d) => d.toFixed(4)).join(' ')}  mean ${baseline.mean.toFixed(4)}\n`,
     );
+    if (evaluation && reportFile !== undefined) {
+      const written = await evaluation.write(resolve(reportFile));
+      process.stdout.write(`Wrote ${written.html} and ${written.json}\n`);
+    }
     return 0;
   } finally {
     await loaded.dispose();

@@ -61,6 +61,8 @@ export const evaluateSpec: CommandSpec = {
     DATA,
     { flag: 'split', type: 'string', help: 'val (the run\'s validation images, default), train, all, or test (synthetic test set)' },
     { flag: 'max-images', type: 'int', help: 'score at most this many images' },
+    { flag: 'report', type: 'string', help: 'also write an error-analysis page (HTML) here, and its numbers as JSON beside it' },
+    { flag: 'worst', type: 'int', help: 'worst images shown in --report (default 8)' },
     BACKEND,
     THREADS,
     ENGINE,
@@ -70,6 +72,7 @@ export const evaluateSpec: CommandSpec = {
     `${BIN} evaluate --models runs/main`,
     `${BIN} evaluate --models runs/unet,runs/fpn --weights 0.5,0.5 --tta hflip,vflip --postprocess runs/unet/tuned.json`,
     `${BIN} evaluate --models runs/main --data synthetic --split test`,
+    `${BIN} evaluate --models runs/main --postprocess runs/main/tuned.json --report evaluation.html`,
   ],
 };
 
