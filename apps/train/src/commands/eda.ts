@@ -19,5 +19,13 @@ export async function runEda(args: ParsedArgs): Promise<number> {
     writeJson(resolve(json), { dir, ...report });
     process.stdout.write(`Wrote ${resolve(json)}\n`);
   }
+  const html = args.values['report'] as string | undefined;
+  if (html !== undefined) {
+    const { edaPageData, writeEdaPage } = await import('../reports/eda-page.ts');
+    const file = resolve(html);
+    const jsonFile = `${file.replace(/\.html?$/i, '')}.json`;
+    await writeEdaPage(file, jsonFile, dataset, edaPageData(dataset, (args.values['examples'] as number | undefined) ?? 4));
+    process.stdout.write(`Wrote ${file} and ${jsonFile}\n`);
+  }
   return 0;
 }

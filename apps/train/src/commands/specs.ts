@@ -120,9 +120,14 @@ export const tuneSpec: CommandSpec = {
 export const edaSpec: CommandSpec = {
   name: 'eda',
   summary: 'Counts per class, images with and without defects, defects per image, mask areas: a table and JSON.',
-  usage: `${BIN} eda [--data <dir>] [--json <file>]`,
-  flags: [DATA, { flag: 'json', type: 'string', help: 'also write the report as JSON here' }],
-  examples: [`${BIN} eda`, `${BIN} eda --data ../shared/data/severstal-sample --json eda.json`],
+  usage: `${BIN} eda [--data <dir>] [--json <file>] [--report <file.html>]`,
+  flags: [
+    DATA,
+    { flag: 'json', type: 'string', help: 'also write the report as JSON here' },
+    { flag: 'report', type: 'string', help: 'also write a page with plots and example images (HTML, offline), its numbers as JSON beside it' },
+    { flag: 'examples', type: 'int', help: 'example images per class in --report (default 4)' },
+  ],
+  examples: [`${BIN} eda`, `${BIN} eda --data ../shared/data/severstal-sample --json eda.json`, `${BIN} eda --report eda.html`],
 };
 
 export const generateSpec: CommandSpec = {
