@@ -16,6 +16,7 @@ import { writeJson, type RunPaths } from './run-dir.ts';
 import { scoreMasks, type DiceScore } from './scoring.ts';
 import { readTestTruth, writeSubmissionFile } from './submission-file.ts';
 import type { TrainState } from './checkpoint.ts';
+import { createEvaluation, type Evaluation, type EvaluationSample } from './reports/evaluation.ts';
 
 /** Post-processing from a run's config: threshold and per-class minimum areas (pixels at the stored size). */
 export function postprocessFromConfig(config: Pick<TrainConfig, 'threshold' | 'minArea'>, classes: number): PostprocessConfig {
@@ -74,6 +75,8 @@ export async function scoreImages(
     keep?: number;
     /** Sees every image's probabilities, truth and class probabilities (e.g. a tuner), before they are dropped. */
     onProbs?: (probs: Float32Array, truth: Uint8Array, classProbs: Float32Array | undefined) => void;
+    /** Sees every image with its final masks (the gated ones when given), e.g. an error analysis. */
+    onImage?: ((sample: EvaluationSample) => void) | undefined;
   },
 ): Promise<{ scores: SetScores; samples: OverlaySample[] }> {
   const { classes } = options;
@@ -99,6 +102,7 @@ export async function scoreImages(
       raw.push(thresholdMask(p, options.threshold));
       post.push(masks);
       if (options.gatedPost) gated.push((masks = interleave(postprocess(p, shape, options.gatedPost, cls ? { classProbs: cls } : {}))));
+      options.onImage?.({ id: e.id, image: im, probs: p, truth, masks });
       truths.push(truth);
       sizes.push({ height: im.height, width: im.width });
       samples.push({ id: e.id, image: im.data, channels: im.channels, height: im.height, width: im.width, truth, pred: masks, dice: 0 });
@@ -191,10 +195,9 @@ export async function finishRun(options: {
       writeJson(join(paths.root, 'tuned.json'), tunedFile(tuned));
       post = tuned.plain;
       if (tuned.gated.some(Boolean)) gatedPost = tuned.chosen;
-      const area = dataset.height * dataset.width;
       progress.log(
         `Tuned post-processing on the validation images (Dice ${tuned.plain.score.toFixed(4)}; with gates ${tuned.chosen.score.toFixed(4)}): ` +
-          describePost(tuned.chosen, area),
+          describePost(tuned.chosen, dataset.height * dataset.width),
       );
     }
     const common = { channels, classes, batchSize: config.batchSize, threshold: config.threshold, post, gatedPost, classify };
@@ -217,6 +220,9 @@ export async function finishRun(options: {
       tableRows.push({ name: 'validation: model + tuned post-processing (tuned on these images)', perClass: [...plain.classScores], mean: plain.score });
       if (gatedPost) tableRows.push({ name: 'validation: + gating (tuned on these images)', perClass: [...chosen.classScores], mean: chosen.score });
     }
+    const area = dataset.height * dataset.width;
+    const analyse = (what: string) => createEvaluation({ classes, title: `Run ${config.name ?? ''}: ${what}`, postprocessing: describePost(gatedPost ?? post, area) });
+    let evaluation: Evaluation | undefined;
     if (dataset.testImages.length > 0) {
       const files = dataset.testImages.map((id) => ({ id, file: join(dataset.dir, 'test_images', id) }));
       progress.log(`Predicting ${files.length} test images into ${paths.submission}...`);
@@ -229,7 +235,8 @@ export async function finishRun(options: {
       const truth = readTestTruth(dataset);
       if (truth !== undefined) {
         // The truth file lists only test images with a defect; the others are defect-free.
-        const test = await scoreImages(files, (id) => decodeMask({ rles: truth.get(id) ?? {} }, shape), predict, common);
+        evaluation = analyse(`the ${files.length} test images`);
+        const test = await scoreImages(files, (id) => decodeMask({ rles: truth.get(id) ?? {} }, shape), predict, { ...common, onImage: evaluation.add });
         metrics.test = { ...test.scores, submissionRows: sub.rows };
         metrics.timing.predictImagesPerSecond = sub.imagesPerSecond;
         tableRows.push(
@@ -240,6 +247,12 @@ export async function finishRun(options: {
         if (test.scores.gated) tableRows.push({ name: 'test: + gating', ...flat(test.scores.gated) });
       }
     }
+    if (evaluation === undefined) {
+      // No test truth: the error analysis runs on the validation images, with the post-processing tuned on them.
+      evaluation = analyse(`the ${val.length} validation images`);
+      await scoreImages(val, (id) => decodeMask(byId.get(id)!, shape), predict, { ...common, onImage: evaluation.add });
+    }
+    await evaluation.write(join(paths.root, 'evaluation.html'));
     writeJson(paths.metrics, metrics);
     const steps = readFileSync(paths.log, 'utf8')
       .split('\n')
@@ -253,6 +266,7 @@ export async function finishRun(options: {
       classes,
       table: tableRows,
       samples: validation.samples,
+      links: [{ href: 'evaluation.html', text: `Error analysis (${evaluation.report().title}): per-image Dice, the worst images, precision / recall / F1, class confusion, Dice against threshold` }],
       notes: [
         `Data: ${dataset.dir} (${dataset.height}x${dataset.width}, ${classes} classes). Backend: ${options.backend}; inference engine: ${engine}. Best epoch: ${metrics.bestEpoch ?? '-'}.`,
         `Post-processing${tuned ? ' (tuned on the validation images, tuned.json)' : ''}: ` +

@@ -108,6 +108,8 @@ export interface ReportData {
   table: { name: string; perClass: readonly number[]; mean: number }[];
   samples: readonly OverlaySample[];
   notes: readonly string[];
+  /** Pages beside report.html to link to (e.g. the error analysis). */
+  links?: readonly { href: string; text: string }[];
 }
 
 /** Writes report.html and its overlay PNGs into `dir`. */
@@ -152,6 +154,7 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
 td:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:1em 0}pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head>
 <body><h1>${escape(data.title)}</h1>
 ${data.notes.map((n) => `<p>${escape(n)}</p>`).join('\n')}
+${(data.links ?? []).map((l) => `<p><a href="${escape(l.href)}">${escape(l.text)}</a></p>`).join('\n')}
 <h2>Curves</h2><div class="charts">${lossChart}${diceChart}</div>
 <h2>Dice per class (competition metric)</h2>
 <table><tr><th></th>${header}<th>mean</th></tr>

@@ -28,9 +28,12 @@ describe('classification head, gating and report pages', () => {
     expect(t.status, t.stderr).toBe(0);
   }, 600_000);
 
-  it('saves the head, tunes its gates and scores a "+ gating" step', () => {
+  it('saves the head, tunes its gates and scores a "+ gating" step', { timeout: 600_000 }, () => {
     const identity = (JSON.parse(readFileSync(join(run, 'best', 'weights.json'), 'utf8')) as { identity: Record<string, unknown> }).identity;
     expect(identity).toMatchObject({ classificationHead: true });
+    // The training report links to the error analysis of the test images.
+    expect(readFileSync(join(run, 'report.html'), 'utf8')).toContain('href="evaluation.html"');
+    expect(JSON.parse(readFileSync(join(run, 'evaluation.json'), 'utf8'))).toMatchObject({ images: 2 });
     const tuned = JSON.parse(readFileSync(join(run, 'tuned.json'), 'utf8')) as { classes: unknown[]; gating: { perClass: boolean[]; plain: { classes: unknown[] } } };
     expect(tuned.gating.perClass).toHaveLength(4);
     expect(tuned.gating.plain.classes).toHaveLength(4);
