@@ -25,14 +25,14 @@ function logEdges(area: number): number[] {
 
 /** The page's numbers: the EDA of @steel/data plus area histograms and the example ids. */
 export function edaPageData(dataset: KaggleDataset, examplesPerClass: number): EdaPageData {
-  const report = computeEda(dataset.images, { numClasses: dataset.numClasses });
+  const report = computeEda(dataset.images, { classes: dataset.classes });
   const edges = logEdges(dataset.height * dataset.width);
-  const counts = Array.from({ length: dataset.numClasses }, () => new Array<number>(edges.length - 1).fill(0));
-  const examples = Array.from({ length: dataset.numClasses }, (_, k) => ({ classId: k + 1, ids: [] as string[] }));
+  const counts = Array.from({ length: dataset.classes }, () => new Array<number>(edges.length - 1).fill(0));
+  const examples = Array.from({ length: dataset.classes }, (_, k) => ({ classId: k + 1, ids: [] as string[] }));
   for (const entry of dataset.images) {
     if (entry.classes.length === 0) continue;
     // The areas of this image's masks, from the same RLE run lengths as the class statistics.
-    const one = computeEda([entry], { numClasses: dataset.numClasses });
+    const one = computeEda([entry], { classes: dataset.classes });
     for (const k of entry.classes) {
       const area = one.perClass[k - 1]!.area.max;
       const b = Math.min(edges.length - 2, Math.floor(Math.log10(Math.max(1, area)) * 4));
@@ -45,7 +45,7 @@ export function edaPageData(dataset: KaggleDataset, examplesPerClass: number): E
 
 /** Writes the page to `file` and the same numbers as JSON to `jsonFile`. */
 export async function writeEdaPage(file: string, jsonFile: string, dataset: KaggleDataset, data: EdaPageData): Promise<void> {
-  const C = dataset.numClasses;
+  const C = dataset.classes;
   const names = Array.from({ length: C }, (_, k) => `class ${k + 1}`);
   const colours = names.map((_, k) => classColour(k));
   const counts = table(['', 'value'], [
@@ -84,7 +84,7 @@ export async function writeEdaPage(file: string, jsonFile: string, dataset: Kagg
     for (const id of ids) {
       const entry = byId.get(id)!;
       const image = await readImage(entry.file, { channels: 1 });
-      const mask = decodeMask(entry, { height: dataset.height, width: dataset.width, numClasses: C });
+      const mask = decodeMask(entry, { height: dataset.height, width: dataset.width, classes: C });
       const uri = await pngDataUri(overlay(image.data, 1, image.height, image.width, mask, C), image.height, image.width);
       figures.push(`<figure><img src="${uri}" alt="${escapeHtml(id)}" width="${Math.min(800, image.width * Math.max(1, Math.floor(400 / image.width)))}"><figcaption>${escapeHtml(id)} (classes ${entry.classes.join(', ')})</figcaption></figure>`);
     }
