@@ -89,7 +89,7 @@ function bruteForce(data: ReturnType<typeof dataset>, k: number, grid: { tops: n
 describe('searchWithGating', () => {
   it('finds the brute-force optimum of threshold, minimum area and gates, and keeps gates only where they help', () => {
     const data = dataset();
-    const tuner = createTuner({ height: H, width: W, channels: C, thresholds: TUNE_THRESHOLDS });
+    const tuner = createTuner({ height: H, width: W, classes: C, thresholds: TUNE_THRESHOLDS });
     for (const d of data) {
       const probs = new Float32Array(H * W * C);
       const truth = new Uint8Array(H * W * C);
@@ -126,7 +126,7 @@ describe('searchWithGating', () => {
   });
 
   it('keeps the plain rule when gates gain no more than one image of Dice', () => {
-    const tuner = createTuner({ height: H, width: W, channels: 1, thresholds: TUNE_THRESHOLDS });
+    const tuner = createTuner({ height: H, width: W, classes: 1, thresholds: TUNE_THRESHOLDS });
     for (let i = 0; i < 4; i++) {
       const probs = new Float32Array(H * W).fill(0.02);
       const truth = new Uint8Array(H * W);

@@ -174,7 +174,7 @@ export async function evaluationSample(
 ): Promise<EvaluationSample> {
   const { combineProbabilities, postprocess } = await import('@steel/ensemble');
   const probs = members.length === 1 ? members[0]! : Float32Array.from(combineProbabilities(members, options.weights ? { weights: options.weights } : {}));
-  const shape = { height: image.height, width: image.width, channels: options.classes };
+  const shape = { height: image.height, width: image.width, classes: options.classes };
   const per = postprocess(probs, shape, options.post, options.classProbs ? { classProbs: options.classProbs } : {});
   const masks = new Uint8Array(probs.length);
   per.forEach((m, k) => {
