@@ -57,7 +57,7 @@ describe('createStepEvaluator', () => {
     // 2-pixel false positive (0.8). The gate (classifier 0.1 on image 1) clears image 1; the mask-area rule would too.
     const truth0 = Uint8Array.from([1, 1, 0, 0]);
     const gated = { classes: [{ threshold: 0.5, gate: 0.5 }] };
-    const steps = createStepEvaluator({ height: 1, width: 4, channels: 1, models: ['unet'], postprocess: { classes: [{ threshold: 0.5 }] }, gating: gated });
+    const steps = createStepEvaluator({ height: 1, width: 4, classes: 1, models: ['unet'], postprocess: { classes: [{ threshold: 0.5 }] }, gating: gated });
     steps.add({ truth: truth0, raw: [Float32Array.from([0.9, 0.9, 0.1, 0.1])], classProbs: [0.95] });
     steps.add({ truth: new Uint8Array(4), raw: [Float32Array.from([0.1, 0.1, 0.8, 0.8])], classProbs: [0.1] });
     const rows = steps.table().rows;
@@ -66,7 +66,7 @@ describe('createStepEvaluator', () => {
     expect(rows[2]!.mean).toBe(1);
     expect(rows[2]!.gain).toBe(0.5);
     const post = { classes: [{ threshold: 0.5 }] };
-    expect(() => createStepEvaluator({ height: 1, width: 4, channels: 1, models: ['unet'], postprocess: post, gating: { classes: [{ threshold: 2 }] } })).toThrow(/threshold/);
+    expect(() => createStepEvaluator({ height: 1, width: 4, classes: 1, models: ['unet'], postprocess: post, gating: { classes: [{ threshold: 2 }] } })).toThrow(/threshold/);
   });
 
   it('formats a table the app can print', () => {
