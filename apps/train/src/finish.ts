@@ -8,7 +8,7 @@ import { createTuner, postprocess, type PostprocessConfig } from '@steel/ensembl
 import type { TrainConfig } from './config.ts';
 import type { InferenceEngine } from '@steel/inference';
 import { chooseEngine } from './engines.ts';
-import { classProbsOf, createClassifier, describePost, searchWithGating, TUNE_THRESHOLDS, tunedFile, type GatedTuning } from './gating.ts';
+import { createClassifier, describePost, searchWithGating, TUNE_THRESHOLDS, tunedFile, type Classifier, type GatedTuning } from './gating.ts';
 import { createAppPredictor, createEngines, disposeMembers, imagePredictor, loadMember, tensorPredictor, type ImagePredictor } from './inference.ts';
 import type { Progress } from './progress.ts';
 import { writeReport, type OverlaySample } from './report.ts';
@@ -71,7 +71,7 @@ export async function scoreImages(
     /** Gated post-processing scored as `gated` (and drawn in the overlays) when given. */
     gatedPost?: PostprocessConfig | undefined;
     /** The classification head, for the gates. */
-    classify?: ((x: tf.Tensor4D) => tf.Tensor2D) | undefined;
+    classify?: Classifier | undefined;
     keep?: number;
     /** Sees every image's probabilities, truth and class probabilities (e.g. a tuner), before they are dropped. */
     onProbs?: (probs: Float32Array, truth: Uint8Array, classProbs: Float32Array | undefined) => void;
@@ -90,7 +90,7 @@ export async function scoreImages(
     const chunk = entries.slice(i, i + options.batchSize);
     const images = await Promise.all(chunk.map((e) => readImage(e.file, { channels: options.channels })));
     const probs = await predict(images);
-    const classProbs = options.classify ? await classProbsOf(options.classify, images) : undefined;
+    const classProbs = options.classify ? await options.classify(images) : undefined;
     chunk.forEach((e, b) => {
       const im = images[b]!;
       const truth = truthOf(e.id);

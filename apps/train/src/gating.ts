@@ -3,9 +3,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClassRule, PostprocessConfig, Tuner, TuningResult } from '@steel/ensemble';
+import { resizeBatch, toInputBatch, workSize, type InferenceImage } from '@steel/inference';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { padTo32 } from './config.ts';
 import { splitOutputs } from './head.ts';
-import { adapterFor, areaResize, toBatch, type DecodedImage, type Member } from './inference.ts';
+import type { Member } from './inference.ts';
 
 /** Pixel thresholds tried by the tuner (lower than the package default: short trainings give low probabilities). */
 export const TUNE_THRESHOLDS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7];
@@ -18,48 +20,50 @@ export const GATE_MASK_AREAS = [0, 500, 1000, 2000, 4000, 8000];
 /** Classification-head gates: a mask is kept only if the head's probability for its class is at least this (0: off). */
 export const GATE_CLASS_PROBS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
-/** The models that have a classification head. */
-export function headMembers(members: readonly Member[]): Member[] {
-  return members.filter((m) => m.identity.classificationHead === true);
+/** The tfjs models that have a classification head (an .onnx member carries only the segmentation output). */
+export function headMembers(members: readonly Member[]): (Member & { model: LayersModel })[] {
+  return members.filter((m): m is Member & { model: LayersModel } => m.model !== undefined && m.identity.classificationHead === true);
 }
+
+/** Per-image class probabilities `[classes]` of decoded images of one size. */
+export type Classifier = (images: readonly InferenceImage[]) => Promise<Float32Array[]>;
 
 /**
- * Per-class probabilities `[B, C]` of the classification heads (the mean over the members that have one) for a batch of
- * stored-size images in [0, 1], scaled and padded as each model was trained; undefined when no member has a head.
+ * The classification heads' per-class probabilities (the mean over the members that have one), each model fed as the
+ * predictor feeds it: its normalisation and input channels, area resize to its working size, zero padding to a multiple
+ * of 32. Undefined when no member has a head (then only the top-probability and mask-area gates apply).
  */
-export function createClassifier(members: readonly Member[]): ((x: tf.Tensor4D) => tf.Tensor2D) | undefined {
+export function createClassifier(members: readonly Member[]): Classifier | undefined {
   const heads = headMembers(members);
   if (heads.length === 0) return undefined;
-  return (x) =>
-    tf.tidy(() => {
-      const [, height, width] = x.shape;
+  return async (images) => {
+    const { height, width } = images[0]!;
+    const sum = tf.tidy(() => {
       const probs = heads.map((m) => {
-        const sh = Math.max(1, Math.round(height * m.scale));
-        const sw = Math.max(1, Math.round(width * m.scale));
-        let input = m.scale === 1 ? x : areaResize(x, sh, sw);
-        const adapt = adapterFor(m, x.shape[3] as 1 | 3);
-        if (adapt) input = adapt(input);
-        const padded = tf.pad(input, [[0, 0], [0, padTo32(sh) - sh], [0, padTo32(sw) - sw], [0, 0]]) as tf.Tensor4D;
-        const { classLogits } = splitOutputs(m.model.predict(padded) as tf.Tensor | tf.Tensor[]);
-        return tf.sigmoid(classLogits!);
+        const size = workSize(height, width, { scale: m.scale });
+        const input = resizeBatch(toInputBatch(images, m.identity.inChannels, m.normalization), size.height, size.width, 'area');
+        const x = tf.tensor4d(input.data, [...input.shape] as [number, number, number, number]);
+        const padded = tf.pad(x, [[0, 0], [0, padTo32(size.height) - size.height], [0, padTo32(size.width) - size.width], [0, 0]]);
+        return tf.sigmoid(splitOutputs(m.model.predict(padded) as tf.Tensor | tf.Tensor[]).classLogits!);
       });
-      return (probs.length === 1 ? probs[0]! : tf.div(tf.addN(probs), probs.length)) as tf.Tensor2D;
+      return tf.div(tf.addN(probs), probs.length) as tf.Tensor2D;
     });
+    const [n, c] = sum.shape;
+    const data = (await sum.data()) as Float32Array;
+    sum.dispose();
+    return Array.from({ length: n }, (_, i) => data.slice(i * c, (i + 1) * c));
+  };
 }
 
-/** Per-image class probabilities of decoded images (one size) as arrays, for the tuner and the step table. */
-export async function classProbsOf(classify: (x: tf.Tensor4D) => tf.Tensor2D, images: readonly DecodedImage[]): Promise<Float32Array[]> {
-  const x = toBatch(images);
-  let out: tf.Tensor2D;
-  try {
-    out = classify(x);
-  } finally {
-    x.dispose();
-  }
-  const [n, c] = out.shape;
-  const data = (await out.data()) as Float32Array;
-  out.dispose();
-  return Array.from({ length: n }, (_, i) => data.slice(i * c, (i + 1) * c));
+/** A classifier as the tensor function `predictSubmission` takes (NHWC byte batches, as `toBatch` makes them). */
+export function tensorClassifier(classify: Classifier): (x: tf.Tensor4D) => Promise<tf.Tensor2D> {
+  return async (x) => {
+    const [n, h, w, c] = x.shape;
+    const bytes = Uint8Array.from(await x.data());
+    const per = h * w * c;
+    const probs = await classify(Array.from({ length: n }, (_, i) => ({ data: bytes.subarray(i * per, (i + 1) * per), height: h, width: w, channels: c })));
+    return tf.tensor2d(probs.flatMap((p) => [...p]), [n, probs[0]!.length]);
+  };
 }
 
 /**

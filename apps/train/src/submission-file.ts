@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseTrainCsv, readImage, type KaggleDataset } from '@steel/data';
 import { predictSubmission, writeSubmission, type PostprocessConfig } from '@steel/ensemble';
 import { toBatch } from './inference.ts';
+import { tensorClassifier, type Classifier } from './gating.ts';
 import type { Progress } from './progress.ts';
 
 /**
@@ -39,7 +40,7 @@ export async function writeSubmissionFile(
     channels: 1 | 3;
     batchSize: number;
     post: PostprocessConfig;
-    classify?: ((x: tf.Tensor4D) => tf.Tensor2D) | undefined;
+    classify?: Classifier | undefined;
     format?: 'submission' | 'legacy';
     progress?: Progress;
   },
@@ -55,7 +56,7 @@ export async function writeSubmissionFile(
   let imagesPerSecond = 0;
   const records = predictSubmission(batches(), predictTensor, {
     postprocess: options.post,
-    ...(options.classify ? { classify: options.classify } : {}),
+    ...(options.classify ? { classify: tensorClassifier(options.classify) } : {}),
     onProgress: (p) => {
       imagesPerSecond = p.imagesPerSecond;
     },

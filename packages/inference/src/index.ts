@@ -7,7 +7,7 @@ export {
   type OnnxTensorConstructor,
   type OnnxTensorLike,
 } from './onnx-engine.ts';
-export { workSize, type GeometryOptions, type InferenceImage, type Normalization, type ProbabilityMap } from './pipeline.ts';
+export { resizeBatch, toInputBatch, workSize, type GeometryOptions, type InferenceImage, type Normalization, type ProbabilityMap } from './pipeline.ts';
 export { createPredictor, type InferenceModel, type Predictor, type PredictorOptions } from './predictor.ts';
 export { createTfjsEngine } from './tfjs-engine.ts';
 export { padTo, planTiles, type Tile, type TilePlan, type TilePlanOptions } from './tiling.ts';

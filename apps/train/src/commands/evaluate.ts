@@ -5,7 +5,7 @@ import { createStepEvaluator, formatStepTable, parseTtaTransforms } from '@steel
 import type { ParsedArgs } from '../cli.ts';
 import { checkMembers, createAppPredictor, imagePredictor, readChannels } from '../inference.ts';
 import { scoreMasks } from '../scoring.ts';
-import { classProbsOf, createClassifier, describePost, gatingFromFile } from '../gating.ts';
+import { createClassifier, describePost, gatingFromFile } from '../gating.ts';
 import { createEvaluation, evaluationSample } from '../reports/evaluation.ts';
 import { labelledImages } from './labelled.ts';
 import { dataDirFor, loadMembers, memberConfig, postprocessFor } from './shared.ts';
@@ -62,7 +62,7 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
       const decoded = await Promise.all(chunk.map((e) => readImage(e.file, { channels })));
       const raw: Float32Array[][] = [];
       const withFlips: Float32Array[][] = [];
-      const classProbs = classify ? await classProbsOf(classify, decoded) : undefined;
+      const classProbs = classify ? await classify(decoded) : undefined;
       for (const fn of fns) {
         raw.push(await fn.raw(decoded));
         if (fn.tta) withFlips.push(await fn.tta(decoded));

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { readImage } from '@steel/data';
 import { createTuner } from '@steel/ensemble';
 import type { ParsedArgs } from '../cli.ts';
-import { classProbsOf, createClassifier, describeRule, searchWithGating, TUNE_THRESHOLDS, tunedFile } from '../gating.ts';
+import { createClassifier, describeRule, searchWithGating, TUNE_THRESHOLDS, tunedFile } from '../gating.ts';
 import { createAppPredictor, imagePredictor } from '../inference.ts';
 import { emptyBaseline } from '../scoring.ts';
 import { writeJson } from '../run-dir.ts';
@@ -38,7 +38,7 @@ export async function runTune(args: ParsedArgs): Promise<number> {
       const chunk = images.slice(i, i + batchSize);
       const decoded = await Promise.all(chunk.map((e) => readImage(e.file, { channels })));
       const probs = await predict(decoded);
-      const classProbs = classify ? await classProbsOf(classify, decoded) : undefined;
+      const classProbs = classify ? await classify(decoded) : undefined;
       chunk.forEach((e, b) => {
         const truth = truthOf(e.id);
         truths.push(truth);
