@@ -24,9 +24,6 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
     const dataDir = await dataDirFor(args, config);
     const { dataset, images, truthOf, split } = await labelledImages(args, dataDir, members);
     const classes = members[0]!.identity.classes;
-    const given = await postprocessFor(args, config, classes);
-    const tuned = await gatingFromFile(args.values['postprocess'] as string | undefined, classes);
-    const post = tuned?.plain ?? given;
     const classify = createClassifier(members);
     const tta = parseTtaTransforms((args.values['tta'] as string[] | undefined) ?? []);
     const channels = readChannels(members);
@@ -35,6 +32,9 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
       const one = (flips: readonly string[]) => imagePredictor(createAppPredictor([m], [engines[i]!], { tta: flips, classes: dataset.classes }));
       return { raw: one([]), tta: tta.length > 0 ? one(tta) : undefined };
     });
+    const given = await postprocessFor(args, config, classes);
+    const tuned = await gatingFromFile(args.values['postprocess'] as string | undefined, classes);
+    const post = tuned?.plain ?? given;
     const steps = createStepEvaluator({
       height: dataset.height,
       width: dataset.width,
