@@ -3,7 +3,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
-import { accumulateGradients, budgetPlan, isImprovement } from './trainer.ts';
+import { accumulateGradients } from './accumulate.ts';
+import { budgetPlan } from './budget.ts';
+import { isImprovement } from './validation.ts';
 
 describe('gradient accumulation', () => {
   it('k accumulated batches give the gradients and loss of one batch k times larger (a model without batch norm)', async () => {

@@ -8,7 +8,7 @@ import { parseTrainConfig } from './config.ts';
 import { createClassifier, tensorClassifier } from './gating.ts';
 import { splitOutputs } from './head.ts';
 import type { Member } from './inference.ts';
-import { buildModel } from './steel.ts';
+import { buildModel } from './builders.ts';
 
 const identity = { architecture: 'fpn', encoder: 'resnet18', inChannels: 3, classes: 4, classificationHead: true };
 const normalization = { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { saveModelDir } from './checkpoint.ts';
 import { parseTrainConfig } from './config.ts';
 import { writeJson } from './run-dir.ts';
-import { buildModel } from './steel.ts';
+import { buildModel } from './builders.ts';
 import { runCli, tempDir } from './test-helpers.ts';
 
 describe('export', () => {

@@ -11,7 +11,7 @@ import { createEngine, type DeviceName, type EngineChoice } from './engines.ts';
 import { AppError } from './errors.ts';
 import { parseOnnxMetadata, STEEL_NORMALIZATION } from './onnx-metadata.ts';
 import { resolveAtomicDir } from './run-dir.ts';
-import { buildModel, checkModelNames } from './steel.ts';
+import { buildModel, checkModelNames } from './builders.ts';
 
 /** A trained model ready to predict: a tfjs model (run or model folder) or the bytes of an .onnx file. */
 export interface Member {

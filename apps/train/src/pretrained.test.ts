@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createModel, encodeSafetensors, toPytorchWeights } from '@steel/models';
 import { describe, expect, it } from 'vitest';
 import { isAppError } from './errors.ts';
-import { applyPretrained } from './steel.ts';
+import { applyPretrained } from './builders.ts';
 import { tempDir } from './test-helpers.ts';
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { APP_ROOT } from './setup.ts';
+import { APP_ROOT } from './app-paths.ts';
 
 const MAIN = resolve(APP_ROOT, 'src/main.ts');
 const NODE_ARGS = ['--conditions=@steel/source', '--import', 'tsx', MAIN];

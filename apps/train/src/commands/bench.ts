@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParsedArgs } from '../cli.ts';
 import { parseTrainConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { initBackend } from '../setup.ts';
-import { buildLoss, buildModel, buildOptimizer } from '../steel.ts';
+import { initBackend } from '../backend.ts';
+import { buildLoss, buildModel, buildOptimizer } from '../builders.ts';
 
 /** `bench`: median time of a training step and of a forward pass for the configured model and shape. */
 export async function runBench(args: ParsedArgs): Promise<number> {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ParsedArgs } from '../cli.ts';
 import { parseTrainConfig, type TrainConfig } from '../config.ts';
 import { createProgress, formatDuration, type Progress } from '../progress.ts';
-import { syntheticDir } from '../setup.ts';
+import { syntheticDir } from '../app-paths.ts';
 
 /** Generates (or finds, or finishes) a synthetic dataset; returns its folder. */
 export async function generateDataset(

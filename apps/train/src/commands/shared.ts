@@ -8,7 +8,7 @@ import type { InferenceEngine } from '@steel/inference';
 import type { Member } from '../inference.ts';
 import { checkPerClassOptions } from '../options.ts';
 import { createProgress } from '../progress.ts';
-import { initBackend } from '../setup.ts';
+import { initBackend } from '../backend.ts';
 import { ensureDataset } from './generate.ts';
 
 /** The models of an inference command, the engine running them, and their engines. */

@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 import { checkNewRunOptions, checkPerClassOptions, checkResumeOptions, explicitKeys } from '../options.ts';
 import { createProgress } from '../progress.ts';
 import { runPaths, timestampName, writeJson, type RunPaths } from '../run-dir.ts';
-import { initBackend } from '../setup.ts';
+import { initBackend } from '../backend.ts';
 import { ensureDataset } from './generate.ts';
 
 /** Identity keys that cannot change on --resume. */
@@ -73,7 +73,7 @@ export async function trainRun(
 ): Promise<{ exitCode: number; dataDir: string }> {
   let config = initialConfig;
   const progress = createProgress(process.stderr);
-  const { checkNames } = await import('../steel.ts');
+  const { checkNames } = await import('../builders.ts');
   checkNames(config);
   const backend = await initBackend(config);
   const dataDir = await ensureDataset(config, progress);
@@ -90,7 +90,7 @@ export async function trainRun(
   const split = await makeSplit(config, dataset, paths, resume, (line) => progress.log(line));
   progress.log(`Data: ${dataDir} — ${split.train.length} training and ${split.val.length} validation images, ${dataset.classes} classes, ${dataset.height}x${dataset.width}`);
   if (!resume && config.budgetMinutes !== undefined && config.steps === undefined) {
-    const { planBudget } = await import('../trainer.ts');
+    const { planBudget } = await import('../budget.ts');
     const { scaledSize } = await import('../data.ts');
     const size = scaledSize(dataset, config.scale);
     const full = { height: padTo32(size.height), width: padTo32(size.width) };

@@ -1,4 +1,5 @@
-// The app's bindings to the model, loss and optimizer packages, chosen from the config.
+// Builds what training runs from the config with the @steel packages: the model (its names checked against the model
+// registry, pretrained weights loaded), the loss and the optimizer; and the model's probabilities for a batch.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';

@@ -1,4 +1,4 @@
-// Shared start-up of the commands: backend, dataset location (including the cached synthetic dataset).
+// Where the app keeps its files: its folder, and the cache of generated synthetic datasets.
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,13 +20,4 @@ export function syntheticDir(s: TrainConfig['synthetic']): string {
 /** Whether a synthetic dataset folder is complete (the generator writes dataset.json last). */
 export function isGenerated(dir: string): boolean {
   return existsSync(join(dir, 'dataset.json')) && existsSync(join(dir, 'train.csv'));
-}
-
-/** Sets up the tfjs backend; returns what was chosen (printed by the commands). */
-export async function initBackend(config: Pick<TrainConfig, 'backend' | 'threads'>): Promise<{ backend: string; detail: string }> {
-  const { setupBackend } = await import('@steel/backend');
-  const result = await setupBackend({ backend: config.backend, ...(config.threads === undefined ? {} : { threads: config.threads }) });
-  const r = result as unknown as { backend?: string; name?: string; reason?: string; threads?: number };
-  const name = r.backend ?? r.name ?? String(result);
-  return { backend: name, detail: [r.reason, r.threads != null ? `${r.threads} thread(s)` : undefined].filter(Boolean).join(', ') };
 }

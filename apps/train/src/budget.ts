@@ -1,0 +1,84 @@
+// How many steps training runs: steps per epoch, and the plan that fits a time budget (`--budget`) from a measured step.
+import * as tf from '@tensorflow/tfjs-core';
+import { buildLoss, buildModel, buildOptimizer } from './builders.ts';
+import type { TrainConfig } from './config.ts';
+import { objective } from './head.ts';
+
+/** Steps (optimizer updates) per epoch. */
+export function stepsPerEpoch(config: TrainConfig, trainCount: number): number {
+  return config.steps ?? Math.max(1, Math.floor(trainCount / (config.batchSize * config.accumulate)));
+}
+
+/** Median seconds of one optimizer step of the configured model on a random batch of the given shape (a throwaway model). */
+export async function measureStep(config: TrainConfig, classes: number, shape: [number, number, number, number]): Promise<number> {
+  const model = await buildModel(config, classes);
+  const optimizer = buildOptimizer(config);
+  const lossFn = buildLoss(config, classes);
+  const x = tf.randomUniform(shape, 0, 1, 'float32', 1);
+  const y = tf.cast(tf.greater(tf.randomUniform([shape[0], shape[1], shape[2], classes], 0, 1, 'float32', 2), 0.9), 'float32');
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const step = async () => {
+    const t0 = performance.now();
+    const { value, grads } = tf.variableGrads(() => objective(lossFn, config, y, model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[]), vars);
+    optimizer.applyGradients(grads);
+    await value.data();
+    tf.dispose([value, ...Object.values(grads)]);
+    return (performance.now() - t0) / 1000;
+  };
+  try {
+    await step(); // warm-up: kernel setup and first-call costs
+    return Math.min(await step(), await step());
+  } finally {
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * Fits training into `config.budgetMinutes` of wall time counted from process start: measures a step, reserves time for
+ * validation (batch-norm recalibration included), checkpoints, tuning and the final predictions, and returns the steps
+ * per epoch that fit `config.epochs` epochs (an epoch may be several passes over the training images, or part of one).
+ */
+export async function planBudget(
+  config: TrainConfig,
+  classes: number,
+  counts: { train: number; val: number; test: number },
+  sizes: { train: { height: number; width: number }; eval: { height: number; width: number } },
+  log: (line: string) => void,
+): Promise<{ epochs: number; steps: number } | undefined> {
+  if (config.budgetMinutes === undefined) return undefined;
+  const stepSeconds = await measureStep(config, classes, [config.batchSize, sizes.train.height, sizes.train.width, config.inChannels]);
+  const plan = budgetPlan({ ...config, budgetMinutes: config.budgetMinutes }, counts, sizes, stepSeconds, performance.now() / 1000);
+  log(
+    `Budget ${config.budgetMinutes} min: one step of ${config.batchSize} images takes ${stepSeconds.toFixed(2)} s here, ` +
+      `so training runs ${plan.epochs} epoch(s) of ${plan.steps} steps (a full pass is ${stepsPerEpoch(config, counts.train)}).`,
+  );
+  return plan;
+}
+
+/**
+ * The plan of {@link planBudget} for a measured `stepSeconds` when `elapsedSeconds` of the budget are gone: `config.epochs`
+ * epochs, the steps per epoch that fill what is left after validation (batch-norm recalibration included), the final
+ * predictions and 25 s of fixed costs. At least one step.
+ */
+export function budgetPlan(
+  config: Pick<TrainConfig, 'epochs' | 'batchSize' | 'accumulate' | 'bnRecalibration'> & { budgetMinutes: number },
+  counts: { train: number; val: number; test: number },
+  sizes: { train: { height: number; width: number }; eval: { height: number; width: number } },
+  stepSeconds: number,
+  elapsedSeconds: number,
+): { epochs: number; steps: number } {
+  const { train, eval: full } = sizes;
+  // A forward pass costs ~1/3 of a training step on the same batch; evaluation batches are whole images.
+  const forwardSeconds = 0.35 * stepSeconds * ((full.height * full.width) / (train.height * train.width));
+  const batches = (n: number) => Math.ceil(n / config.batchSize);
+  const epochEvalSeconds = batches(counts.val) * forwardSeconds + config.bnRecalibration * 0.4 * stepSeconds + 2;
+  const finalSeconds = (batches(counts.val) + 2 * batches(counts.test)) * forwardSeconds;
+  const fixedSeconds = 25; // model loading, the report
+  const left = config.budgetMinutes * 60 - elapsedSeconds - finalSeconds - fixedSeconds;
+  // config.epochs validations; the steps per epoch fill the rest (an epoch may hold several passes or part of one).
+  const epochs = config.epochs;
+  const steps = Math.max(1, Math.floor((left - epochs * epochEvalSeconds) / (epochs * stepSeconds * config.accumulate)));
+  return { epochs, steps };
+}
