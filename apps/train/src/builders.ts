@@ -90,12 +90,3 @@ export function buildLoss(config: Pick<TrainConfig, 'loss' | 'posWeight'>, class
   if (config.loss === 'bce' || config.loss === 'bce-weighted-dice') return createLoss(config.loss, { posWeight });
   return createLoss(config.loss);
 }
-
-/** Probabilities `[B, H, W, classes]` (sigmoid of the logits) for an NHWC batch. */
-export function predictProbabilities(model: LayersModel, x: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const out = model.predict(x);
-    const logits = Array.isArray(out) ? out[0]! : out;
-    return tf.sigmoid(logits) as tf.Tensor4D;
-  });
-}
