@@ -36,6 +36,7 @@ export const trainConfigSchema = z
     encoder: z.string().default('resnet18'),
     inChannels: z.union([z.literal(1), z.literal(3)]).default(1),
     pretrained: z.string().optional().describe('a .safetensors file with encoder or full-model weights'),
+    initFrom: z.string().optional().describe('a model folder (a run\'s best/) whose weights start the run (lovasz-finetune)'),
     headBias: z.number().finite().default(0).describe('initial bias of the segmentation head logits (e.g. -4: a 2% defect prior)'),
     bnRecalibration: z
       .number()
@@ -203,6 +204,20 @@ export function parseTrainConfig(input: unknown, source = 'configuration'): Trai
     throw new AppError('CONFIG', `Invalid ${source}:\n${z.prettifyError(result.error)}`);
   }
   return result.data;
+}
+
+/**
+ * Reads and validates a run folder's `config.json`.
+ * @throws {AppError} CHECKPOINT when the file is not valid JSON; CONFIG when a value is invalid.
+ */
+export function readRunConfig(path: string, label: string): TrainConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new AppError('CHECKPOINT', `${path} is not valid JSON (${(error as Error).message}); the run folder is damaged. Start a new run.`, { cause: error });
+  }
+  return parseTrainConfig(value, label);
 }
 
 /** Preset, then config file, then flags, validated. */

@@ -13,6 +13,7 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   predict: async () => (await import('./commands/predict.ts')).runPredict,
   tune: async () => (await import('./commands/tune.ts')).runTune,
   export: async () => (await import('./commands/export.ts')).runExport,
+  'lovasz-finetune': async () => (await import('./commands/lovasz.ts')).runLovaszFinetune,
   eda: async () => (await import('./commands/eda.ts')).runEda,
   generate: async () => (await import('./commands/generate.ts')).runGenerate,
   import: async () => (await import('./commands/import.ts')).runImport,

@@ -1,11 +1,18 @@
 // Faults during training, each caused for real in a child process of the CLI: kill -9 after a step, kill -9 in the middle of a
 // checkpoint save, Ctrl-C (SIGINT), a full disk. Resumed runs end exactly where an uninterrupted run with the same seed ends;
-// a diverging loss stops the run.
+// a diverging loss stops the run. lovasz-finetune continues the trained run, and is interrupted and resumed like any run.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkpointProblem } from './checkpoint.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { lovaszHingeLoss } from '@steel/losses';
+import { buildModel } from './builders.ts';
+import { checkpointProblem, loadModelWeights } from './checkpoint.ts';
+import { parseTrainConfig } from './config.ts';
+import { epochOrder, openDataset, SampleStore, trainBatch, trainTransform } from './data.ts';
+import { identityOf } from './trainer.ts';
 import { runCli, tempDir, type CliResult } from './test-helpers.ts';
 
 let data: string;
@@ -88,6 +95,46 @@ describe('faults during training', () => {
       expect(lines[0]).toBe(header);
       expect(lines).toHaveLength(1 + 2 * 4); // 2 test images x 4 classes
     }
+  });
+
+  it('lovasz-finetune starts from the best model with the Lovász hinge loss; Ctrl-C, then train --resume finishes it', { timeout: 600_000 }, async () => {
+    const source = join(runs, 'full');
+    const run = join(runs, 'full-lovasz');
+    const first = withFault(['lovasz-finetune', '--from', source, '--steps', '2'], 'sigint:after-step:1');
+    expect(first.status, first.stderr).toBe(130);
+    expect(first.stderr).toContain(`Continue with: train --resume ${run}`);
+    const config = parseTrainConfig(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')));
+    expect(config).toMatchObject({ loss: 'lovasz-hinge', schedule: 'constant', lr: 1e-4, epochs: 1, steps: 2, initFrom: join(source, 'best') });
+    same('full', 'full-lovasz', 'split.json');
+    // The logged first loss is the Lovász hinge loss of the source's best model on the first training batch (a fresh
+    // model's differs), computed here from the saved best/ and the run's split.
+    const dataset = await openDataset(data);
+    const byId = new Map(dataset.images.map((e) => [e.id, e]));
+    const train = (JSON.parse(readFileSync(join(run, 'split.json'), 'utf8')) as { train: string[] }).train.map((id) => byId.get(id)!);
+    const store = new SampleStore(dataset, config.inChannels, config.scale);
+    const batch = await trainBatch(store, train, epochOrder(train.length, config.seed, 0), 0, config.batchSize, trainTransform(config), config.seed, 0);
+    const lovaszOf = async (model: LayersModel) => {
+      const value = tf.tidy(() =>
+        lovaszHingeLoss(tf.tensor4d(batch.y, [...batch.shape.slice(0, 3), dataset.classes] as [number, number, number, number]), model.apply(tf.tensor4d(batch.x, batch.shape), { training: true }) as tf.Tensor),
+      );
+      const v = (await value.data())[0]!;
+      value.dispose();
+      model.dispose();
+      return v;
+    };
+    const best = await buildModel(config, dataset.classes);
+    loadModelWeights(best, join(source, 'best'), identityOf(config, dataset.classes));
+    const expected = await lovaszOf(best);
+    const fresh = await lovaszOf(await buildModel(config, dataset.classes));
+    const logged = (JSON.parse(readFileSync(join(run, 'log.jsonl'), 'utf8').split('\n')[0]!) as { loss: number }).loss;
+    expect(logged).toBeCloseTo(expected, 4);
+    expect(Math.abs(fresh - expected)).toBeGreaterThan(1e-3);
+    const resumed = runCli(['train', '--resume', run]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('Resuming from epoch 1, step 1 (global step 1)');
+    expect(resumed.stderr).not.toContain('Starting from the weights');
+    expect(stepLines('full-lovasz')).toBe(2);
+    for (const file of ['best/model.json', 'metrics.json', 'submission.csv']) expect(existsSync(join(run, file)), file).toBe(true);
   });
 
   it('kill -9 after step 4 (last checkpoint at step 3): the resume replays step 4, drops its log line and ends equal', { timeout: 600_000 }, () => {

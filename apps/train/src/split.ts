@@ -18,13 +18,14 @@ import type { RunPaths } from './run-dir.ts';
 
 /**
  * The run's train/validation split: seeded holdout or stratified K-fold, optionally only defective images plus hard
- * negatives, capped by maxImages. Written to split.json, and read back on resume so a resumed run sees the same images.
+ * negatives, capped by maxImages. Written to split.json, and read back when `existing` is set (a resumed run, or a run
+ * that continues another run's training on its split.json) so the run sees the same images.
  */
 export async function makeSplit(
   config: TrainConfig,
   dataset: KaggleDataset,
   paths: RunPaths,
-  resume: boolean,
+  existing: boolean,
   log: (line: string) => void = () => {},
 ): Promise<{ train: ImageEntry[]; val: ImageEntry[] }> {
   const byId = new Map(dataset.images.map((e) => [e.id, e]));
@@ -34,7 +35,7 @@ export async function makeSplit(
       if (!entry) throw new AppError('CHECKPOINT', `Image ${id} of ${paths.split} is not in ${dataset.dir}. Resume with the same --data.`);
       return entry;
     });
-  if (resume && existsSync(paths.split)) {
+  if (existing && existsSync(paths.split)) {
     const split = await readSplit(paths.split);
     return { train: lookup(split.train), val: lookup(split.valid) };
   }

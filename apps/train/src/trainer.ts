@@ -6,7 +6,7 @@ import { recalibrateBatchNorm } from '@steel/models';
 import { accumulateGradients } from './accumulate.ts';
 import { stepsPerEpoch } from './budget.ts';
 import { applyPretrained, buildLoss, buildModel, buildOptimizer } from './builders.ts';
-import { loadCheckpoint, saveCheckpoint, saveModelDir, type EpochRecord, type ModelIdentity, type TrainState } from './checkpoint.ts';
+import { loadCheckpoint, loadModelWeights, saveCheckpoint, saveModelDir, type EpochRecord, type ModelIdentity, type TrainState } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { epochOrder, SampleStore, scaledSize, trainBatch, trainTransform, type PreparedData } from './data.ts';
 import { AppError, isAppError } from './errors.ts';
@@ -91,6 +91,10 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   if (config.pretrained !== undefined && !(options.resume && existsSync(paths.log))) {
     const loaded = applyPretrained(model, config.pretrained);
     progress.log(`Pretrained weights: ${loaded.loaded.length} tensors (${loaded.format} names) from ${config.pretrained}.`);
+  }
+  if (config.initFrom !== undefined && !(options.resume && existsSync(paths.log))) {
+    loadModelWeights(model, config.initFrom, identity);
+    progress.log(`Starting from the weights of ${config.initFrom}.`);
   }
   if (options.resume && existsSync(paths.log)) {
     state = await loadCheckpoint(paths.checkpoint, model, optimizer, identity, (line) => progress.log(line));

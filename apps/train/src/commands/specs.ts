@@ -117,6 +117,23 @@ export const tuneSpec: CommandSpec = {
   examples: [`${BIN} tune --models runs/main`, `${BIN} tune --models runs/unet,runs/fpn --tta hflip --out tuned.json`],
 };
 
+export const lovaszSpec: CommandSpec = {
+  name: 'lovasz-finetune',
+  summary: 'Continue a trained run for N steps with the Lovász hinge loss, from its best model; a new run folder, resumable with train --resume.',
+  usage: `${BIN} lovasz-finetune --from runs/<name> [--steps n] [--lr x] [--name <new>]`,
+  flags: [
+    { flag: 'from', type: 'string', help: 'the run folder to continue (its best/ model, config and split)' },
+    { flag: 'steps', type: 'int', help: 'optimizer steps (default 100)' },
+    { flag: 'lr', type: 'number', help: 'constant learning rate (default: a tenth of the run\'s)' },
+    { flag: 'name', type: 'string', help: 'new run name (default <run>-lovasz)' },
+    { flag: 'runs-dir', type: 'string', help: 'where the new run goes (default: beside the old one)' },
+    { flag: 'stop-after-steps', type: 'int', help: 'save a checkpoint and stop after this many steps (resume later)' },
+    BACKEND,
+    THREADS,
+  ],
+  examples: [`${BIN} lovasz-finetune --from runs/main --steps 60`, `${BIN} train --resume runs/main-lovasz`],
+};
+
 export const edaSpec: CommandSpec = {
   name: 'eda',
   summary: 'Counts per class, images with and without defects, defects per image, mask areas: a table and JSON.',
@@ -184,7 +201,7 @@ export const exportSpec: CommandSpec = {
   examples: [`${BIN} export --models runs/main`, `${BIN} export --models runs/main --out deploy/steel-unet.onnx`],
 };
 
-export const COMMAND_SPECS = [startSpec, trainSpec, evaluateSpec, predictSpec, tuneSpec, exportSpec, edaSpec, generateSpec, importSpec, benchSpec];
+export const COMMAND_SPECS = [startSpec, trainSpec, evaluateSpec, predictSpec, tuneSpec, lovaszSpec, exportSpec, edaSpec, generateSpec, importSpec, benchSpec];
 
 /** The top-level --help. */
 export function overviewText(): string {

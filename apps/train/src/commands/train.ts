@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ParsedArgs } from '../cli.ts';
-import { checkMultipleOf32, padTo32, parseTrainConfig, resolveTrainConfig, type TrainConfig } from '../config.ts';
+import { checkMultipleOf32, padTo32, parseTrainConfig, readRunConfig, resolveTrainConfig, type TrainConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { checkNewRunOptions, checkPerClassOptions, checkResumeOptions, explicitKeys } from '../options.ts';
 import { createProgress } from '../progress.ts';
-import { runPaths, timestampName, writeJson, type RunPaths } from '../run-dir.ts';
+import { runPaths, timestampName, writeFileAtomic, writeJson, type RunPaths } from '../run-dir.ts';
 import { initBackend } from '../backend.ts';
 import { ensureDataset } from './generate.ts';
 
@@ -20,7 +20,7 @@ export function prepareRun(args: ParsedArgs): { config: TrainConfig; paths: RunP
     if (!existsSync(paths.config)) {
       throw new AppError('CHECKPOINT', `Cannot resume: ${paths.config} does not exist. Pass the folder of a run started with "train" (runs/<name>).`);
     }
-    const saved = parseTrainConfig(JSON.parse(readFileSync(paths.config, 'utf8')), `config of ${resumeDir}`);
+    const saved = readRunConfig(paths.config, `config of ${resumeDir}`);
     const overrides = args.config;
     checkResumeOptions(saved, overrides, args.values, paths.root);
     for (const key of FIXED_ON_RESUME) {
@@ -69,7 +69,12 @@ export async function trainRun(
   initialConfig: TrainConfig,
   paths: RunPaths,
   resume: boolean,
-  options: { stopAfterSteps?: number | undefined; finish?: boolean } = {},
+  options: {
+    stopAfterSteps?: number | undefined;
+    finish?: boolean;
+    /** A split.json to train on instead of making a split (a new run that continues another run's training). */
+    splitFile?: string;
+  } = {},
 ): Promise<{ exitCode: number; dataDir: string }> {
   let config = initialConfig;
   const progress = createProgress(process.stderr);
@@ -87,7 +92,8 @@ export async function trainRun(
   checkPerClassOptions(config, dataset.classes);
   mkdirSync(paths.root, { recursive: true });
   progress.log(`Backend: ${backend.backend}${backend.detail ? ` (${backend.detail})` : ''}`);
-  const split = await makeSplit(config, dataset, paths, resume, (line) => progress.log(line));
+  if (!resume && options.splitFile !== undefined) writeFileAtomic(paths.split, readFileSync(options.splitFile));
+  const split = await makeSplit(config, dataset, paths, resume || options.splitFile !== undefined, (line) => progress.log(line));
   progress.log(`Data: ${dataDir} — ${split.train.length} training and ${split.val.length} validation images, ${dataset.classes} classes, ${dataset.height}x${dataset.width}`);
   if (!resume && config.budgetMinutes !== undefined && config.steps === undefined) {
     const { planBudget } = await import('../budget.ts');
