@@ -5,6 +5,8 @@
 import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { backpropFilterByProducts, backpropInputByProducts, forEachTap, preferProducts } from './conv2d-products.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
+import { backpropFilterOnHeap, backpropInputOnHeap, heapProductsFit } from './conv2d-gemm.ts';
+import { tileKernels } from './gemm.ts';
 
 type Padding = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 type Conv2DRunner = (backend: object, x: TensorInfo, filter: TensorInfo, dilations: [number, number], pad?: Padding) => TensorInfo;
@@ -56,6 +58,14 @@ function disposeAll(backend: object, infos: (TensorInfo | undefined)[]): void {
   for (let i = infos.length - 1; i >= 0; i--) if (infos[i]) disposeIntermediate(backend, infos[i]!);
 }
 
+/**
+ * Largest ratio of plane-grid positions to output pixels for which the heap products run the gradients (measured on
+ * UNet-ResNet18 layers, `bench/conv-gradients.ts`): dW beats the XNNPACK product up to ~2; dX only beats XNNPACK's
+ * forward convolution with relaxed SIMD (fused multiply-add) and little padding.
+ */
+const HEAP_FILTER_MAX_WASTE = 2;
+const HEAP_INPUT_MAX_WASTE = 1.25;
+
 /** Largest left operand of one matrix product in `Conv2DBackpropFilter`, in floats (the taps are split to stay under it). */
 const MAX_PRODUCT_OPERAND = 1 << 23;
 
@@ -68,7 +78,7 @@ const MAX_PRODUCT_OPERAND = 1 << 23;
  * grid is one offset, so its rows of X are contiguous slices and dW[p,q] = X_pq · D: one [taps·C, n] x [n, O] product
  * gives a block of taps of dW in its own [KH, KW, C, O] layout (positions outside OH x OW meet zeros of D).
  */
-export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand = MAX_PRODUCT_OPERAND): KernelFunc {
+export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand = MAX_PRODUCT_OPERAND, onHeap = true): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const x = inputs['x']!;
     const dy = inputs['dy']!;
@@ -76,6 +86,8 @@ export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand =
     const info = convInfoOf(x.shape, filterShape, attrs as NamedAttrMap);
     const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
     const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
+    const kernels = onHeap && heapProductsFit(info, O, HEAP_FILTER_MAX_WASTE) ? tileKernels(backend) : undefined;
+    if (kernels) return backpropFilterOnHeap(backend, kernels, x, dy, info);
     if (preferProducts(info)) return backpropFilterByProducts(backend, x, dy, info, runMatMul);
     const top = info.padInfo.top;
     const left = info.padInfo.left;
@@ -209,12 +221,14 @@ const FEW_INPUT_CHANNELS = 4;
  * results are interleaved into dx (stride 1: a single phase, which is dx). With few input channels (the stem) the forward
  * convolution would have few output channels, which XNNPACK runs slowly, so dx is the scatter-add of dy · wᵀ instead.
  */
-export function createConv2DBackpropInput(runConv2D: Conv2DRunner, runMatMul: MatMulRunner): KernelFunc {
+export function createConv2DBackpropInput(runConv2D: Conv2DRunner, runMatMul: MatMulRunner, onHeap = true): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const dy = inputs['dy']!;
     const filter = inputs['filter']!;
     const inputShape = (attrs as { inputShape: number[] }).inputShape;
     const info = convInfoOf(inputShape, filter.shape, attrs as NamedAttrMap);
+    const kernels = onHeap && heapProductsFit(info, info.inChannels, HEAP_INPUT_MAX_WASTE) ? tileKernels(backend) : undefined;
+    if (kernels?.relaxed) return backpropInputOnHeap(backend, kernels, dy, filter, info);
     if (preferProducts(info)) return backpropInputByProducts(backend, dy, filter, info, runMatMul);
     if (info.inChannels <= FEW_INPUT_CHANNELS || !phasesNeedNoCrop(info)) return backpropInputByProduct(backend, dy, filter, info, runMatMul);
     return backpropInputByPhases(backend, dy, filter, info, runConv2D);

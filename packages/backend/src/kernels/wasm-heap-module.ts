@@ -51,9 +51,27 @@ export interface HeapLoop {
   body(pointers: number[], scalars: number[], temps: number[]): Code[];
 }
 
-function assembleLoop(f: HeapLoop): { type: number[]; code: number[] } {
+/** One assembled function: its type (a func type entry) and its code (a code section entry, size included). */
+export interface AssembledFunction {
+  name: string;
+  type: number[];
+  code: number[];
+}
+
+/** The type entry of a function of `i32s` i32 then `f32s` f32 parameters and no result. */
+export const functionType = (i32s: number, f32s = 0): number[] => [
+  0x60, ...uleb(i32s + f32s), ...new Array<number>(i32s).fill(0x7f), ...new Array<number>(f32s).fill(0x7d), 0,
+];
+
+/** A code section entry: local declarations as [count, valtype] groups, then the body (without its final `end`). */
+export function functionCode(locals: [number, number][], body: Code): number[] {
+  const content = [...uleb(locals.length), ...locals.flatMap(([n, t]) => [...uleb(n), t]), ...body, 0x0b];
+  return [...uleb(content.length), ...content];
+}
+
+function assembleLoop(f: HeapLoop): AssembledFunction {
   const params = f.pointers + 1 + f.scalars;
-  const type = [0x60, ...uleb(params), ...new Array<number>(f.pointers + 1).fill(0x7f), ...new Array<number>(f.scalars).fill(0x7d), 0];
+  const type = functionType(f.pointers + 1, f.scalars);
   const count = f.pointers;
   const pointers = Array.from({ length: f.pointers }, (_, k) => k);
   const splats = Array.from({ length: f.scalars }, (_, k) => params + k);
@@ -70,23 +88,27 @@ function assembleLoop(f: HeapLoop): { type: number[]; code: number[] } {
     0x0c, 0, 0x0b, 0x0b, // br loop, end, end
     0x0b,
   ];
-  return { type, code: [...uleb(body.length), ...body] };
+  return { name: f.name, type, code: [...uleb(body.length), ...body] };
 }
 
 /** A module importing memory `e.m` (shared or not, as the backend's is) that exports the loops by name. */
 export function assembleHeapModule(loops: readonly HeapLoop[], shared: boolean): Uint8Array<ArrayBuffer> {
+  return assembleModule(loops.map(assembleLoop), shared);
+}
+
+/** A module importing memory `e.m` (shared or not) that exports `functions` by name. */
+export function assembleModule(assembled: readonly AssembledFunction[], shared: boolean): Uint8Array<ArrayBuffer> {
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
   const name = (text: string) => [...uleb(text.length), ...Array.from(text, (c) => c.charCodeAt(0))];
-  const assembled = loops.map(assembleLoop);
   // A shared memory import must state a maximum; 65536 pages (4 GiB) admits any wasm32 memory.
   const limits = shared ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [...uleb(loops.length), ...assembled.flatMap((a) => a.type)]),
+    ...section(1, [...uleb(assembled.length), ...assembled.flatMap((a) => a.type)]),
     ...section(2, [1, ...name('e'), ...name('m'), 0x02, ...limits]),
-    ...section(3, [...uleb(loops.length), ...loops.map((_, i) => uleb(i)).flat()]),
-    ...section(7, [...uleb(loops.length), ...loops.flatMap((l, i) => [...name(l.name), 0x00, ...uleb(i)])]),
-    ...section(10, [...uleb(loops.length), ...assembled.flatMap((a) => a.code)]),
+    ...section(3, [...uleb(assembled.length), ...assembled.map((_, i) => uleb(i)).flat()]),
+    ...section(7, [...uleb(assembled.length), ...assembled.flatMap((l, i) => [...name(l.name), 0x00, ...uleb(i)])]),
+    ...section(10, [...uleb(assembled.length), ...assembled.flatMap((a) => a.code)]),
   ]);
 }
 
@@ -124,7 +146,7 @@ const instances = new WeakMap<object, Map<string, Record<string, unknown> | null
  * The exports of the module of `loops` instantiated on `backend`'s heap (cached per memory and `key`), or undefined where
  * WebAssembly SIMD is unavailable or `backend` is not a tfjs-backend-wasm backend.
  */
-export function instantiateOnHeap<T>(backend: object, key: string, loops: readonly HeapLoop[]): T | undefined {
+export function instantiateOnHeap<T>(backend: object, key: string, loops: readonly HeapLoop[] | (() => readonly AssembledFunction[])): T | undefined {
   const memory = heapMemory(backend);
   if (!memory) return undefined;
   let byKey = instances.get(memory);
@@ -133,7 +155,8 @@ export function instantiateOnHeap<T>(backend: object, key: string, loops: readon
     const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     try {
-      const module = new wasm.Module(assembleHeapModule(loops, shared));
+      const bytes = typeof loops === 'function' ? assembleModule(loops(), shared) : assembleHeapModule(loops, shared);
+      const module = new wasm.Module(bytes);
       byKey.set(key, new wasm.Instance(module, { e: { m: memory } }).exports);
     } catch {
       byKey.set(key, null); // no SIMD (or no shared-memory import) in this runtime
