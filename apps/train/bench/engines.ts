@@ -1,22 +1,33 @@
-// `predict` on 64 synthetic 256x1600 images with the onnxruntime engine and with the tfjs engine, in the same run, on the
-// same model (UNet-ResNet18, 1 channel, 4 classes; speed does not depend on the weights): images/s of each and their ratio.
-// Run: pnpm --filter train bench:engines   (IMAGES=64, THREADS=2, ENCODER=resnet18, ARCHITECTURE=unet, BATCH=4)
+// `predict` on 64 synthetic 256x1600 images with the onnxruntime engine and with the tfjs engine, on the same model
+// (UNet-ResNet18, 1 channel, 4 classes; speed does not depend on the weights), no TTA on either side: images/s of each and
+// their ratio. The load of this machine changes by the minute, so the images are predicted in ROUNDS chunks and the engines
+// alternate chunk by chunk (A B B A A B ...); each engine's images/s is its images over its summed predict time. A stage
+// breakdown, measured in this process on the first BATCH images, follows: the raw forward pass of each engine, the whole
+// predictor (normalise, pad, forward, crop, sigmoid) and what the CLI adds (decode, post-processing, RLE, CSV).
+// Run: pnpm --filter train bench:engines   (IMAGES=64, ROUNDS=4, THREADS=2, ENCODER=resnet18, ARCHITECTURE=unet, BATCH=4)
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs-backend-cpu';
+import { readImage } from '@steel/data';
+import { createPredictor, toInputBatch, type InferenceEngine } from '@steel/inference';
 import { createModel } from '@steel/models';
 import { report, type BenchRow } from '../../../tooling/bench/report.ts';
+import { initBackend } from '../src/backend.ts';
 import { saveModelDir } from '../src/checkpoint.ts';
+import { chooseEngine } from '../src/engines.ts';
+import { createEngines, disposeMembers, loadMember } from '../src/inference.ts';
 
 const APP = resolve(fileURLToPath(import.meta.url), '../..');
 const IMAGES = Number(process.env['IMAGES'] ?? 64);
+const ROUNDS = Math.max(1, Math.min(IMAGES, Number(process.env['ROUNDS'] ?? 4)));
 const THREADS = Number(process.env['THREADS'] ?? 2);
 const BATCH = Number(process.env['BATCH'] ?? 4);
 const ARCHITECTURE = process.env['ARCHITECTURE'] ?? 'unet';
 const ENCODER = process.env['ENCODER'] ?? 'resnet18';
+const ENGINES = ['onnxruntime', 'tfjs'] as const;
 const work = join(APP, '.cache', 'bench-engines');
 const data = join(work, `synthetic-256x1600-t${IMAGES}`);
 const modelDir = join(work, `${ARCHITECTURE}-${ENCODER}`);
@@ -38,28 +49,103 @@ if (!existsSync(join(modelDir, 'weights.json'))) {
   await saveModelDir(modelDir, net, identity);
   net.dispose();
 }
-const model = modelDir;
+
+// The rounds' image folders: links to the generated images, IMAGES / ROUNDS each.
+const names = readdirSync(join(data, 'test_images')).filter((n) => /\.(png|jpe?g)$/i.test(n)).sort().slice(0, IMAGES);
+const roundDirs = Array.from({ length: ROUNDS }, (_, r) => {
+  const dir = join(work, `rounds-${IMAGES}-${ROUNDS}`, String(r));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const n of names.filter((_, i) => i % ROUNDS === r)) symlinkSync(join(data, 'test_images', n), join(dir, n));
+  return { dir, images: names.filter((_, i) => i % ROUNDS === r).length };
+});
+
+const totals = new Map(ENGINES.map((e) => [e, { images: 0, seconds: 0, process: 0, description: e as string }]));
+const load = [loadavg()[0]!];
+for (let r = 0; r < ROUNDS; r++) {
+  const order = r % 2 === 0 ? ENGINES : [...ENGINES].reverse();
+  for (const engine of order) {
+    const started = performance.now();
+    const { stdout, stderr } = cli(['predict', '--models', modelDir, '--images', roundDirs[r]!.dir, '--out', join(work, `${engine}-${r}.csv`),
+      '--engine', engine, '--backend', 'wasm', '--threads', String(THREADS), '--batch-size', String(BATCH)]);
+    const rate = Number(/([\d.]+) images\/s/.exec(stdout)?.[1]);
+    const t = totals.get(engine)!;
+    t.images += roundDirs[r]!.images;
+    t.seconds += roundDirs[r]!.images / rate;
+    t.process += (performance.now() - started) / 1000;
+    t.description = /Engine: (.*)/.exec(stderr)?.[1] ?? engine;
+    load.push(loadavg()[0]!);
+    process.stderr.write(`round ${r + 1}/${ROUNDS} ${engine}: ${rate} images/s (load ${loadavg()[0]!.toFixed(2)})\n`);
+  }
+}
+
+// Stage breakdown in this process: the same batch through each engine's raw forward pass and through the whole predictor,
+// alternating engines, median of RUNS after one warm-up.
+const RUNS = Number(process.env['RUNS'] ?? 3);
+await initBackend({ backend: 'wasm', threads: THREADS });
+const member = await loadMember(modelDir);
+const engines = new Map<string, InferenceEngine>();
+for (const e of ENGINES) engines.set(e, (await createEngines([member], await chooseEngine(e, 'cpu', THREADS), { device: 'cpu', threads: THREADS }))[0]!);
+const images = await Promise.all(names.slice(0, BATCH).map((n) => readImage(join(data, 'test_images', n), { channels: 1 })));
+const batch = toInputBatch(images, 1, member.normalization);
+const stage = new Map(ENGINES.map((e) => [e, { forward: [] as number[], predictor: [] as number[] }]));
+for (let run = 0; run <= RUNS; run++) {
+  for (const e of run % 2 === 0 ? ENGINES : [...ENGINES].reverse()) {
+    const engine = engines.get(e)!;
+    const predictor = createPredictor([{ engine, scale: member.scale, normalization: member.normalization }]);
+    let t0 = performance.now();
+    await engine.run(batch);
+    const forward = performance.now() - t0;
+    t0 = performance.now();
+    await predictor.predict(images);
+    const whole = performance.now() - t0;
+    if (run > 0) {
+      stage.get(e)!.forward.push(forward / BATCH);
+      stage.get(e)!.predictor.push(whole / BATCH);
+    }
+  }
+}
+load.push(loadavg()[0]!);
+await disposeMembers([member], [...engines.values()]);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const rows: BenchRow[] = [];
-const load = [loadavg()[0]!];
-for (const engine of ['onnxruntime', 'tfjs']) {
-  const started = performance.now();
-  const { stdout, stderr } = cli(['predict', '--models', model, '--images', join(data, 'test_images'), '--out', join(work, `${engine}.csv`),
-    '--engine', engine, '--backend', 'wasm', '--threads', String(THREADS), '--batch-size', String(BATCH)]);
-  const seconds = (performance.now() - started) / 1000;
-  const rate = Number(/([\d.]+) images\/s/.exec(stdout)?.[1]);
-  const used = /Engine: (.*)/.exec(stderr)?.[1] ?? engine;
-  rows.push({ engine: used, images: IMAGES, 'images/s': Number(rate.toFixed(3)), 'ms/image': Number((1000 / rate).toFixed(0)), 'process s': Number(seconds.toFixed(1)) });
-  load.push(loadavg()[0]!);
+const breakdown: Record<string, Record<string, number>> = {};
+for (const e of ENGINES) {
+  const t = totals.get(e)!;
+  const s = stage.get(e)!;
+  const perImage = (1000 * t.seconds) / t.images;
+  const forward = median(s.forward);
+  const predictor = median(s.predictor);
+  breakdown[e] = {
+    'forward ms/image': Math.round(forward),
+    'predictor ms/image': Math.round(predictor),
+    'pre/post-processing around the forward pass ms/image': Math.round(predictor - forward),
+  };
+  rows.push({
+    engine: t.description,
+    images: t.images,
+    'images/s': Number((t.images / t.seconds).toFixed(3)),
+    'ms/image': Math.round(perImage),
+    'forward ms/image': Math.round(forward),
+    'predictor ms/image': Math.round(predictor),
+    'process s': Number(t.process.toFixed(1)),
+  });
 }
-const ratio = (rows[0]!['images/s'] as number) / (rows[1]!['images/s'] as number);
-rows.push({ engine: 'onnxruntime / tfjs', images: IMAGES, 'images/s': Number(ratio.toFixed(2)), 'ms/image': null, 'process s': null });
+const [ort, tfjs] = ENGINES.map((e) => totals.get(e)!);
+const ratio = ort!.images / ort!.seconds / (tfjs!.images / tfjs!.seconds);
+const forwardRatio = median(stage.get('tfjs')!.forward) / median(stage.get('onnxruntime')!.forward);
+rows.push({ engine: 'onnxruntime / tfjs', images: IMAGES, 'images/s': Number(ratio.toFixed(2)), 'ms/image': null, 'forward ms/image': Number(forwardRatio.toFixed(2)), 'predictor ms/image': null, 'process s': null });
 report('predict-engines', rows, {
   command: 'pnpm --filter train bench:engines',
   model: `${ARCHITECTURE}-${ENCODER}, 1 channel, 4 classes`,
-  images: `${IMAGES} synthetic 256x1600`,
+  images: `${IMAGES} synthetic 256x1600, in ${ROUNDS} rounds alternating the engines`,
+  tta: 'none (both engines)',
   threads: THREADS,
   batchSize: BATCH,
+  tfjsBackend: 'wasm',
   loadAverage1m: load.map((l) => Number(l.toFixed(2))),
   ratio,
+  forwardRatio,
+  breakdown,
 });

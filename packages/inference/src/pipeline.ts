@@ -89,7 +89,11 @@ export function toInputBatch(images: readonly InferenceImage[], channels: number
   images.forEach((im, i) => {
     const src = im.data;
     const base = i * plane * channels;
-    if (im.channels === channels) {
+    if (im.channels === 1 && channels === 1) {
+      const a0 = a[0]!;
+      const b0 = b[0]!;
+      for (let p = 0; p < plane; p++) out[base + p] = src[p]! * a0 + b0;
+    } else if (im.channels === channels) {
       for (let p = 0; p < plane; p++) for (let k = 0; k < channels; k++) out[base + p * channels + k] = src[p * channels + k]! * a[k]! + b[k]!;
     } else if (im.channels === 1) {
       for (let p = 0; p < plane; p++) for (let k = 0; k < channels; k++) out[base + p * channels + k] = src[p]! * a[k]! + b[k]!;
@@ -119,6 +123,7 @@ export function resizeBatch(batch: ArrayBatch, height: number, width: number, me
 /** Copies columns `[from, from + cols)` of every image of `src` (all its rows) into a zero `[n, outH, outW, c]` batch at the top left. */
 function cutPadded(src: ArrayBatch, from: number, cols: number, outH: number, outW: number): ArrayBatch {
   const [n, h, w, c] = src.shape;
+  if (from === 0 && cols === w && outH === h && outW === w) return src;
   const out = new Float32Array(n * outH * outW * c);
   for (let i = 0; i < n; i++) {
     for (let r = 0; r < h; r++) {
@@ -163,6 +168,10 @@ export function createGeometryFn(
       const keepTo = Math.min(tile.keepTo, size.width);
       if (keepTo <= tile.keepFrom) continue;
       const keep = (keepTo - tile.keepFrom) * classes;
+      if (keep === size.width * classes && oh === size.height && ow === size.width && out.data !== input.data) {
+        logits = out.data; // the whole image in one tile, no padding: nothing to crop
+        continue;
+      }
       for (let i = 0; i < n; i++) {
         for (let r = 0; r < size.height; r++) {
           const s = ((i * oh + r) * ow + (tile.keepFrom - tile.start)) * classes;
