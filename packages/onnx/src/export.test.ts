@@ -1,7 +1,7 @@
 // Exactness of the export: for every architecture x encoder x input channels x classification head, the ONNX model in
 // onnxruntime-node equals the tfjs model on the same input, whole tensors, to 1e-4 relative (max |diff| / max |output|).
 import * as tf from '@tensorflow/tfjs-core';
-import { input, layers, model as buildModel } from '@tensorflow/tfjs-layers';
+import { input, layers, model as buildModel, sequential } from '@tensorflow/tfjs-layers';
 import { architectures, createModel, encoders, type ArchitectureName, type EncoderName } from '@steel/models';
 import { describe, expect, it } from 'vitest';
 import { createSession, makeInput, randomizeNormalization, relativeError, runOrt, runTfjs } from '../test/ort.ts';
@@ -158,6 +158,26 @@ describe('exportOnnx', () => {
       expect((error as Error).message).toMatch(/"up_conv".*Conv2DTranspose; supported: .*Conv2D/);
     } finally {
       odd.dispose();
+    }
+  });
+
+  it('exports a tf.sequential model, and names the layer and class it cannot convert', async () => {
+    const conv = () => layers.conv2d({ inputShape: [32, 32, 1], filters: 2, kernelSize: 3, padding: 'same', name: 'conv' });
+    const plain = sequential({ layers: [conv(), layers.reLU({ name: 'relu' })] });
+    const { nchw, nhwc } = makeInput([2, 1, 32, 32]);
+    try {
+      const out = await runOrt(await createSession(exportOnnx(plain)), nchw, [2, 1, 32, 32]);
+      expect(relativeError(out['logits']!.data, runTfjs(plain, nhwc)[0]!)).toBeLessThan(TOLERANCE);
+    } finally {
+      plain.dispose();
+      nhwc.dispose();
+    }
+    const noisy = sequential({ layers: [conv(), layers.separableConv2d({ filters: 2, kernelSize: 3, name: 'separable' })] });
+    try {
+      expect(() => exportOnnx(noisy)).toThrow(expect.objectContaining({ name: 'OnnxError', code: 'UNSUPPORTED_LAYER' }));
+      expect(() => exportOnnx(noisy)).toThrow(/^Cannot export layer "separable": no ONNX form for class SeparableConv2D; supported: /);
+    } finally {
+      noisy.dispose();
     }
   });
 });

@@ -104,7 +104,7 @@ function keepsSize(model: LayersModel): boolean {
 
 /**
  * Exports a tfjs-layers functional model (every model `createModel` of @steel/models builds: UNet/FPN on ResNet
- * encoders, 1 or 3 channels, with or without the classification head) to ONNX bytes.
+ * encoders, 1 or 3 channels, with or without the classification head) or a `tf.sequential` model to ONNX bytes.
  *
  * The graph's input is `image`, float32 `[N, C, H, W]` with dynamic N, H and W (H and W multiples of 32; the graph does
  * not check it); its outputs are `logits` `[N, classes, H, W]` and, with a classification head, `class_logits`
@@ -117,8 +117,12 @@ function keepsSize(model: LayersModel): boolean {
  * const bytes = exportOnnx(model, { metadata: { classes: '4', normalisation: JSON.stringify({ mean: 0.34, std: 0.14 }) } });
  * await writeFile('model.onnx', bytes);
  */
-export function exportOnnx(model: LayersModel, options: ExportOnnxOptions = {}): Uint8Array {
+export function exportOnnx(net: LayersModel, options: ExportOnnxOptions = {}): Uint8Array {
   const { opset, metadata, foldBatchNorm } = checkOptions(options);
+  // A tf.sequential model keeps its layers' graph in an inner functional model, made when it is first built.
+  const sequential = net as unknown as { model?: LayersModel; build?: () => void };
+  if (net.getClassName() === 'Sequential' && sequential.model === undefined) sequential.build?.();
+  const model = net.getClassName() === 'Sequential' && sequential.model !== undefined ? sequential.model : net;
   if (model.inputs.length !== 1) {
     throw new OnnxError('UNSUPPORTED_MODEL', `Expected a model with one input (the image), got ${model.inputs.length}.`);
   }
@@ -158,7 +162,8 @@ export function exportOnnx(model: LayersModel, options: ExportOnnxOptions = {}):
 
   const same = keepsSize(model);
   const outputsInfo = model.outputs.map((t, i) => {
-    const v = values.get(t.id)!;
+    const v = values.get(t.id);
+    if (v === undefined) throw new OnnxError('UNSUPPORTED_MODEL', `Cannot export "${net.name}": its output ${i} is not computed by the model's own layers.`);
     const name = outputNames[i]!;
     g.node('Identity', name, [g.materialize(v)], [], [name]);
     const shape = t.shape;
