@@ -187,8 +187,10 @@ export function mergeConfig(...sources: Record<string, unknown>[]): Record<strin
   for (const source of sources) {
     for (const [key, value] of Object.entries(source)) {
       if (value === undefined) continue;
-      const prev = out[key];
-      out[key] = isPlainObject(prev) && isPlainObject(value) ? mergeConfig(prev, value) : value;
+      const prev = Object.hasOwn(out, key) ? out[key] : undefined;
+      // Defined, not assigned: a "__proto__" key stays a key (which the schema rejects) instead of setting the prototype.
+      const merged = isPlainObject(prev) && isPlainObject(value) ? mergeConfig(prev, value) : value;
+      Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true });
     }
   }
   return out;
@@ -228,7 +230,8 @@ export function resolveTrainConfig(options: {
 }): TrainConfig {
   const preset = getPreset(options.preset ?? 'default');
   const file = options.configFile === undefined ? {} : readConfigFile(options.configFile);
-  return parseTrainConfig(mergeConfig(preset, file, options.flags ?? {}));
+  const source = options.configFile === undefined ? 'configuration' : `configuration (${options.configFile} over the preset, then the flags)`;
+  return parseTrainConfig(mergeConfig(preset, file, options.flags ?? {}), source);
 }
 
 /** Checks that a model input size is a multiple of 32, naming the nearest valid sizes. */

@@ -6,7 +6,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { DecodedImage } from '@steel/data';
 import { createPredictor, type InferenceEngine, type Normalization, type Predictor } from '@steel/inference';
 import { loadModelWeights, readIdentity, type ModelIdentity } from './checkpoint.ts';
-import { parseTrainConfig, type TrainConfig } from './config.ts';
+import { parseTrainConfig, readConfigFile, type TrainConfig } from './config.ts';
 import { createEngine, type DeviceName, type EngineChoice } from './engines.ts';
 import { AppError } from './errors.ts';
 import { parseOnnxMetadata, STEEL_NORMALIZATION } from './onnx-metadata.ts';
@@ -41,7 +41,7 @@ async function loadOnnxMember(path: string, expect?: Partial<ModelIdentity>): Pr
   const input = description.inputs[0]?.shape ?? [];
   const output = (description.outputs.find((o) => o.name === 'logits') ?? description.outputs[0])?.shape ?? [];
   const fixed = (d: unknown) => (typeof d === 'number' && d > 0 ? d : undefined);
-  const meta = parseOnnxMetadata(description.metadata, { inChannels: fixed(input[1]), classes: fixed(output[1]) });
+  const meta = parseOnnxMetadata(description.metadata, { inChannels: fixed(input[1]), classes: fixed(output[1]) }, path);
   if (meta.inChannels === undefined || meta.classes === undefined) {
     throw new AppError('CHECKPOINT', `${path}: expected an ONNX model with input [N, C, H, W] and output [N, classes, H, W] (or steel metadata), got input [${input.join(', ')}] and output [${output.join(', ')}].`);
   }
@@ -56,12 +56,15 @@ async function loadOnnxMember(path: string, expect?: Partial<ModelIdentity>): Pr
       throw new AppError('CHECKPOINT', `${path} has ${identity[key]} ${key === 'classes' ? 'classes' : 'input channels'}, expected ${expect[key]}.`);
     }
   }
-  const config = parseTrainConfig({
-    inChannels: identity.inChannels === 3 ? 3 : 1,
-    scale: Math.min(1, meta.scale),
-    ...(meta.threshold === undefined ? {} : { threshold: meta.threshold }),
-    ...(meta.minArea === undefined ? {} : { minArea: meta.minArea }),
-  });
+  const config = parseTrainConfig(
+    {
+      inChannels: identity.inChannels === 3 ? 3 : 1,
+      scale: Math.min(1, meta.scale),
+      ...(meta.threshold === undefined ? {} : { threshold: meta.threshold }),
+      ...(meta.minArea === undefined ? {} : { minArea: meta.minArea }),
+    },
+    `metadata of ${path}`,
+  );
   return { path, model: undefined, onnx: bytes, identity, scale: meta.scale, normalization: meta.normalization, config };
 }
 
@@ -90,7 +93,7 @@ export async function loadMember(path: string, expect?: Partial<ModelIdentity>):
   }
   const identity = readIdentity(modelDir);
   if (identity === undefined) throw new AppError('CHECKPOINT', `No weights.json in ${modelDir}; the model folder is incomplete.`);
-  const config = configPath ? parseTrainConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath) : undefined;
+  const config = configPath ? parseTrainConfig(readConfigFile(configPath), configPath) : undefined;
   // The network asked for on the command line (if any) must be the one in the checkpoint.
   const wanted: ModelIdentity = { ...identity, ...(expect ?? {}) };
   const base = config ?? parseTrainConfig({});

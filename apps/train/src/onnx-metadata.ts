@@ -1,6 +1,7 @@
 // Reading what an exported .onnx file says about feeding its model (the metadata_props `export` writes, see
 // commands/export.ts), for `--models x.onnx`.
 import type { Normalization } from '@steel/inference';
+import { AppError } from './errors.ts';
 
 /** The pixel normalisation steel trains with: bytes / 255. */
 export const STEEL_NORMALIZATION: Normalization = { scale: 1 / 255, mean: 0, std: 1 };
@@ -35,28 +36,61 @@ export interface OnnxModelMetadata {
 /**
  * Reads the metadata keys `export` writes (`in_channels`, `classes`, `scale`, `normalisation` as
  * `{ divisor, mean, std }`, `threshold`, `min_area`), falling back to `fromGraph` for channels and classes, scale 1 and
- * bytes / 255.
+ * bytes / 255 where a key is absent.
+ * @throws {AppError} CHECKPOINT naming `file` and the key when a key is present but unusable (a class count of 0, a
+ * threshold of 2, a zero std, min_area that is not a list of whole pixel counts).
  */
-export function parseOnnxMetadata(metadata: Record<string, string>, fromGraph: { inChannels?: number | undefined; classes?: number | undefined }): OnnxModelMetadata {
-  const norm = json(metadata['normalisation'] ?? metadata['normalization']) as { divisor?: unknown; scale?: unknown; mean?: unknown; std?: unknown } | undefined;
-  const divisor = num(norm?.divisor);
-  const perChannel = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : num(v));
-  const normalization: Normalization = norm
-    ? {
-        scale: divisor !== undefined && divisor !== 0 ? 1 / divisor : (num(norm.scale) ?? STEEL_NORMALIZATION.scale!),
-        mean: perChannel(norm.mean) ?? 0,
-        std: perChannel(norm.std) ?? 1,
-      }
-    : STEEL_NORMALIZATION;
-  const minArea = json(metadata['min_area']);
+export function parseOnnxMetadata(
+  metadata: Record<string, string>,
+  fromGraph: { inChannels?: number | undefined; classes?: number | undefined },
+  file = 'the .onnx model',
+): OnnxModelMetadata {
+  const bad = (key: string, expected: string): never => {
+    throw new AppError('CHECKPOINT', `${file}: metadata "${key}" is '${String(metadata[key]).slice(0, 80)}'; expected ${expected}. Re-export the model or fix its metadata.`);
+  };
+  const has = (key: string) => Object.hasOwn(metadata, key);
+  const count = (key: string, fallback: number | undefined) => {
+    if (!has(key)) return fallback;
+    const n = num(metadata[key]);
+    return n !== undefined && Number.isInteger(n) && n >= 1 ? n : bad(key, 'a whole number of at least 1');
+  };
+  const normKey = has('normalisation') ? 'normalisation' : 'normalization';
+  let normalization: Normalization = STEEL_NORMALIZATION;
+  if (has(normKey)) {
+    const norm = json(metadata[normKey]);
+    const expected = '{ divisor, mean, std } with finite numbers (or lists of them), divisor and std not 0';
+    if (norm === null || typeof norm !== 'object' || Array.isArray(norm)) bad(normKey, expected);
+    const { divisor: d, scale: sc, mean: m, std: sd } = norm as { divisor?: unknown; scale?: unknown; mean?: unknown; std?: unknown };
+    const values = (v: unknown, fallback: number, nonZero: boolean): number | number[] => {
+      if (v === undefined) return fallback;
+      const list = Array.isArray(v) ? v.map(num) : [num(v)];
+      if (list.length === 0 || list.some((x) => x === undefined || (nonZero && x === 0))) bad(normKey, expected);
+      return Array.isArray(v) ? (list as number[]) : list[0]!;
+    };
+    const divisor = d === undefined ? undefined : (values(d, 1, true) as number);
+    if (Array.isArray(divisor)) bad(normKey, expected);
+    normalization = {
+      scale: divisor !== undefined ? 1 / divisor : (values(sc, STEEL_NORMALIZATION.scale as number, true) as number),
+      mean: values(m, 0, false),
+      std: values(sd, 1, true),
+    };
+    const all = [normalization.scale, normalization.mean, normalization.std].flat();
+    if (Array.isArray(normalization.scale) || !all.every((x) => Number.isFinite(x))) bad(normKey, expected);
+  }
+  const scale = has('scale') ? num(metadata['scale']) : 1;
+  if (scale === undefined || scale <= 0) bad('scale', 'a number above 0');
+  const threshold = has('threshold') ? num(metadata['threshold']) : undefined;
+  if (has('threshold') && (threshold === undefined || threshold <= 0 || threshold >= 1)) bad('threshold', 'a probability between 0 and 1');
+  const minArea = has('min_area') ? json(metadata['min_area']) : undefined;
+  if (has('min_area') && !(Array.isArray(minArea) && minArea.every((a) => Number.isInteger(a) && a >= 0))) bad('min_area', 'a JSON list of whole pixel counts, like [0,0,250,250]');
   return {
     architecture: metadata['architecture'],
     encoder: metadata['encoder'],
-    inChannels: num(metadata['in_channels']) ?? fromGraph.inChannels,
-    classes: num(metadata['classes']) ?? fromGraph.classes,
-    scale: num(metadata['scale']) ?? 1,
+    inChannels: count('in_channels', fromGraph.inChannels),
+    classes: count('classes', fromGraph.classes),
+    scale: scale!,
     normalization,
-    threshold: num(metadata['threshold']),
-    minArea: Array.isArray(minArea) && minArea.every((a) => Number.isInteger(a)) ? (minArea as number[]) : undefined,
+    threshold,
+    minArea: minArea as number[] | undefined,
   };
 }

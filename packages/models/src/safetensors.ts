@@ -109,6 +109,10 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
+      // The format's metadata is a map of strings; anything else would reach callers as strings that are not.
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || !Object.values(entry).every((v) => typeof v === 'string')) {
+        invalid(`Expected __metadata__ to be an object of strings, got ${echo(entry)}.`);
+      }
       metadata = { ...(entry as Record<string, string>) };
       continue;
     }
