@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
 import { AppError } from './errors.ts';
 import { faultPointSync } from './fault.ts';
 import { writeDirAtomic } from './run-dir.ts';
@@ -56,6 +57,41 @@ interface Manifest {
   file?: string;
 }
 
+const shape = z.array(z.number().int().nonnegative());
+const manifestSchema = z.object({
+  identity: z.object({
+    architecture: z.string(),
+    encoder: z.string(),
+    inChannels: z.number().int().positive(),
+    classes: z.number().int().positive(),
+    classificationHead: z.boolean().optional(),
+  }),
+  weights: z.array(z.object({ name: z.string(), shape })),
+  specs: z.array(z.looseObject({ name: z.string(), shape, dtype: z.enum(['float32', 'int32', 'bool']) })),
+  file: z.string().regex(/^[\w.-]+$/, 'a file name in the same folder').optional(),
+});
+
+/**
+ * Reads and checks the weights.json of a model folder, or undefined when there is none.
+ * @throws {AppError} CHECKPOINT naming the file when it is not JSON or not a weights manifest.
+ */
+function readManifest(dir: string): Manifest | undefined {
+  const path = join(dir, 'weights.json');
+  if (!existsSync(path)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new AppError('CHECKPOINT', `${path} is not valid JSON (${(error as Error).message}); the model folder is damaged. Use the run's checkpoint/ or retrain.`, { cause: error });
+  }
+  const result = manifestSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new AppError('CHECKPOINT', `${path}: ${issue.path.join('.') || '(top level)'}: ${issue.message}; not a weights manifest written by steel.`);
+  }
+  return result.data as Manifest;
+}
+
 function encodeNamed(tensors: NamedTensor[]): Promise<{ data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] }> {
   return tf.io.encodeWeights(tensors) as Promise<{ data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] }>;
 }
@@ -78,11 +114,10 @@ function describe(identity: ModelIdentity): string {
  * @throws {AppError} CHECKPOINT when the files are missing, or were written by a different architecture.
  */
 export function loadModelWeights(model: LayersModel, dir: string, identity: ModelIdentity): void {
-  const manifestPath = join(dir, 'weights.json');
-  if (!existsSync(manifestPath)) {
+  const manifest = readManifest(dir);
+  if (manifest === undefined) {
     throw new AppError('CHECKPOINT', `No model weights in ${dir} (weights.json missing). Point to a run folder, its best/ or checkpoint/ folder.`);
   }
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
   const same =
     manifest.identity.architecture === identity.architecture &&
     manifest.identity.encoder === identity.encoder &&
@@ -100,18 +135,26 @@ export function loadModelWeights(model: LayersModel, dir: string, identity: Mode
         `. Use the same --architecture/--encoder/--in-channels as the run that wrote it, or start a new run.`,
     );
   }
-  const buffer = readFileSync(join(dir, manifest.file ?? 'weights.bin'));
+  const weightFile = join(dir, manifest.file ?? 'weights.bin');
+  const specsMatch =
+    manifest.specs.length === model.weights.length &&
+    manifest.specs.every((spec, i) => spec.shape.join('x') === model.weights[i]!.shape.join('x')) &&
+    new Set(manifest.specs.map((spec) => spec.name)).size === manifest.specs.length;
+  if (!specsMatch) throw new AppError('CHECKPOINT', `${join(dir, 'weights.json')}: its specs do not describe the model's ${model.weights.length} weights; the model folder is damaged.`);
+  if (!existsSync(weightFile)) throw new AppError('CHECKPOINT', `${weightFile} is missing; the model folder is incomplete.`);
+  const buffer = readFileSync(weightFile);
+  if (buffer.byteLength !== expectedBytes(manifest.specs)) {
+    throw new AppError('CHECKPOINT', `${weightFile} holds ${buffer.byteLength} bytes, expected ${expectedBytes(manifest.specs)} from weights.json; the file is truncated or damaged.`);
+  }
   const tensors = tf.io.decodeWeights(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength), manifest.specs);
   // Specs are in the order of model.weights, whatever their names.
   model.weights.forEach((w, i) => w.write(tensors[manifest.specs[i]!.name]!));
   tf.dispose(Object.values(tensors));
 }
 
-/** Reads the identity recorded with saved weights. */
+/** Reads the identity recorded with saved weights. @throws {AppError} CHECKPOINT when weights.json is damaged. */
 export function readIdentity(dir: string): ModelIdentity | undefined {
-  const manifestPath = join(dir, 'weights.json');
-  if (!existsSync(manifestPath)) return undefined;
-  return (JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest).identity;
+  return readManifest(dir)?.identity;
 }
 
 /** Adam's private bias-correction accumulators; restoring them keeps a resumed run bit-identical. */

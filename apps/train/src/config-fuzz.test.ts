@@ -1,12 +1,15 @@
-// Fuzzing the JSON a user hands the app: the training config (`--config`, a run's config.json), and the metadata of an
-// .onnx model (`--models x.onnx`). A valid result, or an AppError whose message names the file; nothing else.
+// Fuzzing the JSON a user hands the app: the training config (`--config`, a run's config.json), the metadata of an
+// .onnx model (`--models x.onnx`) and a tuned.json with gates (`evaluate --postprocess`).
+// A valid result, or a typed error whose message names the file; nothing else.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
+import { isEnsembleError } from '@steel/ensemble';
 import { afterAll, expect } from 'vitest';
 import { fuzzSuites, typedOnly } from '../../../tooling/vitest/fuzz.ts';
 import { OPTIMIZERS, PRESETS, readConfigFile, resolveTrainConfig } from './config.ts';
 import { isAppError } from './errors.ts';
+import { gatingFromFile } from './gating.ts';
 import { parseOnnxMetadata } from './onnx-metadata.ts';
 import { tempDir } from './test-helpers.ts';
 
@@ -66,5 +69,21 @@ fuzzSuites('fuzzing .onnx metadata', (numRuns, suite) => {
       if (m.threshold !== undefined) expect(m.threshold > 0 && m.threshold < 1).toBe(true);
       if (m.minArea !== undefined) expect(m.minArea.every((a) => Number.isInteger(a) && a >= 0)).toBe(true);
     }, names('fuzz.onnx'));
+  });
+});
+
+const rule = fc.dictionary(fc.constantFrom('threshold', 'minArea', 'topThreshold', 'minMaskArea', 'gate'), fc.oneof(number, fc.constant(null)), { maxKeys: 3 });
+const post = fc.record({ version: fc.constantFrom(1, 2), classes: fc.array(rule, { maxLength: 4 }) }, { requiredKeys: [] });
+const tuned = fc.oneof(
+  fc.record({ version: fc.constant(1), classes: fc.array(rule, { minLength: 4, maxLength: 4 }), gating: fc.oneof(fc.record({ plain: fc.oneof(post, fc.jsonValue()) }, { requiredKeys: [] }), fc.jsonValue()) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc.jsonValue().map((v) => JSON.stringify(v)),
+  fc.string({ maxLength: 30 }),
+);
+
+fuzzSuites('fuzzing tuned.json with gates', (numRuns, suite) => {
+  test.prop([tuned], { numRuns })(`gatingFromFile (${suite})`, async (json) => {
+    const file = join(dir, 'tuned.json');
+    writeFileSync(file, json);
+    await typedOnly(() => gatingFromFile(file, 4), (e) => names(file)(e) || isEnsembleError(e));
   });
 });

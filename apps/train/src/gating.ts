@@ -6,6 +6,7 @@ import type { ClassRule, PostprocessConfig, Tuner, TuningResult } from '@steel/e
 import { resizeBatch, toInputBatch, workSize, type InferenceImage } from '@steel/inference';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { padTo32 } from './config.ts';
+import { AppError } from './errors.ts';
 import { splitOutputs } from './head.ts';
 import type { Member } from './inference.ts';
 
@@ -161,7 +162,12 @@ export const describePost = (post: PostprocessConfig, area: number): string => p
 export async function gatingFromFile(file: string | undefined, classes: number): Promise<{ plain: PostprocessConfig; gated: PostprocessConfig } | undefined> {
   if (file === undefined || !existsSync(file)) return undefined;
   const { parsePostprocessConfig } = await import('@steel/ensemble');
-  const json = JSON.parse(readFileSync(file, 'utf8')) as { gating?: { plain?: unknown } };
-  if (json.gating?.plain === undefined) return undefined;
+  let json: { gating?: { plain?: unknown } } | null;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
+  } catch (error) {
+    throw new AppError('CONFIG', `Post-processing file ${file} is not valid JSON (${(error as Error).message}).`, { cause: error });
+  }
+  if (json === null || typeof json !== 'object' || json.gating === null || typeof json.gating !== 'object' || json.gating.plain === undefined) return undefined;
   return { plain: parsePostprocessConfig(json.gating.plain, { classes }), gated: parsePostprocessConfig(json, { classes }) };
 }
