@@ -83,10 +83,22 @@ describe('faults during training', () => {
     const t = runCli(['tune', '--models', run, '--data', data, '--split', 'all', '--out', tuned, '--backend', 'wasm']);
     expect(t.status, t.stderr).toBe(0);
     expect((JSON.parse(readFileSync(tuned, 'utf8')) as { classes: unknown[] }).classes).toHaveLength(4);
-    const e = runCli(['evaluate', '--models', run, '--data', data, '--split', 'all', '--postprocess', tuned, '--backend', 'wasm']);
+    const json = join(runs, 'evaluation-steps.json');
+    const e = runCli(['evaluate', '--models', run, '--data', data, '--split', 'all', '--postprocess', tuned, '--backend', 'wasm', '--json', json]);
     expect(e.status, e.stderr).toBe(0);
     expect(e.stdout).toMatch(/^raw .*\n\+ post-processing/m);
     expect(e.stdout).toContain('all-empty baseline:');
+    // The dataset Dice and mean IoU of each step, printed and in the JSON file.
+    expect(e.stdout).toContain('dataset Dice per class (2·ΣI/(ΣP+ΣT), pixels summed over the 8 images) and mean IoU');
+    const steps = JSON.parse(readFileSync(json, 'utf8')) as { images: number; rows: { step: string; mean: number; datasetDice: number[]; meanIou: number }[] };
+    expect(steps.images).toBe(8);
+    for (const row of steps.rows) {
+      const mean = row.datasetDice.reduce((a, b) => a + b, 0) / row.datasetDice.length;
+      const lines = e.stdout.split('\n').filter((l) => l.startsWith(`${row.step}  `));
+      expect(lines, row.step).toHaveLength(2); // a line in the step table and one in the pooled table
+      expect(lines[0]).toContain(` ${row.mean.toFixed(4)}`);
+      expect(lines[1]!.endsWith(`${mean.toFixed(4)}  ${row.meanIou.toFixed(4)}`), lines[1]).toBe(true);
+    }
     for (const [format, header] of [['current', 'ImageId,EncodedPixels,ClassId'], ['first', 'ImageId_ClassId,EncodedPixels']] as const) {
       const out = join(runs, `predicted-${format}.csv`);
       const p = runCli(['predict', '--models', run, '--data', data, '--out', out, '--format', format, '--backend', 'wasm']);

@@ -44,6 +44,15 @@ export interface StepRow {
   /** Competition Dice: mean over every image and class. */
   readonly mean: number;
   /**
+   * Dataset Dice per class: `2·ΣI / (ΣP + ΣT)` with the pixel counts summed over all images (1 where the class has no
+   * pixel in truth or prediction). Unlike `dice`, an empty image predicted empty adds nothing.
+   */
+  readonly datasetDice: readonly number[];
+  /** Dataset IoU per class: `ΣI / Σ(P ∪ T)` over all images (1 where the union is empty). */
+  readonly iou: readonly number[];
+  /** Mean of `iou` over the classes (mIoU). */
+  readonly meanIou: number;
+  /**
    * Change of `mean` from the step this one builds on: TTA from the same model raw, the ensemble from its best member, post-
    * processing from the row before it. Absent for raw rows.
    */
@@ -113,13 +122,34 @@ export function createStepEvaluator({
   postprocess(new Float32Array(pixels * channels), shape, config);
   if (gating !== undefined) postprocess(new Float32Array(pixels * channels), shape, gating);
   const sums = new Map<string, Float64Array>();
+  // Per step and class: intersection, predicted and true pixels summed over the images.
+  const pooled = new Map<string, { inter: Float64Array; pred: Float64Array; truth: Float64Array }>();
   let images = 0;
   let withTta: boolean | null = null;
 
   const score = (step: string, masks: readonly Uint8Array[], truths: readonly Uint8Array[]): void => {
     let row = sums.get(step);
     if (!row) sums.set(step, (row = new Float64Array(channels)));
-    for (let k = 0; k < channels; k++) row[k]! += dice(masks[k]!, truths[k]!);
+    let counts = pooled.get(step);
+    if (!counts) pooled.set(step, (counts = { inter: new Float64Array(channels), pred: new Float64Array(channels), truth: new Float64Array(channels) }));
+    for (let k = 0; k < channels; k++) {
+      const m = masks[k]!;
+      const g = truths[k]!;
+      row[k]! += dice(m, g);
+      let inter = 0;
+      let pred = 0;
+      let truth = 0;
+      for (let i = 0; i < pixels; i++) {
+        const a = m[i]! > 0 ? 1 : 0;
+        const b = g[i]! > 0 ? 1 : 0;
+        pred += a;
+        truth += b;
+        inter += a & b;
+      }
+      counts.inter[k]! += inter;
+      counts.pred[k]! += pred;
+      counts.truth[k]! += truth;
+    }
   };
   const thresholded = (probs: ArrayLike<number>): Uint8Array[] => Array.from({ length: channels }, (_, k) => threshold(probs, k, channels, t, pixels));
   const check = (list: readonly ArrayLike<number>[] | undefined, field: string): void => {
@@ -159,7 +189,10 @@ export function createStepEvaluator({
       const rows: StepRow[] = [];
       for (const [step, row] of sums) {
         const d = Array.from(row, (s) => (images === 0 ? Number.NaN : s / images));
-        rows.push({ step, dice: d, mean: d.reduce((a, b) => a + b, 0) / channels });
+        const { inter, pred, truth } = pooled.get(step)!;
+        const datasetDice = Array.from(inter, (n, k) => (pred[k]! + truth[k]! === 0 ? 1 : (2 * n) / (pred[k]! + truth[k]!)));
+        const iou = Array.from(inter, (n, k) => (pred[k]! + truth[k]! - n === 0 ? 1 : n / (pred[k]! + truth[k]! - n)));
+        rows.push({ step, dice: d, mean: d.reduce((a, b) => a + b, 0) / channels, datasetDice, iou, meanIou: iou.reduce((a, b) => a + b, 0) / channels });
       }
       // Pipeline order: every raw row, then every TTA row, then the ensemble, then post-processing.
       const rank = (step: string): number => (step.startsWith('raw ') ? 0 : step.startsWith('+ TTA ') ? 1 : step.startsWith('ensemble') ? 2 : 3);
@@ -190,7 +223,26 @@ export function formatStepTable(table: StepTable): string {
     const gain = row.gain === undefined ? '' : `${row.gain >= 0 ? '+' : ''}${row.gain.toFixed(4)}`;
     lines.push([row.step, ...row.dice.map((d) => d.toFixed(4)), row.mean.toFixed(4), gain]);
   }
-  const widths = names.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
-  const body = lines.map((l) => l.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
-  return [`${table.images} image${table.images === 1 ? '' : 's'}`, ...body].join('\n');
+  return `${table.images} image${table.images === 1 ? '' : 's'}\n${alignColumns(lines)}`;
+}
+
+/**
+ * Formats the pooled scores of a {@link StepTable} as fixed-width text, one line per step: dataset Dice per class
+ * (`2·ΣI / (ΣP + ΣT)` over all images), their mean, and the mean IoU over the classes.
+ * @example formatPooledTable(steps.table()); // 'step  class 1 … mean  mIoU\n…'
+ */
+export function formatPooledTable(table: StepTable): string {
+  const names = ['step', ...table.classIds.map((c) => `class ${c}`), 'mean', 'mIoU'];
+  const lines: string[][] = [names];
+  for (const row of table.rows) {
+    const mean = row.datasetDice.reduce((a, b) => a + b, 0) / row.datasetDice.length;
+    lines.push([row.step, ...row.datasetDice.map((d) => d.toFixed(4)), mean.toFixed(4), row.meanIou.toFixed(4)]);
+  }
+  return alignColumns(lines);
+}
+
+/** Pads the cells of `lines` into columns: the first left-aligned, the others right-aligned, two spaces apart. */
+function alignColumns(lines: readonly (readonly string[])[]): string {
+  const widths = lines[0]!.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
+  return lines.map((l) => l.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()).join('\n');
 }

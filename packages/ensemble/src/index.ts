@@ -15,6 +15,7 @@ export {
 export { EnsembleError, isEnsembleError, type ConfigIssue, type EnsembleErrorCode } from './errors.ts';
 export {
   createStepEvaluator,
+  formatPooledTable,
   formatStepTable,
   type StepEvaluator,
   type StepEvaluatorOptions,

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
+import { writeJson } from '../run-dir.ts';
 import type * as tf from '@tensorflow/tfjs-core';
 import { readImage } from '@steel/data';
-import { createStepEvaluator, formatStepTable, parseTtaTransforms } from '@steel/ensemble';
+import { createStepEvaluator, formatPooledTable, formatStepTable, parseTtaTransforms } from '@steel/ensemble';
 import type { ParsedArgs } from '../cli.ts';
 import { checkMembers, createAppPredictor, imagePredictor, readChannels } from '../inference.ts';
 import { scoreMasks } from '../scoring.ts';
@@ -11,8 +12,9 @@ import { labelledImages } from './labelled.ts';
 import { dataDirFor, loadMembers, memberConfig, postprocessFor } from './shared.ts';
 
 /**
- * `evaluate`: competition Dice per class of each model raw, with TTA, the ensemble and the ensemble after post-processing,
- * next to the all-empty baseline.
+ * `evaluate`: competition Dice per class of each model raw, with TTA, the ensemble and the ensemble after post-processing
+ * (and gating), next to the all-empty baseline; then the dataset Dice per class and the mean IoU of the same steps.
+ * `--json` writes all of it to a file.
  */
 export async function runEvaluate(args: ParsedArgs): Promise<number> {
   const loaded = await loadMembers(args);
@@ -86,9 +88,27 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
       truths,
       { height: dataset.height, width: dataset.width, classes },
     );
+    const table = steps.table();
     process.stdout.write(
-      `${formatStepTable(steps.table())}\nall-empty baseline: ${baseline.perClass.map((d) => d.toFixed(4)).join(' ')}  mean ${baseline.mean.toFixed(4)}\n`,
+      `${formatStepTable(table)}\nall-empty baseline: ${baseline.perClass.map((d) => d.toFixed(4)).join(' ')}  mean ${baseline.mean.toFixed(4)}\n` +
+        `dataset Dice per class (2·ΣI/(ΣP+ΣT), pixels summed over the ${table.images} images) and mean IoU (ΣI/Σ(P∪T) per class):\n` +
+        `${formatPooledTable(table)}\n`,
     );
+    const jsonFile = args.values['json'] as string | undefined;
+    if (jsonFile !== undefined) {
+      writeJson(resolve(jsonFile), {
+        options: args.values,
+        data: dataDir,
+        split,
+        engine,
+        models: members.map((m) => m.path),
+        tta,
+        postprocessing: describePost(final, area),
+        ...table,
+        baseline: { dice: baseline.perClass, mean: baseline.mean },
+      });
+      process.stdout.write(`Wrote ${resolve(jsonFile)}\n`);
+    }
     if (evaluation && reportFile !== undefined) {
       const written = await evaluation.write(resolve(reportFile));
       process.stdout.write(`Wrote ${written.html} and ${written.json}\n`);

@@ -61,6 +61,7 @@ export const evaluateSpec: CommandSpec = {
     DATA,
     { flag: 'split', type: 'string', help: 'val (the run\'s validation images, default), train, all, or test (synthetic test set)' },
     { flag: 'max-images', type: 'int', help: 'score at most this many images' },
+    { flag: 'json', type: 'string', help: 'also write the step table (competition Dice, dataset Dice, IoU per step) to this JSON file' },
     { flag: 'report', type: 'string', help: 'also write an error-analysis page (HTML) here, and its numbers as JSON beside it' },
     { flag: 'worst', type: 'int', help: 'worst images shown in --report (default 8)' },
     BACKEND,
