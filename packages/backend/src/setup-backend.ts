@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors.ts';
 import { registerKernelFixes } from './kernels/register.ts';
+import { setProductThreads } from './kernels/heap-threads.ts';
 import { WASM_MAX_THREADS, initWasmThreadsInNode } from './wasm-node-threads.ts';
 
 /** The backends `setupBackend` can start; `auto` picks the first that works of tensorflow, webgpu (hardware), wasm, cpu. */
@@ -159,6 +160,7 @@ async function setupWasm(threads: number): Promise<Partial<BackendSetup>> {
     await activate('wasm');
   }
   const actual = wasm.getThreadsCount();
+  setProductThreads(actual);
   if (wasmStartedWith !== threads && actual !== threads) note += `; already started with ${actual} thread(s), which cannot change in a running process`;
   return { threads: actual, reason: `wasm: XNNPACK SIMD kernels, ${actual} thread(s)${note}` };
 }

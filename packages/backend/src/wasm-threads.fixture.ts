@@ -3,6 +3,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend } from './setup-backend.ts';
 import { createAdam } from './adam.ts';
 import { adamRunsOnHeap } from './kernels/adam-update.ts';
+import { tileKernels } from './kernels/gemm.ts';
+import { threadedTiles } from './kernels/heap-threads.ts';
+import { heapMemory } from './kernels/wasm-heap-module.ts';
+import { conv2dGradRef, randomArray, relativeError } from './kernels/reference.test-utils.ts';
 
 const setup = await setupBackend({ backend: 'wasm', threads: 2 });
 const [m, k, n] = [64, 96, 80];
@@ -26,4 +30,15 @@ const runAdam = (optimizer: tf.AdamOptimizer) => {
 const stock = runAdam(tf.train.adam(0.01));
 const fused = runAdam(createAdam(0.01));
 const adamEqual = adamRunsOnHeap(tf.backend()) && stock.every((x, i) => x === fused[i]) && stock[0] !== a[0];
-console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual }));
+// Conv2DBackpropFilter's heap products split over both threads, against a float64 reference.
+const cv = { B: 2, H: 14, W: 18, C: 12, O: 20, KH: 3, KW: 3, sh: 2, sw: 1, pad: 'same' as const };
+const x = randomArray(cv.B * cv.H * cv.W * cv.C, 1);
+const w = randomArray(cv.KH * cv.KW * cv.C * cv.O, 2);
+const xt = tf.tensor4d(x, [cv.B, cv.H, cv.W, cv.C]);
+const y = tf.conv2d(xt, tf.tensor4d(w, [cv.KH, cv.KW, cv.C, cv.O]), [cv.sh, cv.sw], 'same');
+const dy = randomArray(y.size, 3);
+const attrs = { strides: [cv.sh, cv.sw], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [cv.KH, cv.KW, cv.C, cv.O] };
+const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x: xt, dy: tf.tensor(dy, y.shape) }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+const dwError = relativeError(dw.dataSync() as Float32Array, conv2dGradRef(x, w, dy, cv).dw);
+const productsThreaded = threadedTiles(tileKernels(tf.backend())!, heapMemory(tf.backend())).finish !== undefined;
+console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded }));

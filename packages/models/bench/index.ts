@@ -3,6 +3,8 @@
 // STEEL_BENCH_BACKENDS=wasm,cpu limits the backends. Training steps on the cpu backend are opt-in (STEEL_BENCH_CPU_TRAIN=1):
 // its stock Conv2DBackpropFilter makes one UNet-ResNet18 step take about 90 s even at [2,32,64] and ~20 min at [2,128,256].
 // STEEL_BENCH_CASES=train-8x32x224x1,forward-1x256x1600x1 runs only those cases (op-shape, any encoder).
+// STEEL_BENCH_THREADS=1 runs wasm and PyTorch on that many threads (default: all cores) and names the result files
+// models-1t.json and models-profile-1t.json.
 // Each row has the peak resident memory of its steps (both sides) and the 1-minute load average while it ran; each wasm
 // training case is also profiled per kernel (bench-results/models-profile.json), with the convolutions' GFLOP/s against
 // the measured peak of wasm SIMD on this machine (tooling/bench/wasm-peak.ts).
@@ -37,6 +39,9 @@ const CASES: Case[] = [
 const only = process.env['STEEL_BENCH_CASES']?.split(',');
 const cases = only ? CASES.filter((c) => only.includes(`${c.op}-${c.shape.join('x')}`)) : CASES;
 
+const threadsWanted = process.env['STEEL_BENCH_THREADS'] ? Number(process.env['STEEL_BENCH_THREADS']) : undefined;
+const suffix = threadsWanted ? `-${threadsWanted}t` : '';
+
 const torchByCase = new Map<Case, { ms: number | null; peakRssMiB: number | null }>();
 
 /**
@@ -45,7 +50,7 @@ const torchByCase = new Map<Case, { ms: number | null; peakRssMiB: number | null
  */
 function torch(c: Case): { ms: number | null; peakRssMiB: number | null } {
   if (!torchByCase.has(c)) {
-    const { ms, peakRssMiB } = pytorchTimings([c]);
+    const { ms, peakRssMiB } = pytorchTimings([c], threadsWanted ? { threads: threadsWanted } : {});
     torchByCase.set(c, { ms: ms[0] ?? null, peakRssMiB });
   }
   return torchByCase.get(c)!;
@@ -132,7 +137,7 @@ function addProfile(c: Case, threads: number, profile: KernelTime[], load: numbe
 for (const backend of wanted) {
   let threads: number | null = null;
   try {
-    const setup = await setupBackend({ backend });
+    const setup = await setupBackend(threadsWanted ? { backend, threads: threadsWanted } : { backend });
     threads = setup.threads;
     if (backend === 'wasm') {
       peaks = await measureWasmPeak(threads ?? 1);
@@ -169,5 +174,5 @@ for (const backend of wanted) {
     console.log(JSON.stringify(rows.at(-1)));
   }
 }
-report('models', rows, { pytorch: pytorchLabel, skipped, wasmPeak: peaks });
-if (profileRows.length) report('models-profile', profileRows, { wasmPeak: peaks });
+report(`models${suffix}`, rows, { pytorch: pytorchLabel, skipped, wasmPeak: peaks });
+if (profileRows.length) report(`models-profile${suffix}`, profileRows, { wasmPeak: peaks });

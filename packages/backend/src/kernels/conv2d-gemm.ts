@@ -98,7 +98,10 @@ export function heapProductsFit(info: backend_util.Conv2DInfo, columns: number, 
 /** Floats of B kept hot in cache per block (128 KiB: in L2 with A's rows); `blockFloats` in the kernels below. */
 const BLOCK_FLOATS = 1 << 15;
 
-/** `Conv2DBackpropFilter` on the heap: x's planes channel-major as Xᵀ[C, L] per plane, one product per tap and k-block. */
+/**
+ * `Conv2DBackpropFilter` on the heap: x's planes channel-major as Xᵀ[C, L] per plane, one product per tap and k-block.
+ * Every product on one tap's rows of dW has the same rows, so `kernels` may be threaded (heap-threads.ts).
+ */
 export function backpropFilterOnHeap(
   backend: object,
   kernels: TileKernels,
@@ -140,6 +143,7 @@ export function backpropFilterOnHeap(
         });
       }
     }
+    kernels.finish?.();
     return out;
   } finally {
     for (let i = temps.length - 1; i >= 0; i--) disposeIntermediate(backend, temps[i]!);

@@ -7,6 +7,8 @@ import { backpropFilterByProducts, backpropInputByProducts, forEachTap, preferPr
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { backpropFilterOnHeap, backpropInputOnHeap, heapProductsFit } from './conv2d-gemm.ts';
 import { tileKernels } from './gemm.ts';
+import { threadedTiles } from './heap-threads.ts';
+import { heapMemory } from './wasm-heap-module.ts';
 
 type Padding = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 type Conv2DRunner = (backend: object, x: TensorInfo, filter: TensorInfo, dilations: [number, number], pad?: Padding) => TensorInfo;
@@ -87,7 +89,7 @@ export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand =
     const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
     const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
     const kernels = onHeap && heapProductsFit(info, O, HEAP_FILTER_MAX_WASTE) ? tileKernels(backend) : undefined;
-    if (kernels) return backpropFilterOnHeap(backend, kernels, x, dy, info);
+    if (kernels) return backpropFilterOnHeap(backend, threadedTiles(kernels, heapMemory(backend)), x, dy, info);
     if (preferProducts(info)) return backpropFilterByProducts(backend, x, dy, info, runMatMul);
     const top = info.padInfo.top;
     const left = info.padInfo.left;

@@ -11,8 +11,8 @@ import { functionCode, functionType, heapOffset, instantiateOnHeap, uleb, type A
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 
 /** Rows of C per call of a tile function, and 4-lane vectors per column tile, of the variants assembled. */
-export const TILE_ROWS = [4, 1] as const;
-export const TILE_VECTORS = [2, 1] as const;
+export const TILE_ROWS: readonly (1 | 4)[] = [4, 1];
+export const TILE_VECTORS: readonly (1 | 2)[] = [2, 1];
 
 const I32 = 0x7f;
 const V128 = 0x7b;
@@ -103,12 +103,14 @@ function tileFunction(rows: number, vectors: number, relaxed: boolean): Assemble
 export const tileFunctions = (relaxed: boolean): AssembledFunction[] =>
   TILE_ROWS.flatMap((r) => TILE_VECTORS.map((v) => tileFunction(r, v, relaxed)));
 
-type Tile = (a: number, lda: number, b: number, ldb: number, c: number, ldc: number, k: number, tiles: number, blocks: number) => void;
+export type Tile = (a: number, lda: number, b: number, ldb: number, c: number, ldc: number, k: number, tiles: number, blocks: number) => void;
 
 /** The tile functions of one module, by rows and vectors. */
 export interface TileKernels {
   relaxed: boolean;
   tile(rows: 1 | 4, vectors: 1 | 2): Tile;
+  /** Runs what was queued (threaded kernels queue their calls); the products are complete when it returns. */
+  finish?(): void;
 }
 
 /** Which SIMD the product kernels use: `auto` takes relaxed SIMD where the runtime validates it. */

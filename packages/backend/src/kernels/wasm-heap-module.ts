@@ -126,7 +126,7 @@ interface WasmBackendLike {
 }
 
 /** The WebAssembly.Memory of a tfjs-backend-wasm backend (threaded build: Module.wasmMemory; else the exported one). */
-function heapMemory(backend: object): { buffer: ArrayBufferLike } | undefined {
+export function heapMemory(backend: object): { buffer: ArrayBufferLike } | undefined {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   const module = (backend as WasmBackendLike).wasm;
   const memory = module?.wasmMemory ?? module?.asm?.memory;

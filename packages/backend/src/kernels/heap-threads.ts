@@ -1,0 +1,131 @@
+// The tile kernels of gemm.ts on several threads, for tfjs-backend-wasm's threaded build in Node: its heap is a shared
+// WebAssembly.Memory, so worker threads that instantiate the same kernels on it read and write the same tensors.
+//
+// Tile calls are queued (function, arguments) in a shared job list instead of run; `finish()` runs the queue: each thread
+// (the calling thread is thread 0) takes, in every call, its own contiguous share of the call's row blocks, then the
+// calling thread waits until all are done. A thread's share of a call depends only on the call's row count, so
+// successive calls on the same rows of C (the reduction blocks of one product) reach the same thread in order, and
+// threads never write the same rows: only products whose calls on one region of C always cover the same rows (as
+// `Conv2DBackpropFilter`'s do) may be queued.
+import { assembleModule } from './wasm-heap-module.ts';
+import { TILE_ROWS, TILE_VECTORS, tileFunctions, type Tile, type TileKernels } from './gemm.ts';
+
+/** Integers per queued call: function index, then the nine arguments of a tile function. */
+const CALL_INTS = 10;
+/** Calls queued before the queue runs by itself. */
+const QUEUE_CALLS = 4096;
+
+/** What each worker runs (CommonJS, evaluated): wait for a generation, run its share of the queue, report. */
+const WORKER = `
+const { workerData } = require('node:worker_threads');
+const { memory, bytes, control, queue, index, threads } = workerData;
+const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { e: { m: memory } }).exports;
+const names = ${JSON.stringify(TILE_ROWS.flatMap((r) => TILE_VECTORS.map((v) => `tile_${r}_${v}`)))};
+const tiles = names.map((n) => exports[n]);
+const rows = names.map((n) => Number(n.split('_')[1]));
+const ctl = new Int32Array(control);
+const q = new Int32Array(queue);
+${runShare.toString()}
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctl, 0, seen);
+  seen = Atomics.load(ctl, 0);
+  const count = Atomics.load(ctl, 1);
+  for (let i = 0; i < count; i++) runShare(tiles, rows, q, i, index, threads);
+  Atomics.add(ctl, 2, 1);
+  Atomics.notify(ctl, 2);
+}
+`;
+
+/** Runs thread `index`'s share (of `threads`) of the row blocks of queued call `i`. */
+function runShare(tiles: Tile[], rows: number[], q: Int32Array, i: number, index: number, threads: number): void {
+  const o = i * 10;
+  const f = q[o]!;
+  const blocks = q[o + 9]!;
+  const first = Math.floor((blocks * index) / threads);
+  const end = Math.floor((blocks * (index + 1)) / threads);
+  if (end <= first) return;
+  const step = rows[f]! * first;
+  tiles[f]!(q[o + 1]! + step * q[o + 2]!, q[o + 2]!, q[o + 3]!, q[o + 4]!, q[o + 5]! + step * q[o + 6]!, q[o + 6]!, q[o + 7]!, q[o + 8]!, end - first);
+}
+
+interface WorkerLike {
+  unref(): void;
+}
+type WorkerThreads = { Worker: new (code: string, options: { eval: true; workerData: unknown }) => WorkerLike };
+
+interface Pool {
+  threads: number;
+  control: Int32Array;
+  queue: Int32Array;
+}
+
+const pools = new WeakMap<object, Map<boolean, Pool | null>>();
+
+/** Worker threads on `memory` (created once per memory and kind of SIMD), or null where Node's worker_threads are missing. */
+function poolFor(memory: object, threads: number, relaxed: boolean): Pool | null {
+  let byKind = pools.get(memory);
+  if (!byKind) pools.set(memory, (byKind = new Map()));
+  const cached = byKind.get(relaxed);
+  if (cached !== undefined && (cached === null || cached.threads === threads)) return cached;
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  const workerThreads = getBuiltin?.('node:worker_threads') as WorkerThreads | undefined;
+  if (!workerThreads) {
+    byKind.set(relaxed, null);
+    return null;
+  }
+  const control = new SharedArrayBuffer(3 * 4);
+  const queue = new SharedArrayBuffer(QUEUE_CALLS * CALL_INTS * 4);
+  const bytes = assembleModule(tileFunctions(relaxed), true);
+  for (let index = 1; index < threads; index++) {
+    // Unref'd: a worker waiting for work must not keep the process alive.
+    new workerThreads.Worker(WORKER, { eval: true, workerData: { memory, bytes, control, queue, index, threads } }).unref();
+  }
+  const pool = { threads, control: new Int32Array(control), queue: new Int32Array(queue) };
+  byKind.set(relaxed, pool);
+  return pool;
+}
+
+let productThreads = 1;
+
+/** Sets how many threads the queued heap products use (`setupBackend` sets the wasm backend's thread count). */
+export function setProductThreads(threads: number): void {
+  productThreads = Math.max(1, Math.floor(threads));
+}
+
+/**
+ * `kernels` on `threads` threads (see the file comment for which products may use them): tile calls are queued, and
+ * `finish()` runs them and returns when all threads are done. Returns `kernels` itself for one thread, an unshared
+ * `memory` (the single-threaded wasm build) or where workers cannot start.
+ */
+export function threadedTiles(kernels: TileKernels, memory: object | undefined, threads = productThreads): TileKernels {
+  const shared = typeof SharedArrayBuffer !== 'undefined' && (memory as { buffer?: unknown } | undefined)?.buffer instanceof SharedArrayBuffer;
+  const pool = threads > 1 && memory && shared ? poolFor(memory, threads, kernels.relaxed) : null;
+  if (!pool) return kernels;
+  const local = TILE_ROWS.flatMap((r) => TILE_VECTORS.map((v) => kernels.tile(r, v)));
+  const rows = TILE_ROWS.flatMap((r) => TILE_VECTORS.map(() => r));
+  let count = 0;
+  const finish = () => {
+    if (count === 0) return;
+    const ctl = pool.control;
+    Atomics.store(ctl, 1, count);
+    Atomics.store(ctl, 2, 0);
+    Atomics.add(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    for (let i = 0; i < count; i++) runShare(local, rows, pool.queue, i, 0, pool.threads);
+    for (let done = Atomics.load(ctl, 2); done < pool.threads - 1; done = Atomics.load(ctl, 2)) Atomics.wait(ctl, 2, done);
+    count = 0;
+  };
+  return {
+    relaxed: kernels.relaxed,
+    tile: (r, v) => {
+      const f = TILE_ROWS.indexOf(r) * TILE_VECTORS.length + TILE_VECTORS.indexOf(v);
+      return (...args) => {
+        if (count === QUEUE_CALLS) finish();
+        pool.queue.set([f, ...args], count * CALL_INTS);
+        count++;
+      };
+    },
+    finish,
+  };
+}
