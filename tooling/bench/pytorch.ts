@@ -43,14 +43,20 @@ export function pytorchMs(cases: readonly PytorchCase[], options: { threads?: nu
   return pytorchTimings(cases, options).ms;
 }
 
-/** `pytorchMs` and the peak resident memory of that PyTorch process (MiB), or nulls without torch. */
-export function pytorchTimings(cases: readonly PytorchCase[], { threads }: { threads?: number } = {}): { ms: (number | null)[]; peakRssMiB: number | null } {
-  if (!hasTorch) return { ms: cases.map(() => null), peakRssMiB: null };
+/**
+ * `pytorchMs`, the median CPU milliseconds of the same steps (the process's, all threads) and the peak resident memory
+ * of that PyTorch process (MiB), or nulls without torch.
+ */
+export function pytorchTimings(
+  cases: readonly PytorchCase[],
+  { threads }: { threads?: number } = {},
+): { ms: (number | null)[]; cpuMs: (number | null)[]; peakRssMiB: number | null } {
+  if (!hasTorch) return { ms: cases.map(() => null), cpuMs: cases.map(() => null), peakRssMiB: null };
   const env = threads ? { ...process.env, STEEL_TORCH_THREADS: String(threads) } : process.env;
   const out = execFileSync(PYTHON, [SCRIPT, JSON.stringify(cases)], { encoding: 'utf8', maxBuffer: 1 << 20, env });
-  const parsed = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; threads: number; ms: number[]; peak_rss_mib?: number };
+  const parsed = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; threads: number; ms: number[]; cpu_ms?: number[]; peak_rss_mib?: number };
   pytorchLabel = `torch ${parsed.torch}, ${parsed.threads} threads`;
-  return { ms: parsed.ms, peakRssMiB: parsed.peak_rss_mib ?? null };
+  return { ms: parsed.ms, cpuMs: parsed.cpu_ms ?? cases.map(() => null), peakRssMiB: parsed.peak_rss_mib ?? null };
 }
 
 /** A PyTorch process holding one case's model, timing one pass per call. */

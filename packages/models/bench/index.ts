@@ -5,7 +5,8 @@
 // STEEL_BENCH_CASES=train-8x32x224x1,forward-1x256x1600x1 runs only those cases (op-shape, any encoder).
 // STEEL_BENCH_THREADS=1 runs wasm and PyTorch on that many threads (default: all cores) and names the result files
 // models-1t.json and models-profile-1t.json.
-// Each row has the peak resident memory of its steps (both sides) and the 1-minute load average while it ran; each wasm
+// Each row has wall and CPU time per step (both sides; on one thread the CPU-time ratio is the one other processes' load
+// disturbs least), the peak resident memory of its steps (both sides) and the 1-minute load averages; each wasm
 // training case is also profiled per kernel (bench-results/models-profile.json), with the convolutions' GFLOP/s against
 // the measured peak of wasm SIMD on this machine (tooling/bench/wasm-peak.ts).
 import os from 'node:os';
@@ -42,22 +43,24 @@ const cases = only ? CASES.filter((c) => only.includes(`${c.op}-${c.shape.join('
 const threadsWanted = process.env['STEEL_BENCH_THREADS'] ? Number(process.env['STEEL_BENCH_THREADS']) : undefined;
 const suffix = threadsWanted ? `-${threadsWanted}t` : '';
 
-const torchByCase = new Map<Case, { ms: number | null; peakRssMiB: number | null }>();
+const torchByCase = new Map<Case, { ms: number | null; cpuMs: number | null; peakRssMiB: number | null }>();
 
 /**
  * PyTorch's median time and peak resident memory for a case (its own process), measured once, right after the first
  * tfjs measurement of it (same machine load).
  */
-function torch(c: Case): { ms: number | null; peakRssMiB: number | null } {
+function torch(c: Case): { ms: number | null; cpuMs: number | null; peakRssMiB: number | null } {
   if (!torchByCase.has(c)) {
-    const { ms, peakRssMiB } = pytorchTimings([c], threadsWanted ? { threads: threadsWanted } : {});
-    torchByCase.set(c, { ms: ms[0] ?? null, peakRssMiB });
+    const { ms, cpuMs, peakRssMiB } = pytorchTimings([c], threadsWanted ? { threads: threadsWanted } : {});
+    torchByCase.set(c, { ms: ms[0] ?? null, cpuMs: cpuMs[0] ?? null, peakRssMiB });
   }
   return torchByCase.get(c)!;
 }
 
 interface Timing {
   ms: number;
+  /** Median CPU time of the process per step (all its threads). */
+  cpuMs: number;
   /** Peak resident memory of the process while the timed steps ran (MiB; includes what earlier cases left allocated). */
   peakRssMiB: number;
   /** Per-kernel profile of one more step (wasm training steps only). */
@@ -88,10 +91,19 @@ async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> 
   };
   try {
     resetPeakRss();
-    const ms = await timeMsAsync(step, { runs: slow ? 1 : 3, warmup: slow ? 0 : 1 });
+    const cpu: number[] = [];
+    const timed = async () => {
+      const c0 = process.cpuUsage();
+      await step();
+      const used = process.cpuUsage(c0);
+      cpu.push((used.user + used.system) / 1000);
+    };
+    const runs = slow ? 1 : 3;
+    const ms = await timeMsAsync(timed, { runs, warmup: slow ? 0 : 1 });
+    const cpuMs = cpu.slice(-runs).sort((a, b) => a - b)[Math.floor(runs / 2)]!;
     const rss = peakRssMiB();
     const profile = backend === 'wasm' && c.op === 'train' ? await profileStep(step) : null;
-    return { ms, peakRssMiB: rss, profile };
+    return { ms, cpuMs, peakRssMiB: rss, profile };
   } finally {
     optimizer.dispose();
     model.dispose();
@@ -153,9 +165,10 @@ for (const backend of wanted) {
       skipped[`cpu ${c.op} unet-${c.encoder}`] = 'stock cpu Conv2DBackpropFilter takes minutes per step; set STEEL_BENCH_CPU_TRAIN=1';
       continue;
     }
-    const { ms, peakRssMiB: rssMiB, profile } = await timeCase(c, backend);
+    const { ms, cpuMs, peakRssMiB: rssMiB, profile } = await timeCase(c, backend);
     const load = load1();
-    const { ms: torchTime, peakRssMiB: torchRssMiB } = torch(c);
+    const { ms: torchTime, cpuMs: torchCpu, peakRssMiB: torchRssMiB } = torch(c);
+    const loadAfter = load1();
     if (profile) addProfile(c, threads ?? 1, profile, load);
     rows.push({
       backend,
@@ -166,10 +179,15 @@ for (const backend of wanted) {
       ms: Math.round(ms),
       pytorchMs: torchTime === null ? null : Math.round(torchTime),
       vsPytorch: torchTime === null ? null : `${(ms / torchTime).toFixed(1)}x`,
+      // CPU time per step of each process: on one thread, the ratio that other processes' load disturbs least.
+      cpuMs: Math.round(cpuMs),
+      pytorchCpuMs: torchCpu === null ? null : Math.round(torchCpu),
+      cpuVsPytorch: torchCpu === null ? null : `${(cpuMs / torchCpu).toFixed(2)}x`,
       floorMs: backend === 'wasm' ? (c.wasmFloorMs ?? null) : null,
       peakRssMiB: rssMiB,
       pytorchPeakRssMiB: torchRssMiB,
       load1: load,
+      pytorchLoad1: loadAfter,
     });
     console.log(JSON.stringify(rows.at(-1)));
   }

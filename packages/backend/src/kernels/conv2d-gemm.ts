@@ -22,6 +22,9 @@ interface Planes {
   /** Positions stored per plane: N, rounded up to whole 4-row blocks, plus the largest tap offset. */
   L: number;
   planes: number;
+  /** Grid positions per image, HQ·WQ, of which the first OH·WQ (`span`) can meet non-zero dy. */
+  P: number;
+  span: number;
   /** Plane and offset of tap t = p·KW + q. */
   tap(t: number): { plane: number; offset: number };
 }
@@ -36,6 +39,8 @@ function planeGeometry(info: backend_util.Conv2DInfo): Planes {
   const L = 4 * Math.ceil(N / 4) + (QH - 1) * WQ + QW - 1;
   return {
     QH, QW, HQ, WQ, N, L,
+    P: HQ * WQ,
+    span: OH * WQ,
     planes: sh * sw,
     tap: (t) => {
       const p = Math.floor(t / KW);
@@ -87,12 +92,12 @@ function gridOfDy(backend: object, dy: TensorInfo, info: backend_util.Conv2DInfo
 
 /**
  * Whether the heap product kernels handle this convolution's gradients: dilation 1, a multiple of 4 `columns` (output
- * channels for dW, input channels for dX) and a plane grid at most `maxWaste` times the output pixels (deep layers with
- * few pixels per image pad the grid by more than the taps and run faster as im2col products).
+ * channels for dW, input channels for dX) and at most `maxWaste` grid positions computed per output pixel (the products
+ * skip each image's padding rows, not the WQ − OW padding columns of each row).
  */
 export function heapProductsFit(info: backend_util.Conv2DInfo, columns: number, maxWaste: number): boolean {
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || columns % 4 !== 0 || columns === 0) return false;
-  return planeGeometry(info).N <= maxWaste * info.batchSize * info.outHeight * info.outWidth;
+  return planeGeometry(info).WQ <= maxWaste * info.outWidth;
 }
 
 /** Floats of B kept hot in cache per block (128 KiB: in L2 with A's rows); `blockFloats` in the kernels below. */
@@ -130,9 +135,13 @@ export function backpropFilterOnHeap(
       float32View(backend, out).fill(0);
     }
     const [pBase, dBase, oBase] = [planes, d, out].map((t) => heapFloats(backend, t)) as [number, number, number];
-    const kc = Math.max(16, Math.min(g.N, 4 * Math.floor(blockFloats / O / 4)));
-    for (let k0 = 0; k0 < g.N; k0 += kc) {
-      const k = Math.min(kc, g.N - k0);
+    // Reduction blocks within each image's first OH grid rows (D is zero on the others).
+    const kc = Math.max(16, 4 * Math.floor(blockFloats / O / 4));
+    const blocks: [number, number][] = [];
+    for (let b = 0; b < info.batchSize; b++) {
+      for (let k0 = 0; k0 < g.span; k0 += kc) blocks.push([b * g.P + k0, Math.min(kc, g.span - k0)]);
+    }
+    for (const [k0, k] of blocks) {
       for (let t = 0; t < KH * KW; t++) {
         const { plane, offset } = g.tap(t);
         multiplyAdd(kernels, {
@@ -182,17 +191,19 @@ export function backpropInputOnHeap(
       float32View(backend, planes).fill(0);
     }
     const [dBase, wBase, pBase] = [d, wt, planes].map((t) => heapFloats(backend, t)) as [number, number, number];
-    const rows = 4 * Math.ceil(g.N / 4);
     const cc = Math.min(C, Math.max(8, 8 * Math.floor(blockFloats / O / 8)));
     for (let t = 0; t < taps; t++) {
       const { plane, offset } = g.tap(t);
       for (let c0 = 0; c0 < C; c0 += cc) {
-        multiplyAdd(kernels, {
-          a: dBase, lda: O,
-          b: wBase + t * O * C + c0, ldb: C,
-          c: pBase + (plane * g.L + offset) * C + c0, ldc: C,
-          m: rows, n: Math.min(cc, C - c0), k: O,
-        });
+        // Rows of D within each image's first OH grid rows (the others are zero).
+        for (let b = 0; b < B; b++) {
+          multiplyAdd(kernels, {
+            a: dBase + b * g.P * O, lda: O,
+            b: wBase + t * O * C + c0, ldb: C,
+            c: pBase + (plane * g.L + offset + b * g.P) * C + c0, ldc: C,
+            m: g.span, n: Math.min(cc, C - c0), k: O,
+          });
+        }
       }
     }
     const pv = float32View(backend, planes);

@@ -61,9 +61,10 @@ function disposeAll(backend: object, infos: (TensorInfo | undefined)[]): void {
 }
 
 /**
- * Largest ratio of plane-grid positions to output pixels for which the heap products run the gradients (measured on
- * UNet-ResNet18 layers, `bench/conv-gradients.ts`): dW beats the XNNPACK product up to ~2; dX only beats XNNPACK's
- * forward convolution with relaxed SIMD (fused multiply-add) and little padding.
+ * Largest ratio of grid positions computed to output pixels (WQ / OW) for which the heap products run the gradients
+ * (measured on UNet-ResNet18 layers, `bench/conv-gradients.ts`): dW beats XNNPACK's products on every layer that does not
+ * `preferProducts`; dX is about even with XNNPACK's forward convolution, so it uses them only with relaxed SIMD (fused
+ * multiply-add) and little padding.
  */
 const HEAP_FILTER_MAX_WASTE = 2;
 const HEAP_INPUT_MAX_WASTE = 1.25;
@@ -88,9 +89,9 @@ export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand =
     const info = convInfoOf(x.shape, filterShape, attrs as NamedAttrMap);
     const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
     const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
+    if (preferProducts(info)) return backpropFilterByProducts(backend, x, dy, info, runMatMul);
     const kernels = onHeap && heapProductsFit(info, O, HEAP_FILTER_MAX_WASTE) ? tileKernels(backend) : undefined;
     if (kernels) return backpropFilterOnHeap(backend, threadedTiles(kernels, heapMemory(backend)), x, dy, info);
-    if (preferProducts(info)) return backpropFilterByProducts(backend, x, dy, info, runMatMul);
     const top = info.padInfo.top;
     const left = info.padInfo.left;
     const QH = Math.ceil(KH / sh);
