@@ -3,6 +3,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { lovaszConfig } from './commands/lovasz.ts';
+import { parseTrainConfig } from './config.ts';
 import { toAppError } from './errors.ts';
 import { main } from './main.ts';
 import { runCli, tempDir } from './test-helpers.ts';
@@ -27,6 +29,15 @@ function runFolder(dir: string, files: Record<string, string>): string {
   }
   return dir;
 }
+
+describe('lovasz-finetune: the fine-tuning config', () => {
+  it('keeps the run\'s model, data and recipe; Lovász hinge at a tenth of the learning rate, constant, one epoch; no budget or pretrained file', () => {
+    const source = parseTrainConfig({ name: 'main', lr: 3e-3, schedule: 'cosine', epochs: 4, budgetMinutes: 9, pretrained: 'r18.safetensors', crop: { height: 32, width: 96 }, seed: 7, classificationHead: true });
+    const config = lovaszConfig(source, { name: 'main-lovasz', runsDir: 'runs', initFrom: 'runs/main/best', steps: 60 });
+    expect(config).toEqual({ ...source, budgetMinutes: undefined, pretrained: undefined, name: 'main-lovasz', runsDir: 'runs', initFrom: 'runs/main/best', loss: 'lovasz-hinge', schedule: 'constant', lr: 3e-4, epochs: 1, steps: 60 });
+    expect(lovaszConfig(source, { name: 'b', runsDir: 'runs', initFrom: 'x', steps: 5, lr: 1e-5, threads: 1 })).toMatchObject({ lr: 1e-5, threads: 1, steps: 5 });
+  });
+});
 
 describe('lovasz-finetune: bad input', () => {
   let root: string;

@@ -26,7 +26,7 @@ export function lovaszConfig(
       runsDir: options.runsDir,
       loss: 'lovasz-hinge',
       schedule: 'constant',
-      lr: options.lr ?? source.lr / 10,
+      lr: options.lr ?? Number((source.lr / 10).toPrecision(12)),
       epochs: 1,
       steps: options.steps,
       initFrom: options.initFrom,
