@@ -90,10 +90,10 @@ describe('faults during training', () => {
     expect(e.stdout).toContain('all-empty baseline:');
     // The dataset Dice and mean IoU of each step, printed and in the JSON file.
     expect(e.stdout).toContain('dataset Dice per class (2·ΣI/(ΣP+ΣT), pixels summed over the 8 images) and mean IoU');
-    const steps = JSON.parse(readFileSync(json, 'utf8')) as { images: number; rows: { step: string; mean: number; datasetDice: number[]; meanIou: number }[] };
+    const steps = JSON.parse(readFileSync(json, 'utf8')) as { images: number; rows: { step: string; mean: number; meanDatasetDice: number; meanIou: number }[] };
     expect(steps.images).toBe(8);
     for (const row of steps.rows) {
-      const mean = row.datasetDice.reduce((a, b) => a + b, 0) / row.datasetDice.length;
+      const mean = row.meanDatasetDice;
       const lines = e.stdout.split('\n').filter((l) => l.startsWith(`${row.step}  `));
       expect(lines, row.step).toHaveLength(2); // a line in the step table and one in the pooled table
       expect(lines[0]).toContain(` ${row.mean.toFixed(4)}`);

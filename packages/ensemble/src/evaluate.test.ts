@@ -68,6 +68,7 @@ describe('createStepEvaluator', () => {
       row.datasetDice.forEach((d, k) => expect(d).toBeCloseTo(pooled[r]![k]!.dice, 12));
       row.iou.forEach((d, k) => expect(d).toBeCloseTo(pooled[r]![k]!.iou, 12));
       expect(row.meanIou).toBeCloseTo((pooled[r]![0]!.iou + pooled[r]![1]!.iou) / 2, 12);
+      expect(row.meanDatasetDice).toBeCloseTo((pooled[r]![0]!.dice + pooled[r]![1]!.dice) / 2, 12);
     });
     expect(table.rows[2]!.gain).toBeCloseTo(table.rows[2]!.mean - table.rows[0]!.mean, 12);
     expect(table.rows[4]!.gain).toBeCloseTo(table.rows[4]!.mean - Math.max(table.rows[2]!.mean, table.rows[3]!.mean), 12);

@@ -48,6 +48,8 @@ export interface StepRow {
    * pixel in truth or prediction). Unlike `dice`, an empty image predicted empty adds nothing.
    */
   readonly datasetDice: readonly number[];
+  /** Mean of `datasetDice` over the classes. */
+  readonly meanDatasetDice: number;
   /** Dataset IoU per class: `ΣI / Σ(P ∪ T)` over all images (1 where the union is empty). */
   readonly iou: readonly number[];
   /** Mean of `iou` over the classes (mIoU). */
@@ -192,7 +194,8 @@ export function createStepEvaluator({
         const { inter, pred, truth } = pooled.get(step)!;
         const datasetDice = Array.from(inter, (n, k) => (pred[k]! + truth[k]! === 0 ? 1 : (2 * n) / (pred[k]! + truth[k]!)));
         const iou = Array.from(inter, (n, k) => (pred[k]! + truth[k]! - n === 0 ? 1 : n / (pred[k]! + truth[k]! - n)));
-        rows.push({ step, dice: d, mean: d.reduce((a, b) => a + b, 0) / channels, datasetDice, iou, meanIou: iou.reduce((a, b) => a + b, 0) / channels });
+        const meanOf = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / channels;
+        rows.push({ step, dice: d, mean: meanOf(d), datasetDice, meanDatasetDice: meanOf(datasetDice), iou, meanIou: meanOf(iou) });
       }
       // Pipeline order: every raw row, then every TTA row, then the ensemble, then post-processing.
       const rank = (step: string): number => (step.startsWith('raw ') ? 0 : step.startsWith('+ TTA ') ? 1 : step.startsWith('ensemble') ? 2 : 3);
@@ -234,10 +237,7 @@ export function formatStepTable(table: StepTable): string {
 export function formatPooledTable(table: StepTable): string {
   const names = ['step', ...table.classIds.map((c) => `class ${c}`), 'mean', 'mIoU'];
   const lines: string[][] = [names];
-  for (const row of table.rows) {
-    const mean = row.datasetDice.reduce((a, b) => a + b, 0) / row.datasetDice.length;
-    lines.push([row.step, ...row.datasetDice.map((d) => d.toFixed(4)), mean.toFixed(4), row.meanIou.toFixed(4)]);
-  }
+  for (const row of table.rows) lines.push([row.step, ...row.datasetDice.map((d) => d.toFixed(4)), row.meanDatasetDice.toFixed(4), row.meanIou.toFixed(4)]);
   return alignColumns(lines);
 }
 
