@@ -15,6 +15,8 @@ import { tempDir } from './test-helpers.ts';
 
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Cases that write a file: 50 ms each on a loaded machine (10,000 need more than the default timeout). */
+const budget = (numRuns: number) => Math.max(30_000, numRuns * 50);
 const names = (file: string) => (e: unknown) => isAppError(e) && e.message.includes(file);
 
 const number = fc.oneof(fc.integer({ min: -3, max: 5000 }), fc.double(), fc.constantFrom(0, 0.5, 1, 32, 224, 1e300));
@@ -44,7 +46,7 @@ fuzzSuites('fuzzing the training config', (numRuns, suite) => {
       for (const key of ['epochs', 'batchSize', 'lr'] as const) if (Object.hasOwn(raw, key)) expect(parsed[key]).toEqual(raw[key]);
       expect(Object.hasOwn(raw, '__proto__'), 'a "__proto__" key is not a setting').toBe(false);
     }, names(file));
-  });
+  }, budget(numRuns));
 });
 
 const metaValue = fc.oneof(
@@ -85,5 +87,5 @@ fuzzSuites('fuzzing tuned.json with gates', (numRuns, suite) => {
     const file = join(dir, 'tuned.json');
     writeFileSync(file, json);
     await typedOnly(() => gatingFromFile(file, 4), (e) => names(file)(e) || isEnsembleError(e));
-  });
+  }, budget(numRuns));
 });
