@@ -46,7 +46,7 @@ export async function planBudget(
   counts: { train: number; val: number; test: number },
   sizes: { train: { height: number; width: number }; eval: { height: number; width: number } },
   log: (line: string) => void,
-): Promise<{ epochs: number; steps: number } | undefined> {
+): Promise<{ epochs: number; steps: number; stepSeconds: number } | undefined> {
   if (config.budgetMinutes === undefined) return undefined;
   const stepSeconds = await measureStep(config, classes, [config.batchSize, sizes.train.height, sizes.train.width, config.inChannels]);
   const plan = budgetPlan({ ...config, budgetMinutes: config.budgetMinutes }, counts, sizes, stepSeconds, performance.now() / 1000);
@@ -54,7 +54,7 @@ export async function planBudget(
     `Budget ${config.budgetMinutes} min: one step of ${config.batchSize} images takes ${stepSeconds.toFixed(2)} s here, ` +
       `so training runs ${plan.epochs} epoch(s) of ${plan.steps} steps (a full pass is ${stepsPerEpoch(config, counts.train)}).`,
   );
-  return plan;
+  return { ...plan, stepSeconds };
 }
 
 /**

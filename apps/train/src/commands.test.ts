@@ -26,6 +26,11 @@ describe('every command, tiny', () => {
     for (const file of ['submission.csv', 'report.html', 'metrics.json', 'best/model.json']) expect(existsSync(join(run, file)), file).toBe(true);
     const metrics = JSON.parse(readFileSync(join(run, 'metrics.json'), 'utf8')) as Record<string, unknown>;
     expect(metrics).toHaveProperty('test');
+    // --steps replaces the budget: no plan, but the machine and its load are recorded next to the times.
+    const timing = metrics['timing'] as { budget?: unknown; loadAverage?: { start: number; end: number }; cpu?: string };
+    expect(timing.budget).toBeUndefined();
+    expect(timing.loadAverage?.start).toBeGreaterThanOrEqual(0);
+    expect(timing.cpu).toMatch(/^\d+ x /);
     expect(r.stdout).toContain('Competition Dice');
     expect(r.stdout).toMatch(/test \(4 images\)\s+model \+ post-processing/);
   });

@@ -141,7 +141,15 @@ export interface RunMetrics {
   tuned?: { score: number; classScores: readonly number[]; plain: { score: number; classScores: readonly number[] }; gated: boolean[] };
   test?: SetScores & { submissionRows: number };
   /** Wall-clock figures (they differ between runs; everything else is reproducible). */
-  timing: { trainSeconds: number; predictImagesPerSecond?: number; totalSeconds?: number };
+  timing: {
+    trainSeconds: number;
+    predictImagesPerSecond?: number;
+    totalSeconds?: number;
+    /** `start`: the budget's measured step and plan, and the machine's 1-minute load average at the start and the end. */
+    budget?: { budgetMinutes?: number | undefined; stepSeconds: number; epochs: number; steps: number };
+    loadAverage?: { start: number; end: number };
+    cpu?: string;
+  };
 }
 
 /** Scores the best model, writes submission.csv, metrics.json and report.html. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import type { ParsedArgs } from '../cli.ts';
 import { resolveTrainConfig, checkMultipleOf32 } from '../config.ts';
 import { AppError } from '../errors.ts';
@@ -28,12 +29,16 @@ export async function runStart(args: ParsedArgs): Promise<number> {
   if (existsSync(paths.log)) {
     throw new AppError('USAGE', `Run folder ${paths.root} already exists. Pick another --name, or continue it with "train --resume ${paths.root}".`);
   }
-  const { exitCode } = await trainRun({ ...config, name }, paths, false);
+  const loadAtStart = loadavg()[0]!;
+  const { exitCode, plan } = await trainRun({ ...config, name }, paths, false);
   if (exitCode !== 0) return exitCode;
   const metrics = JSON.parse(readFileSync(paths.metrics, 'utf8')) as RunMetrics;
   const { summaryTable } = await import('../finish.ts');
   const total = (performance.now() - started) / 1000;
   metrics.timing.totalSeconds = total;
+  if (plan) metrics.timing.budget = plan;
+  metrics.timing.loadAverage = { start: loadAtStart, end: loadavg()[0]! };
+  metrics.timing.cpu = `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`;
   writeJson(paths.metrics, metrics);
   const rows = [
     { name: 'validation  all-empty baseline', score: metrics.validation.baseline },

@@ -65,6 +65,14 @@ export async function runTrain(args: ParsedArgs): Promise<number> {
 }
 
 /** Runs training (new or resumed) and the post-training steps; returns the exit code. */
+/** What a time budget made of a run: the measured step, and the epochs and steps per epoch that fit. */
+export interface TrainingPlan {
+  budgetMinutes?: number | undefined;
+  stepSeconds: number;
+  epochs: number;
+  steps: number;
+}
+
 export async function trainRun(
   initialConfig: TrainConfig,
   paths: RunPaths,
@@ -75,8 +83,9 @@ export async function trainRun(
     /** A split.json to train on instead of making a split (a new run that continues another run's training). */
     splitFile?: string;
   } = {},
-): Promise<{ exitCode: number; dataDir: string }> {
+): Promise<{ exitCode: number; dataDir: string; plan?: TrainingPlan }> {
   let config = initialConfig;
+  let budget: TrainingPlan | undefined;
   const progress = createProgress(process.stderr);
   const { checkNames } = await import('../builders.ts');
   checkNames(config);
@@ -102,7 +111,10 @@ export async function trainRun(
     const full = { height: padTo32(size.height), width: padTo32(size.width) };
     const counts = { train: split.train.length, val: split.val.length, test: dataset.testImages.length };
     const plan = await planBudget(config, dataset.classes, counts, { train: config.crop ?? full, eval: full }, (line) => progress.log(line));
-    if (plan !== undefined) config = { ...config, ...plan };
+    if (plan !== undefined) {
+      config = { ...config, epochs: plan.epochs, steps: plan.steps };
+      budget = { ...plan, budgetMinutes: config.budgetMinutes };
+    }
   }
   if (!resume) writeJson(paths.config, config);
   process.stdout.write(`Run folder: ${paths.root}\nResolved config:\n${JSON.stringify(config)}\n`);
@@ -130,8 +142,8 @@ export async function trainRun(
   }
   if (result.stopped === 'interrupted') {
     progress.log(`Checkpoint saved at epoch ${result.state.epoch + 1}, step ${result.state.stepInEpoch}. Continue with: train --resume ${paths.root}`);
-    return { exitCode: stop.requested ? 130 : 0, dataDir };
+    return { exitCode: stop.requested ? 130 : 0, dataDir, ...(budget ? { plan: budget } : {}) };
   }
   if (options.finish !== false) await finishRun({ config, paths, dataset, val: split.val, backend: backend.backend, progress });
-  return { exitCode: 0, dataDir };
+  return { exitCode: 0, dataDir, ...(budget ? { plan: budget } : {}) };
 }
