@@ -1,10 +1,11 @@
 // Opens the viewer in headless Chromium on the given run (same flags as `start`), predicts the first page of images,
-// saves a screenshot and prints page-load and inference times, then predicts the page again with each engine offered
-// (tfjs, ONNX Runtime Web) and prints the median inference per image of each.
-// pnpm --filter viewer screenshot [--run runs/<name>] [--data <dir>] [--out docs/screenshot.png] [--backend wasm] [--threshold 0.3]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+// saves a screenshot and prints page-load and inference times, then times each engine offered (tfjs, ONNX Runtime Web) in
+// the same page load on a 256x1600 image and prints the median inference per image of each; the figures also go to
+// docs/results/viewer-engines.json (--result <file>, or --result '' for none).
+// pnpm --filter viewer screenshot [--run runs/<name>] [--data <dir>] [--out docs/screenshot.png] [--backend wasm] [--threshold 0.3] [--runs 3]
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { resolveStart } from '../src/server/cli.ts';
@@ -22,6 +23,11 @@ const backend = take('--backend', '');
 const width = Number(take('--width', '1440'));
 // Optional: set every class threshold before the screenshot, then open the defective image with the best Dice.
 const threshold = take('--threshold', '');
+// Where the figures go (the README quotes them); '' writes none. Timed predictions per engine at 256x1600.
+const REPO = resolve(import.meta.dirname, '..', '..', '..');
+const resultFile = take('--result', join(REPO, 'docs', 'results', 'viewer-engines.json'));
+const RUNS = Number(take('--runs', '3'));
+const load0 = loadavg()[0]!;
 
 const start = await resolveStart([...args, '--port', '0']);
 const viewer = await startViewerServer({ models: start.models, gallery: start.gallery, notices: start.notices });
@@ -51,19 +57,21 @@ try {
       return { timings: [...state.timings], backend: state.backend, engine: state.engine, engines: state.engines.map((e) => ({ id: e.id, label: e.label })), engineTimings: state.engineTimings };
     });
   const timings = await read();
-  // Every engine offered, on the same page of images in this page load: the median inference per image of each.
+  const model = await page.evaluate(() => {
+    const { state } = (globalThis as unknown as { steelViewer: { state: { modelInfo: { name: string } | null; model: { parameters: number; inChannels: number; classes: number } | null } } }).steelViewer;
+    return { name: state.modelInfo?.name, parameters: state.model?.parameters, inChannels: state.model?.inChannels, classes: state.model?.classes };
+  });
   const size = await page.evaluate(() => {
     const { state } = (globalThis as unknown as { steelViewer: { state: { current: { pixels: { height: number; width: number } } | null } } }).steelViewer;
     return state.current ? `${state.current.pixels.height}x${state.current.pixels.width}` : 'unknown';
   });
-  const perEngine: Record<string, { medianMs: number; images: number }> = {};
-  for (const engine of timings.engines) {
-    await page.selectOption('#engine-select', engine.id);
-    await page.click('#predict-page');
-    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Predicted'), null, { timeout: 600_000 });
-    const t = [...(await read()).timings].sort((a, b) => a - b);
-    perEngine[engine.label] = { medianMs: Math.round(t[Math.floor(t.length / 2)] ?? Number.NaN), images: t.length };
-  }
+  // Every engine offered, in this page load, on one 256x1600 image (a Severstal strip's size; the network sees it as is):
+  // the median inference per image of each, engines alternating.
+  const [probeHeight, probeWidth] = [256, 1600];
+  const perEngine = await page.evaluate(
+    ([h, w, runs]) => (globalThis as unknown as { steelViewer: { timeEngines: (h: number, w: number, r: number) => Promise<Record<string, { medianMs: number; runs: number[] }>> } }).steelViewer.timeEngines(h!, w!, runs!),
+    [probeHeight, probeWidth, RUNS],
+  );
   await page.selectOption('#engine-select', timings.engine?.id ?? 'tfjs');
   if (threshold !== '') {
     for (const input of await page.locator('input[id^="threshold-"]').all()) await input.fill(threshold);
@@ -81,19 +89,37 @@ try {
   // A palette PNG keeps the file small enough for the repository.
   await sharp(await page.screenshot({ fullPage: true })).png({ palette: true, quality: 90, effort: 10 }).toFile(out);
   const sorted = [...timings.timings].sort((a, b) => a - b);
-  console.log(
-    JSON.stringify({
-      screenshot: out,
-      backend: timings.backend,
-      pageReadyMs: Math.round(readyMs),
-      images: sorted.length,
-      firstInferenceMs: Math.round(timings.timings[0] ?? Number.NaN),
-      medianInferenceMs: Math.round(sorted[Math.floor(sorted.length / 2)] ?? Number.NaN),
-      defaultEngine: timings.engine?.label,
-      imageSize: size,
-      medianInferenceMsPerEngine: perEngine,
-    }),
-  );
+  const tfjsWasm = Object.entries(perEngine).find(([label]) => label === 'tfjs (wasm)')?.[1].medianMs;
+  const byDefault = timings.engine ? perEngine[timings.engine.label]?.medianMs : undefined;
+  const result = {
+    command: `pnpm --filter viewer screenshot ${process.argv.slice(2).join(' ')}`.trim(),
+    date: new Date().toISOString(),
+    browser: context.browser()?.version() ?? `chromium (${await page.evaluate(() => navigator.userAgent)})`,
+    cpus: availableParallelism(),
+    loadAverage1m: [load0, loadavg()[0]!].map((l) => Number(l.toFixed(2))),
+    screenshot: relative(REPO, out),
+    model: model,
+    backend: timings.backend,
+    pageReadyMs: Math.round(readyMs),
+    galleryImageSize: size,
+    galleryImages: sorted.length,
+    firstInferenceMs: Math.round(timings.timings[0] ?? Number.NaN),
+    medianInferenceMs: Math.round(sorted[Math.floor(sorted.length / 2)] ?? Number.NaN),
+    defaultEngine: timings.engine?.label,
+    calibrationMs: timings.engineTimings,
+    enginesOffered: timings.engines.map((e) => e.label),
+    imageSize: `${probeHeight}x${probeWidth}`,
+    runsPerEngine: RUNS,
+    medianInferenceMsPerEngine: perEngine,
+    defaultNotSlowerThanTfjsWasm: tfjsWasm === undefined || byDefault === undefined ? null : byDefault <= tfjsWasm,
+  };
+  console.log(JSON.stringify(result));
+  if (resultFile !== '') {
+    mkdirSync(dirname(resultFile), { recursive: true });
+    writeFileSync(`${resultFile}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
+    renameSync(`${resultFile}.tmp`, resultFile);
+    console.log(`written ${resultFile}`);
+  }
 } finally {
   await context.close();
   await viewer.close();

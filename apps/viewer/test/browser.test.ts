@@ -211,11 +211,12 @@ describe.skipIf(!available && !process.env['CI'])('viewer in Chromium', () => {
         return { engine: state.engine?.id, engines: state.engines.map((e) => e.id), probs: Array.from(state.predictions.get(state.current!.key)!.map.probs) };
       });
     const levels = (r: number, c: number) => (r * 7 + c * 3) % 256;
-    // The steel UNet of the fixture run (a plain Sequential model such as the probe is not exported to ONNX: tfjs only).
-    for (const model of ['fixture-run']) {
+    // The steel UNet of the fixture run, and the probe (a tf.sequential model, exported to ONNX as well).
+    for (const model of ['fixture-run', 'probe (folder)']) {
       await page.selectOption('#model-select', { label: model });
       await waitForModel(model.replace(' (folder)', ''));
       const offered = await page.$$eval('#engine-select option', (options) => options.map((o) => (o as HTMLOptionElement).value));
+      // Headless Chromium here has no GPU, so no WebGPU engine.
       expect(offered).toEqual(['tfjs', 'onnxruntime']);
       const results: Record<string, number[]> = {};
       for (const engine of offered) {
@@ -236,6 +237,12 @@ describe.skipIf(!available && !process.env['CI'])('viewer in Chromium', () => {
       }
       expect(diff / scale, `${model}: max |tfjs - onnxruntime| / max |tfjs|`).toBeLessThan(1e-4);
     }
+    // What the screenshot script times: every engine offered on one image of a given size, in this page load.
+    const timed = await page.evaluate(() =>
+      (globalThis as unknown as { steelViewer: { timeEngines: (h: number, w: number, r: number) => Promise<Record<string, { medianMs: number; runs: number[] }>> } }).steelViewer.timeEngines(64, 96, 1),
+    );
+    expect(Object.keys(timed)).toEqual([expect.stringMatching(/^tfjs \(/), expect.stringMatching(/^onnxruntime-web \(wasm, \d+ threads\)$/)]);
+    for (const t of Object.values(timed)) expect(t.runs).toHaveLength(1);
   });
 
   test('bad input gets a visible message', async () => {

@@ -5,7 +5,7 @@ import { analyse, imageDice } from '../shared/analysis.ts';
 import { byId, classClass, h, showMessage } from './dom.ts';
 import { datasetEntry } from './images.ts';
 import { renderCurrent, truthOf } from './panels.ts';
-import { predictEntry } from './predictions.ts';
+import { median, predictEntry } from './predictions.ts';
 import { state, status, type Entry } from './state.ts';
 
 /** Thumbnails per gallery page. */
@@ -145,9 +145,3 @@ export async function predictPage(): Promise<void> {
   }
 }
 
-/** The median of `xs` (NaN when empty). */
-const median = (xs: readonly number[]) => {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};

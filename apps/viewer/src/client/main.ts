@@ -6,6 +6,7 @@ import { byId, h, showMessage } from './dom.ts';
 import { download } from './download.ts';
 import { loadPage, PAGE_SIZE, predictPage, refreshAll } from './gallery.ts';
 import { selectEngine, selectModel } from './model-picker.ts';
+import { timeEngines } from './predictions.ts';
 import { buildSliders } from './sliders.ts';
 import { params, state, status } from './state.ts';
 import { openUpload } from './upload.ts';
@@ -83,6 +84,6 @@ async function start(): Promise<void> {
 }
 
 // Exposed for the browser tests and for curious users in the console.
-Object.assign(globalThis, { steelViewer: { state } });
+Object.assign(globalThis, { steelViewer: { state, timeEngines } });
 
 void start().catch((error: unknown) => showMessage(`The page failed to start: ${error instanceof Error ? error.message : String(error)}`));

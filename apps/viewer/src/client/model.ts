@@ -77,8 +77,8 @@ export interface InputPolicy {
 
 /** An engine the page can run a loaded model on. */
 export interface PageEngine {
-  /** `tfjs` or `onnxruntime`. */
-  readonly id: 'tfjs' | 'onnxruntime';
+  /** `tfjs`, `onnxruntime` (WebAssembly) or `onnxruntime-webgpu`. */
+  readonly id: 'tfjs' | 'onnxruntime' | 'onnxruntime-webgpu';
   /** Shown in the header, e.g. `tfjs (wasm)` or `onnxruntime-web (wasm)`. */
   readonly label: string;
   readonly engine: InferenceEngine;
@@ -105,28 +105,57 @@ function fixedSizeEngine(engine: InferenceEngine, height: number | null, width: 
   };
 }
 
+/** The part of an onnxruntime-web module the page uses (the wasm and the WebGPU builds are separate modules). */
+type OrtModule = typeof import('onnxruntime-web/wasm');
+
+/** An ONNX Runtime Web session on the model exported to ONNX by the viewer's server (/models/<id>/model.onnx). */
+async function ortEngine(loaded: LoadedModel, ort: OrtModule, provider: 'wasm' | 'webgpu', description: string): Promise<InferenceEngine> {
+  ort.env.wasm.wasmPaths = '/ort/';
+  ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  const response = await fetch(`/models/${encodeURIComponent(loaded.info.id)}/model.onnx`);
+  if (!response.ok) throw new Error(`/models/${loaded.info.id}/model.onnx: HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+  return createOnnxEngine(session, { Tensor: ort.Tensor, inChannels: loaded.inChannels, classes: loaded.classes, description });
+}
+
+/** Whether this browser offers a WebGPU adapter (none on CPU-only machines or with the GPU disabled). */
+async function hasWebGpu(): Promise<string | null> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (gpu === undefined) return 'this browser has no WebGPU (navigator.gpu)';
+  try {
+    return (await gpu.requestAdapter()) === null ? 'no WebGPU adapter (no usable GPU)' : null;
+  } catch (error) {
+    return `WebGPU adapter request failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
 /**
- * The engines offered for a loaded model: tfjs on the page's backend, and ONNX Runtime Web (its WebAssembly build, served
- * by the viewer under /ort/) on the model exported to ONNX by the viewer's server. An engine that fails to start is left out,
- * with why.
+ * The engines offered for a loaded model: tfjs on the page's backend, ONNX Runtime Web's WebAssembly build on the model
+ * exported to ONNX by the viewer's server (its files served under /ort/), and, where the browser has a WebGPU adapter,
+ * ONNX Runtime Web's WebGPU execution provider (not yet tried on real GPUs). An engine that fails to start is left out, with why.
  */
 export async function createPageEngines(loaded: LoadedModel, backend: string): Promise<{ engines: PageEngine[]; skipped: string[] }> {
   const wrap = (engine: InferenceEngine) => fixedSizeEngine(engine, loaded.fixedHeight, loaded.fixedWidth);
   const engines: PageEngine[] = [{ id: 'tfjs', label: `tfjs (${backend})`, engine: wrap(createTfjsEngine(loaded.model)) }];
   const skipped: string[] = [];
+  const why = (error: unknown) => (error instanceof Error ? error.message : String(error));
   try {
     const ort = await import('onnxruntime-web/wasm');
-    ort.env.wasm.wasmPaths = '/ort/';
-    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-    // Exported by the viewer's server (/models/<id>/model.onnx), fetched like the rest of the model.
-    const response = await fetch(`/models/${encodeURIComponent(loaded.info.id)}/model.onnx`);
-    if (!response.ok) throw new Error(`/models/${loaded.info.id}/model.onnx: HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    const engine = createOnnxEngine(session, { Tensor: ort.Tensor, inChannels: loaded.inChannels, classes: loaded.classes, description: 'onnxruntime-web (wasm)' });
+    const engine = await ortEngine(loaded, ort, 'wasm', 'onnxruntime-web (wasm)');
     engines.push({ id: 'onnxruntime', label: `onnxruntime-web (wasm, ${ort.env.wasm.numThreads} threads)`, engine: wrap(engine) });
   } catch (error) {
-    skipped.push(`onnxruntime-web: ${error instanceof Error ? error.message : String(error)}`);
+    skipped.push(`onnxruntime-web: ${why(error)}`);
+  }
+  const noGpu = await hasWebGpu();
+  if (noGpu !== null) skipped.push(`onnxruntime-web (webgpu): ${noGpu}`);
+  else {
+    try {
+      const ort = (await import('onnxruntime-web/webgpu')) as unknown as OrtModule;
+      engines.push({ id: 'onnxruntime-webgpu', label: 'onnxruntime-web (webgpu)', engine: wrap(await ortEngine(loaded, ort, 'webgpu', 'onnxruntime-web (webgpu)')) });
+    } catch (error) {
+      skipped.push(`onnxruntime-web (webgpu): ${why(error)}`);
+    }
   }
   return { engines, skipped };
 }
