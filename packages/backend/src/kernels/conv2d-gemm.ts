@@ -12,7 +12,7 @@ import { heapFloats, multiplyAdd, type TileKernels } from './gemm.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 
 /** The phase-plane geometry of a convolution. */
-interface Planes {
+export interface Planes {
   QH: number;
   QW: number;
   HQ: number;
@@ -29,7 +29,8 @@ interface Planes {
   tap(t: number): { plane: number; offset: number };
 }
 
-function planeGeometry(info: backend_util.Conv2DInfo): Planes {
+/** The phase planes of `info`'s input (see the file comment). */
+export function planeGeometry(info: backend_util.Conv2DInfo): Planes {
   const { batchSize: B, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
   const QH = Math.ceil(KH / sh);
   const QW = Math.ceil(KW / sw);
@@ -75,7 +76,7 @@ function forEachPlanePixel(info: backend_util.Conv2DInfo, g: Planes, visit: (src
 }
 
 /** dy zero-padded to the plane grid, [rows, O] with rows = N rounded up to a multiple of 4. */
-function gridOfDy(backend: object, dy: TensorInfo, info: backend_util.Conv2DInfo, g: Planes): TensorInfo {
+export function gridOfDy(backend: object, dy: TensorInfo, info: backend_util.Conv2DInfo, g: Planes): TensorInfo {
   const { batchSize: B, outHeight: OH, outWidth: OW, outChannels: O } = info;
   const d = allocFloat32(backend, [4 * Math.ceil(g.N / 4), O]);
   const dyv = float32View(backend, dy);
@@ -88,6 +89,20 @@ function gridOfDy(backend: object, dy: TensorInfo, info: backend_util.Conv2DInfo
     }
   }
   return d;
+}
+
+/** x's phase planes channel-major, [planes, C, L] (zero in the padding and past the grid). */
+export function channelMajorPlanes(backend: object, x: TensorInfo, info: backend_util.Conv2DInfo, g: Planes): TensorInfo {
+  const C = info.inChannels;
+  const planes = allocFloat32(backend, [g.planes * C * g.L]);
+  const xv = float32View(backend, x);
+  const pv = float32View(backend, planes);
+  pv.fill(0);
+  forEachPlanePixel(info, g, (src, plane, position) => {
+    const dst = plane * C * g.L + position;
+    for (let c = 0; c < C; c++) pv[dst + c * g.L] = xv[src + c]!;
+  });
+  return planes;
 }
 
 /**
@@ -119,21 +134,12 @@ export function backpropFilterOnHeap(
   const g = planeGeometry(info);
   const temps: TensorInfo[] = [];
   try {
-    const planes = allocFloat32(backend, [g.planes * C * g.L]);
+    const planes = channelMajorPlanes(backend, x, info, g);
     temps.push(planes);
     const d = gridOfDy(backend, dy, info, g);
     temps.push(d);
     const out = allocFloat32(backend, [KH, KW, C, O]);
-    {
-      const xv = float32View(backend, x);
-      const pv = float32View(backend, planes);
-      pv.fill(0);
-      forEachPlanePixel(info, g, (src, plane, position) => {
-        const dst = plane * C * g.L + position;
-        for (let c = 0; c < C; c++) pv[dst + c * g.L] = xv[src + c]!;
-      });
-      float32View(backend, out).fill(0);
-    }
+    float32View(backend, out).fill(0);
     const [pBase, dBase, oBase] = [planes, d, out].map((t) => heapFloats(backend, t)) as [number, number, number];
     // Reduction blocks within each image's first OH grid rows (D is zero on the others).
     const kc = Math.max(16, 4 * Math.floor(blockFloats / O / 4));

@@ -5,7 +5,7 @@
 import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { backpropFilterByProducts, backpropInputByProducts, forEachTap, preferProducts } from './conv2d-products.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
-import { backpropFilterOnHeap, backpropInputOnHeap, heapProductsFit } from './conv2d-gemm.ts';
+import { backpropFilterOnHeap, backpropInputOnHeap, channelMajorPlanes, gridOfDy, heapProductsFit, planeGeometry } from './conv2d-gemm.ts';
 import { tileKernels } from './gemm.ts';
 import { threadedTiles } from './heap-threads.ts';
 import { heapMemory } from './wasm-heap-module.ts';
@@ -87,64 +87,24 @@ export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand =
     const dy = inputs['dy']!;
     const filterShape = (attrs as { filterShape: number[] }).filterShape;
     const info = convInfoOf(x.shape, filterShape, attrs as NamedAttrMap);
-    const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
-    const { strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
+    const { inChannels: C, outChannels: O, filterHeight: KH, filterWidth: KW } = info;
     if (preferProducts(info)) return backpropFilterByProducts(backend, x, dy, info, runMatMul);
     const kernels = onHeap && heapProductsFit(info, O, HEAP_FILTER_MAX_WASTE) ? tileKernels(backend) : undefined;
     if (kernels) return backpropFilterOnHeap(backend, threadedTiles(kernels, heapMemory(backend)), x, dy, info);
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
-    const QH = Math.ceil(KH / sh);
-    const QW = Math.ceil(KW / sw);
-    const HQ = OH + QH - 1;
-    const WQ = OW + QW - 1;
-    const P = HQ * WQ;
-    const N = B * P;
-    // Row length of a channel of a phase plane: the grid plus the largest tap offset.
-    const L = N + (QH - 1) * WQ + QW - 1;
+    const g = planeGeometry(info);
+    const { N, L } = g;
     const taps = KH * KW;
     const perProduct = Math.max(1, Math.min(taps, Math.floor(maxOperand / (C * N))));
-
     const temps: TensorInfo[] = [];
     try {
-      const planes = allocFloat32(backend, [sh * sw * C * L]);
+      const planes = channelMajorPlanes(backend, x, info, g);
       temps.push(planes);
-      const d = allocFloat32(backend, [1, N, O]);
-      temps.push(d);
+      // dy on the grid, as the product's [1, N, O] right operand (a fresh tensor: the product caches its packed right
+      // operand by tensor id).
+      const grid = gridOfDy(backend, dy, info, g);
+      temps.push(grid);
+      const d = { dataId: grid.dataId, shape: [1, N, O], dtype: 'float32' as const };
       const out = allocFloat32(backend, [KH, KW, C, O]);
-      {
-        const xv = float32View(backend, x);
-        const pv = float32View(backend, planes);
-        pv.fill(0);
-        for (let b = 0; b < B; b++) {
-          for (let h = 0; h < H; h++) {
-            const hh = h + top;
-            if (hh < 0) continue;
-            const rp = hh % sh;
-            const h2 = (hh - rp) / sh;
-            if (h2 >= HQ) continue;
-            for (let w = 0; w < W; w++) {
-              const ww = w + left;
-              if (ww < 0) continue;
-              const rq = ww % sw;
-              const w2 = (ww - rq) / sw;
-              if (w2 >= WQ) continue;
-              const dst = (rp * sw + rq) * C * L + b * P + h2 * WQ + w2;
-              const src = ((b * H + h) * W + w) * C;
-              for (let c = 0; c < C; c++) pv[dst + c * L] = xv[src + c]!;
-            }
-          }
-        }
-        const dyv = float32View(backend, dy);
-        const dv = float32View(backend, d);
-        dv.fill(0);
-        for (let b = 0; b < B; b++) {
-          for (let i = 0; i < OH; i++) {
-            const src = (b * OH + i) * OW * O;
-            dv.set(dyv.subarray(src, src + OW * O), (b * P + i * WQ) * O);
-          }
-        }
-      }
       try {
         for (let t0 = 0; t0 < taps; t0 += perProduct) {
           const n = Math.min(perProduct, taps - t0);
@@ -154,10 +114,7 @@ export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand =
             const pv = float32View(backend, planes);
             const av = float32View(backend, a);
             for (let t = 0; t < n; t++) {
-              const p = Math.floor((t0 + t) / KW);
-              const q = (t0 + t) % KW;
-              const plane = (p % sh) * sw + (q % sw);
-              const offset = Math.floor(p / sh) * WQ + Math.floor(q / sw);
+              const { plane, offset } = g.tap(t0 + t);
               for (let c = 0; c < C; c++) {
                 const src = (plane * C + c) * L + offset;
                 av.set(pv.subarray(src, src + N), (t * C + c) * N);
