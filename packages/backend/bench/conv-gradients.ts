@@ -3,7 +3,8 @@
 // route through XNNPACK (BatchMatMul for dW, one forward Conv2D per stride phase for dX), with the forward Conv2D of the
 // same layer for scale, all in this process, on one thread. Times are the process's CPU time (median of the runs), which
 // other processes on a loaded machine disturb much less than wall time; GFLOP/s = 2·multiply-adds / CPU time.
-// Run: pnpm --filter @steel/backend bench:conv   (relaxed SIMD on Node 20: NODE_OPTIONS=--experimental-wasm-relaxed-simd)
+// Run: pnpm --filter @steel/backend bench:conv   (with relaxed SIMD on Node 20: node --experimental-wasm-relaxed-simd
+// --import tsx bench/conv-gradients.ts in packages/backend)
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BenchRow, report } from '../../../tooling/bench/report.ts';
