@@ -7,7 +7,7 @@ import { backpropFilterByProducts, backpropInputByProducts, forEachTap, preferPr
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { backpropFilterOnHeap, backpropInputOnHeap, channelMajorPlanes, gridOfDy, heapProductsFit, planeGeometry } from './conv2d-gemm.ts';
 import { tileKernels } from './gemm.ts';
-import { threadedTiles } from './heap-threads.ts';
+import { productThreadCount, threadedTiles } from './heap-threads.ts';
 import { heapMemory } from './wasm-heap-module.ts';
 
 type Padding = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -64,7 +64,7 @@ function disposeAll(backend: object, infos: (TensorInfo | undefined)[]): void {
  * Largest ratio of grid positions computed to output pixels (WQ / OW) for which the heap products run the gradients
  * (measured on UNet-ResNet18 layers, `bench/conv-gradients.ts`): dW beats XNNPACK's products on every layer that does not
  * `preferProducts`; dX is about even with XNNPACK's forward convolution, so it uses them only with relaxed SIMD (fused
- * multiply-add) and little padding.
+ * multiply-add), little padding and one thread.
  */
 const HEAP_FILTER_MAX_WASTE = 2;
 const HEAP_INPUT_MAX_WASTE = 1.25;
@@ -188,7 +188,8 @@ export function createConv2DBackpropInput(runConv2D: Conv2DRunner, runMatMul: Ma
     const inputShape = (attrs as { inputShape: number[] }).inputShape;
     const info = convInfoOf(inputShape, filter.shape, attrs as NamedAttrMap);
     const kernels = onHeap && heapProductsFit(info, info.inChannels, HEAP_INPUT_MAX_WASTE) ? tileKernels(backend) : undefined;
-    if (kernels?.relaxed) return backpropInputOnHeap(backend, kernels, dy, filter, info);
+    // Single-threaded (its products write overlapping rows per tap), so only where XNNPACK runs on one thread too.
+    if (kernels?.relaxed && productThreadCount() === 1) return backpropInputOnHeap(backend, kernels, dy, filter, info);
     if (preferProducts(info)) return backpropInputByProducts(backend, dy, filter, info, runMatMul);
     if (info.inChannels <= FEW_INPUT_CHANNELS || !phasesNeedNoCrop(info)) return backpropInputByProduct(backend, dy, filter, info, runMatMul);
     return backpropInputByPhases(backend, dy, filter, info, runConv2D);

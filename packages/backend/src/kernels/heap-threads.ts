@@ -93,6 +93,9 @@ export function setProductThreads(threads: number): void {
   productThreads = Math.max(1, Math.floor(threads));
 }
 
+/** The thread count set by `setProductThreads` (1 until then). */
+export const productThreadCount = (): number => productThreads;
+
 /**
  * `kernels` on `threads` threads (see the file comment for which products may use them): tile calls are queued, and
  * `finish()` runs them and returns when all threads are done. Returns `kernels` itself for one thread, an unshared
