@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { writeJson } from '../run-dir.ts';
 import type * as tf from '@tensorflow/tfjs-core';
 import { readImage } from '@steel/data';
@@ -98,7 +98,7 @@ export async function runEvaluate(args: ParsedArgs): Promise<number> {
     if (jsonFile !== undefined) {
       writeJson(resolve(jsonFile), {
         options: args.values,
-        data: dataDir,
+        data: relative(process.cwd(), dataDir) || '.',
         split,
         engine,
         models: members.map((m) => m.path),
