@@ -2,8 +2,9 @@
 // (UNet-ResNet18, 1 channel, 4 classes; speed does not depend on the weights), no TTA on either side: images/s of each and
 // their ratio. The load of this machine changes by the minute, so the images are predicted in ROUNDS chunks and the engines
 // alternate chunk by chunk (A B B A A B ...); each engine's images/s is its images over its summed predict time. A stage
-// breakdown, measured in this process on the first BATCH images, follows: the raw forward pass of each engine, the whole
-// predictor (normalise, pad, forward, crop, sigmoid) and what the CLI adds (decode, post-processing, RLE, CSV).
+// breakdown, measured in this process on the first BATCH images, follows: each engine's whole predictor (normalise, pad,
+// forward, crop, sigmoid) with its forward pass timed inside the same call; the rest of ms/image is image decoding,
+// post-processing, RLE and the CSV (measured in the rounds, under another moment's load).
 // Run: pnpm --filter train bench:engines   (IMAGES=64, ROUNDS=4, THREADS=2, ENCODER=resnet18, ARCHITECTURE=unet, BATCH=4)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs-backend-cpu';
 import { readImage } from '@steel/data';
-import { createPredictor, toInputBatch, type InferenceEngine } from '@steel/inference';
+import { createPredictor, type InferenceEngine } from '@steel/inference';
 import { createModel } from '@steel/models';
 import { report, type BenchRow } from '../../../tooling/bench/report.ts';
 import { initBackend } from '../src/backend.ts';
@@ -79,29 +80,35 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 
-// Stage breakdown in this process: the same batch through each engine's raw forward pass and through the whole predictor,
-// alternating engines, median of RUNS after one warm-up.
+// Stage breakdown in this process: the same images through each engine's whole predictor (normalise, pad, forward, crop,
+// sigmoid), timing the engine's forward pass inside the same call; engines alternate, median of RUNS after one warm-up.
 const RUNS = Number(process.env['RUNS'] ?? 3);
 await initBackend({ backend: 'wasm', threads: THREADS });
 const member = await loadMember(modelDir);
 const engines = new Map<string, InferenceEngine>();
 for (const e of ENGINES) engines.set(e, (await createEngines([member], await chooseEngine(e, 'cpu', THREADS), { device: 'cpu', threads: THREADS }))[0]!);
 const images = await Promise.all(names.slice(0, BATCH).map((n) => readImage(join(data, 'test_images', n), { channels: 1 })));
-const batch = toInputBatch(images, 1, member.normalization);
 const stage = new Map(ENGINES.map((e) => [e, { forward: [] as number[], predictor: [] as number[] }]));
 for (let run = 0; run <= RUNS; run++) {
   for (const e of run % 2 === 0 ? ENGINES : [...ENGINES].reverse()) {
     const engine = engines.get(e)!;
-    const predictor = createPredictor([{ engine, scale: member.scale, normalization: member.normalization }]);
-    let t0 = performance.now();
-    await engine.run(batch);
-    const forward = performance.now() - t0;
-    t0 = performance.now();
+    let forward = 0;
+    const timed: InferenceEngine = {
+      ...engine,
+      run: async (batch) => {
+        const t0 = performance.now();
+        const out = await engine.run(batch);
+        forward += performance.now() - t0;
+        return out;
+      },
+    };
+    const predictor = createPredictor([{ engine: timed, scale: member.scale, normalization: member.normalization }]);
+    const t0 = performance.now();
     await predictor.predict(images);
     const whole = performance.now() - t0;
     if (run > 0) {
-      stage.get(e)!.forward.push(forward / BATCH);
-      stage.get(e)!.predictor.push(whole / BATCH);
+      stage.get(e)!.forward.push(forward / images.length);
+      stage.get(e)!.predictor.push(whole / images.length);
     }
   }
 }
@@ -117,10 +124,11 @@ for (const e of ENGINES) {
   const perImage = (1000 * t.seconds) / t.images;
   const forward = median(s.forward);
   const predictor = median(s.predictor);
+  const around = median(s.predictor.map((p, i) => p - s.forward[i]!));
   breakdown[e] = {
     'forward ms/image': Math.round(forward),
     'predictor ms/image': Math.round(predictor),
-    'pre/post-processing around the forward pass ms/image': Math.round(predictor - forward),
+    'pre/post-processing around the forward pass ms/image': Math.round(around),
   };
   rows.push({
     engine: t.description,
