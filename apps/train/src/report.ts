@@ -1,18 +1,9 @@
 // report.html: loss and Dice curves (inline SVG), a per-class Dice table and overlay images (PNG files beside it).
 import { join } from 'node:path';
+import { classColour, escapeHtml, outlineMasks } from '@steel/data';
 import sharp from 'sharp';
 import type { EpochRecord } from './checkpoint.ts';
 import { writeFileAtomic } from './run-dir.ts';
-
-/** Class colours (RGB) for ClassId 1..4, then repeated. */
-export const CLASS_COLOURS: readonly (readonly [number, number, number])[] = [
-  [230, 57, 70],
-  [42, 157, 143],
-  [69, 123, 230],
-  [244, 162, 97],
-];
-
-const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** One curve of a chart. */
 export interface Series {
@@ -27,7 +18,7 @@ export function lineChart(title: string, series: readonly Series[], options: { w
   const height = options.height ?? 260;
   const m = { left: 52, right: 12, top: 28, bottom: 36 };
   const all = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
-  if (all.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><text x="10" y="20">${escape(title)}: no data</text></svg>`;
+  if (all.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><text x="10" y="20">${escapeHtml(title)}: no data</text></svg>`;
   const xs = all.map(([x]) => x);
   const ys = all.map(([, y]) => y);
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
@@ -43,7 +34,7 @@ export function lineChart(title: string, series: readonly Series[], options: { w
   const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-    `<text x="${width / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">${escape(title)}</text>`,
+    `<text x="${width / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">${escapeHtml(title)}</text>`,
     `<rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}" fill="none" stroke="#999"/>`,
   ];
   for (const t of ticks(y0, y1, 4)) {
@@ -51,39 +42,17 @@ export function lineChart(title: string, series: readonly Series[], options: { w
     parts.push(`<text x="${m.left - 4}" y="${py(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
   }
   for (const t of ticks(x0, x1, 4)) parts.push(`<text x="${px(t)}" y="${height - m.bottom + 14}" text-anchor="middle">${fmt(t)}</text>`);
-  parts.push(`<text x="${width / 2}" y="${height - 6}" text-anchor="middle">${escape(options.xLabel ?? 'step')}</text>`);
+  parts.push(`<text x="${width / 2}" y="${height - 6}" text-anchor="middle">${escapeHtml(options.xLabel ?? 'step')}</text>`);
   series.forEach((s, i) => {
     const pts = s.points.filter(([, y]) => Number.isFinite(y));
     if (pts.length === 0) return;
     parts.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="1.5" points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
     if (pts.length <= 40) for (const [x, y] of pts) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="2.5" fill="${s.colour}"/>`);
     parts.push(`<rect x="${m.left + 8}" y="${m.top + 6 + i * 14}" width="10" height="3" fill="${s.colour}"/>`);
-    parts.push(`<text x="${m.left + 22}" y="${m.top + 10 + i * 14}">${escape(s.name)}</text>`);
+    parts.push(`<text x="${m.left + 22}" y="${m.top + 10 + i * 14}">${escapeHtml(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');
-}
-
-/** Draws masks over a grey or RGB image: tinted fill plus a solid outline per class. Returns RGB bytes. */
-export function overlay(image: Uint8Array, channels: number, height: number, width: number, mask: Uint8Array, classes: number): Uint8Array {
-  const out = new Uint8Array(height * width * 3);
-  for (let p = 0; p < height * width; p++) {
-    for (let k = 0; k < 3; k++) out[p * 3 + k] = image[p * channels + (channels === 3 ? k : 0)]!;
-  }
-  for (let k = 0; k < classes; k++) {
-    const colour = CLASS_COLOURS[k % CLASS_COLOURS.length]!;
-    const at = (r: number, c: number) => r >= 0 && r < height && c >= 0 && c < width && mask[(r * width + c) * classes + k] === 1;
-    for (let r = 0; r < height; r++) {
-      for (let c = 0; c < width; c++) {
-        if (!at(r, c)) continue;
-        const edge = !at(r - 1, c) || !at(r + 1, c) || !at(r, c - 1) || !at(r, c + 1);
-        const p = (r * width + c) * 3;
-        const alpha = edge ? 1 : 0.35;
-        for (let j = 0; j < 3; j++) out[p + j] = Math.round(out[p + j]! * (1 - alpha) + colour[j]! * alpha);
-      }
-    }
-  }
-  return out;
 }
 
 /** One overlay sample of the report. */
@@ -117,8 +86,8 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
   const images: string[] = [];
   for (const [i, s] of data.samples.entries()) {
     const file = `overlay-${i + 1}.png`;
-    const truth = overlay(s.image, s.channels, s.height, s.width, s.truth, data.classes);
-    const pred = overlay(s.image, s.channels, s.height, s.width, s.pred, data.classes);
+    const truth = outlineMasks(s.image, s.channels, s.height, s.width, s.truth, data.classes);
+    const pred = outlineMasks(s.image, s.channels, s.height, s.width, s.pred, data.classes);
     const stacked = new Uint8Array(truth.length * 2 + s.width * 3 * 4);
     stacked.set(truth, 0);
     stacked.fill(255, truth.length, truth.length + s.width * 3 * 4);
@@ -126,8 +95,8 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
     const png = await sharp(stacked, { raw: { width: s.width, height: s.height * 2 + 4, channels: 3 } }).png().toBuffer();
     writeFileAtomic(join(dir, file), png);
     images.push(
-      `<figure><img src="${file}" alt="${escape(s.id)}" style="max-width:100%;image-rendering:pixelated" width="${Math.min(1600, s.width * Math.max(1, Math.floor(800 / s.width)))}">` +
-        `<figcaption>${escape(s.id)}: truth (top), prediction (bottom), Dice ${s.dice.toFixed(3)}</figcaption></figure>`,
+      `<figure><img src="${file}" alt="${escapeHtml(s.id)}" style="max-width:100%;image-rendering:pixelated" width="${Math.min(1600, s.width * Math.max(1, Math.floor(800 / s.width)))}">` +
+        `<figcaption>${escapeHtml(s.id)}: truth (top), prediction (bottom), Dice ${s.dice.toFixed(3)}</figcaption></figure>`,
     );
   }
   const stepSmooth = smooth(data.steps.map((s) => [s.step, s.loss] as [number, number]), 10);
@@ -140,27 +109,27 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
     { name: 'mean', colour: '#1d3557', points: data.epochs.map((e) => [e.step, e.valDice]) },
     ...Array.from({ length: data.classes }, (_, k) => ({
       name: `class ${k + 1}`,
-      colour: `rgb(${CLASS_COLOURS[k % CLASS_COLOURS.length]!.join(',')})`,
+      colour: classColour(k),
       points: data.epochs.map((e) => [e.step, e.valDicePerClass[k] ?? Number.NaN] as [number, number]),
     })),
   ]);
-  const header = Array.from({ length: data.classes }, (_, k) => `<th style="color:rgb(${CLASS_COLOURS[k % 4]!.join(',')})">class ${k + 1}</th>`).join('');
+  const header = Array.from({ length: data.classes }, (_, k) => `<th style="color:${classColour(k)}">class ${k + 1}</th>`).join('');
   const rows = data.table
-    .map((r) => `<tr><td>${escape(r.name)}</td>${r.perClass.map((d) => `<td>${d.toFixed(4)}</td>`).join('')}<td><b>${r.mean.toFixed(4)}</b></td></tr>`)
+    .map((r) => `<tr><td>${escapeHtml(r.name)}</td>${r.perClass.map((d) => `<td>${d.toFixed(4)}</td>`).join('')}<td><b>${r.mean.toFixed(4)}</b></td></tr>`)
     .join('\n');
   const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(data.title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(data.title)}</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}
 td:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:1em 0}pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head>
-<body><h1>${escape(data.title)}</h1>
-${data.notes.map((n) => `<p>${escape(n)}</p>`).join('\n')}
-${(data.links ?? []).map((l) => `<p><a href="${escape(l.href)}">${escape(l.text)}</a></p>`).join('\n')}
+<body><h1>${escapeHtml(data.title)}</h1>
+${data.notes.map((n) => `<p>${escapeHtml(n)}</p>`).join('\n')}
+${(data.links ?? []).map((l) => `<p><a href="${escapeHtml(l.href)}">${escapeHtml(l.text)}</a></p>`).join('\n')}
 <h2>Curves</h2><div class="charts">${lossChart}${diceChart}</div>
 <h2>Dice per class (competition metric)</h2>
 <table><tr><th></th>${header}<th>mean</th></tr>
 ${rows}</table>
 <h2>Samples</h2>${images.join('\n') || '<p>No samples.</p>'}
-<h2>Configuration</h2><pre>${escape(JSON.stringify(data.config, null, 2))}</pre>
+<h2>Configuration</h2><pre>${escapeHtml(JSON.stringify(data.config, null, 2))}</pre>
 </body></html>
 `;
   const path = join(dir, 'report.html');

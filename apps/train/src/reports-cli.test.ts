@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatNumber } from './reports/html.ts';
+import { formatNumber } from '@steel/data';
 import { runCli, tempDir } from './test-helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,12 +1,13 @@
 // The viewer in a real browser: Debian's Chromium driven by playwright-core, against a server on fixture models and a
 // tiny synthetic dataset.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { computeEda, openKaggleDataset } from '@steel/data';
 import { decode, parseCsv } from '@steel/rle';
 import { openGallery } from '../src/server/gallery.ts';
 import { startViewerServer, type ViewerServer } from '../src/server/server.ts';
@@ -257,6 +258,33 @@ describe.skipIf(!available && !process.env['CI'])('viewer in Chromium', () => {
     await upload('strip.png', 'image/png', await greyPng(32, 64, () => 100));
     await expect.poll(messages).toContainEqual(expect.stringContaining('No model is loaded, so "strip.png" cannot be analysed.'));
     expect(await page.textContent('#pred-note')).toContain('No model is loaded');
+  });
+
+  test('the Data tab shows the dataset page, whose counts are the EDA of the dataset', async () => {
+    const consoleErrors: string[] = [];
+    const onConsole = (m: ConsoleMessage) => void (m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('console', onConsole);
+    try {
+      await page.click('#tab-data');
+      await expect.poll(() => page.isVisible('main')).toBe(false);
+      const frame = page.frameLocator('#data-frame');
+      const dataset = await openKaggleDataset(fx.dataDir);
+      const eda = computeEda(dataset.images, { classes: dataset.classes });
+      const shown = (key: string) => frame.locator(`[data-key="${key}"]`).textContent();
+      await expect.poll(() => shown('images'), { timeout: 60_000 }).toBe(String(readdirSync(join(fx.dataDir, 'train_images')).length));
+      expect(await shown('images')).toBe(String(eda.images));
+      expect(await shown('withDefects')).toBe(String(eda.withDefects));
+      for (const [k, c] of eda.perClass.entries()) expect(await shown(`perClass.${k}.masks`)).toBe(String(c.masks));
+      // The count charts and one mask-area histogram per class, and every example image decoded.
+      expect(await frame.locator('svg').count()).toBe(3 + dataset.classes);
+      const decoded = () => frame.locator('img').evaluateAll((list) => list.length > 0 && list.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+      await expect.poll(decoded).toBe(true);
+      await page.click('#tab-images');
+      await expect.poll(() => page.isVisible('main')).toBe(true);
+    } finally {
+      page.off('console', onConsole);
+    }
+    expect(consoleErrors).toEqual([]);
   });
 
   test('everything comes from the viewer (works offline), and a screenshot for the README', async () => {

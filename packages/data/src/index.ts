@@ -13,6 +13,7 @@ export {
   type SkippedImage,
 } from './dataset.ts';
 export { computeEda, formatEda, type AreaStats, type ClassStats, type EdaReport } from './eda.ts';
+export { edaPageData, renderEdaPage, type EdaPageData } from './eda-page.ts';
 export { DataError, isDataError, type DataErrorCode, type DataErrorDetails } from './errors.ts';
 export { readImage, readImageSize, readLabelMap, type DecodedImage, type ReadImageOptions } from './image.ts';
 export { importMaskFolder, type ImportMaskFolderOptions, type ImportMaskFolderResult, type LinkMode } from './import-mask-folder.ts';
@@ -35,4 +36,18 @@ export {
   type Split,
 } from './splits.ts';
 export { generateSyntheticDataset, SYNTHETIC_VERSION, syntheticImageId, type SyntheticDatasetOptions, type SyntheticDatasetResult, type SyntheticProgress } from './synthetic.ts';
+export {
+  barChart,
+  CLASS_COLOURS,
+  classColour,
+  escapeHtml,
+  formatNumber,
+  outlineMasks,
+  pngDataUri,
+  reportCell,
+  reportPage,
+  reportTable,
+  type BarChartOptions,
+  type BarGroup,
+} from './report-html.ts';
 export { renderSyntheticImage, SEVERSTAL_CLASS_SETS, type SyntheticImage } from './synthetic-render.ts';

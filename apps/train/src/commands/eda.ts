@@ -3,7 +3,7 @@ import type { ParsedArgs } from '../cli.ts';
 import { parseTrainConfig } from '../config.ts';
 import { openDataset } from '../data.ts';
 import { createProgress } from '../progress.ts';
-import { writeJson } from '../run-dir.ts';
+import { writeFileAtomic, writeJson } from '../run-dir.ts';
 import { ensureDataset } from './generate.ts';
 
 /** `eda`: dataset statistics as a table (stdout) and optionally JSON. */
@@ -21,10 +21,13 @@ export async function runEda(args: ParsedArgs): Promise<number> {
   }
   const html = args.values['report'] as string | undefined;
   if (html !== undefined) {
-    const { edaPageData, writeEdaPage } = await import('../reports/eda-page.ts');
+    const { edaPageData, renderEdaPage } = await import('@steel/data');
     const file = resolve(html);
     const jsonFile = `${file.replace(/\.html?$/i, '')}.json`;
-    await writeEdaPage(file, jsonFile, dataset, edaPageData(dataset, (args.values['examples'] as number | undefined) ?? 4));
+    const data = edaPageData(dataset, (args.values['examples'] as number | undefined) ?? 4);
+    const page = await renderEdaPage(dataset, data);
+    writeJson(jsonFile, data);
+    writeFileAtomic(file, page);
     process.stdout.write(`Wrote ${file} and ${jsonFile}\n`);
   }
   return 0;

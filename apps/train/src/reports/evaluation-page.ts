@@ -1,7 +1,7 @@
 // The evaluation page: the numbers of an EvaluationReport as tables and inline SVG charts, the worst images as overlays.
-import { lineChart, overlay } from '../report.ts';
+import { barChart, classColour, escapeHtml, formatNumber, outlineMasks, pngDataUri, reportCell as cell, reportPage as page, reportTable as table } from '@steel/data';
+import { lineChart } from '../report.ts';
 import type { EvaluationReport, EvaluationSample } from './evaluation.ts';
-import { barChart, cell, classColour, escapeHtml, formatNumber, page, pngDataUri, table } from './html.ts';
 
 /** Renders the page (one self-contained HTML file; the JSON sits in a script tag). */
 export async function renderEvaluation(data: EvaluationReport, worst: readonly (EvaluationSample & { dice: number; perClass: number[] })[]): Promise<string> {
@@ -52,8 +52,8 @@ export async function renderEvaluation(data: EvaluationReport, worst: readonly (
   const figures: string[] = [];
   for (const [i, w] of worst.entries()) {
     const { data: pixels, channels, height, width } = w.image;
-    const truth = await pngDataUri(overlay(pixels, channels, height, width, w.truth, C), height, width);
-    const pred = await pngDataUri(overlay(pixels, channels, height, width, w.masks, C), height, width);
+    const truth = await pngDataUri(outlineMasks(pixels, channels, height, width, w.truth, C), height, width);
+    const pred = await pngDataUri(outlineMasks(pixels, channels, height, width, w.masks, C), height, width);
     const shown = Math.min(1200, width * Math.max(1, Math.floor(600 / width)));
     figures.push(
       `<figure><figcaption>${escapeHtml(w.id)}: Dice <span data-key="worst.${i}.dice">${formatNumber(w.dice)}</span> ` +

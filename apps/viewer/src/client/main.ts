@@ -2,6 +2,7 @@
 // page and model.
 import type { ViewerInfo } from '../shared/api.ts';
 import { initBackend } from './backend.ts';
+import { initDataView } from './data-view.ts';
 import { byId, h, showMessage } from './dom.ts';
 import { download } from './download.ts';
 import { loadPage, PAGE_SIZE, predictPage, refreshAll } from './gallery.ts';
@@ -61,6 +62,7 @@ async function start(): Promise<void> {
   splitSelect.replaceChildren(
     ...splits.map((s) => h('option', { value: s }, `${s} (${info.dataset!.splits[s]!.images} images${info.dataset!.splits[s]!.hasTruth ? '' : ', no ground truth'})`)),
   );
+  initDataView(info.dataset !== null);
   if (info.dataset === null) byId('gallery-note').textContent = 'No dataset: start the viewer with --data <folder>, or train once so the synthetic data exists.';
   buildSliders(info.dataset?.classes ?? 4);
   status('Starting TensorFlow.js…');

@@ -1,7 +1,7 @@
 // The dataset behind the gallery: image lists per split and their ground truth, from a Kaggle-layout folder.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { isDataError, openKaggleDataset, parseTrainCsv } from '@steel/data';
+import { edaPageData, isDataError, openKaggleDataset, parseTrainCsv, renderEdaPage } from '@steel/data';
 import type { DatasetInfo, GalleryPage } from '../shared/api.ts';
 import { ViewerError } from './errors.ts';
 
@@ -19,6 +19,8 @@ export interface Gallery {
   page(split: string, offset: number, limit: number): GalleryPage | null;
   /** The file of an image, or null when `split`/`id` is not in the dataset. */
   file(split: string, id: string): string | null;
+  /** The dataset page (`renderEdaPage` of @steel/data: counts, plots, examples), computed on the first call and kept. */
+  edaPage(): Promise<string>;
 }
 
 const IMAGE_FILE = /\.(jpe?g|png)$/i;
@@ -69,6 +71,8 @@ export async function openGallery(dir: string): Promise<Gallery> {
     classes: dataset.classes,
     splits: Object.fromEntries([...splits].map(([name, s]) => [name, { images: s.ids.length, hasTruth: s.truth !== null }])),
   };
+  const opened = dataset;
+  let edaPage: Promise<string> | undefined;
   return {
     info,
     page(split, offset, limit) {
@@ -81,6 +85,14 @@ export async function openGallery(dir: string): Promise<Gallery> {
       const s = splits.get(split);
       if (s === undefined || !s.ids.includes(id)) return null;
       return join(s.folder, id);
+    },
+    edaPage() {
+      // A failure (an unreadable example image) is not kept: the next request tries again.
+      edaPage ??= renderEdaPage(opened, edaPageData(opened)).catch((error: unknown) => {
+        edaPage = undefined;
+        throw error;
+      });
+      return edaPage;
     },
   };
 }

@@ -55,6 +55,9 @@ const HEADERS = {
   'X-Content-Type-Options': 'nosniff',
 };
 
+// The dataset page is a generated, script-free document with inline styles and data-URI images: it may load nothing else.
+const DATA_PAGE_HEADERS = { ...HEADERS, 'Content-Security-Policy': "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'" };
+
 /** A safe single path segment (no slashes, no `..`). */
 const SEGMENT = /^[\w][\w.-]*$/;
 
@@ -96,6 +99,16 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
     res.writeHead(status, { ...HEADERS, 'Content-Type': type, 'Cache-Control': cache });
     res.end(body);
   };
+  /** Sends what `body` resolves to, or a 500 starting with `failure` when it rejects. */
+  const sendLater = (res: ServerResponse, body: Promise<string | Uint8Array>, type: string, failure: string, headers: Record<string, string> = HEADERS) => {
+    body.then(
+      (value) => {
+        res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': Buffer.byteLength(value), 'Cache-Control': 'no-cache' });
+        res.end(value);
+      },
+      (error: unknown) => send(res, 500, 'text/plain; charset=utf-8', `${failure}: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  };
   const sendJson = (res: ServerResponse, value: unknown) => send(res, 200, TYPES['.json']!, JSON.stringify(value));
   const notFound = (res: ServerResponse, what: string) => send(res, 404, 'text/plain; charset=utf-8', `Not found: ${what}`);
   const sendFile = (res: ServerResponse, file: string) => {
@@ -119,6 +132,10 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
     if (rest.length === 0 && head === 'style.css') return send(res, 200, TYPES['.css']!, css);
     if (rest.length === 0 && head === 'favicon.ico') return send(res, 204, 'image/x-icon', '');
     if (head === 'api' && rest[0] === 'info') return sendJson(res, info);
+    if (rest.length === 0 && head === 'data.html') {
+      if (!gallery) return notFound(res, 'a dataset (start the viewer with --data <folder>)');
+      return sendLater(res, gallery.edaPage(), TYPES['.html']!, 'The dataset page could not be made', DATA_PAGE_HEADERS);
+    }
     if (head === 'api' && rest[0] === 'images') {
       const split = url.searchParams.get('split') ?? 'test';
       const offset = Math.max(0, Number.parseInt(url.searchParams.get('offset') ?? '0', 10) || 0);
@@ -133,14 +150,7 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
     if (head === 'models' && rest.length === 2 && rest[1] === 'model.onnx') {
       const model = models.find((m) => m.info.id === rest[0]);
       if (!model || !model.info.hasModelJson) return notFound(res, url.pathname);
-      onnxOf(model.source.dir).then(
-        (bytes) => {
-          res.writeHead(200, { ...HEADERS, 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.byteLength, 'Cache-Control': 'no-cache' });
-          res.end(bytes);
-        },
-        (error: unknown) => send(res, 500, 'text/plain; charset=utf-8', `The model could not be exported to ONNX: ${error instanceof Error ? error.message : String(error)}`),
-      );
-      return;
+      return sendLater(res, onnxOf(model.source.dir), 'application/octet-stream', 'The model could not be exported to ONNX');
     }
     if (head === 'models' && rest.length === 2 && SEGMENT.test(rest[1]!)) {
       const model = models.find((m) => m.info.id === rest[0]);

@@ -1,21 +1,33 @@
-// Building blocks of the offline HTML reports: escaping, a page shell, tables whose cells name the JSON value they show
-// (data-key), bar charts and histograms as inline SVG, and PNG images inlined as data URIs. Nothing loads from a network.
+// Building blocks of offline HTML report pages: escaping, a page shell, tables whose cells name the JSON value they show
+// (data-key), bar charts as inline SVG, masks outlined on an image, and PNG images inlined as data URIs. Nothing loads
+// from a network.
 import sharp from 'sharp';
-import { CLASS_COLOURS } from '../report.ts';
 
+/** Class colours (RGB) for ClassId 1..4, then repeated; used by every report page and overlay. */
+export const CLASS_COLOURS: readonly (readonly [number, number, number])[] = [
+  [230, 57, 70],
+  [42, 157, 143],
+  [69, 123, 230],
+  [244, 162, 97],
+];
+
+/** Escapes `& < > "` for HTML text and attribute values. */
 export const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-/** The CSS colour of a 0-based class. */
+/** The CSS colour of a 0-based class index, e.g. `classColour(0)` → `"rgb(230,57,70)"`. */
 export const classColour = (k: number): string => `rgb(${CLASS_COLOURS[k % CLASS_COLOURS.length]!.join(',')})`;
 
-/** Formats a number for a cell: integers as is, others with 4 decimals. */
+/** Formats a number for a table cell: integers as is, others with 4 decimals, non-finite values as `-`. */
 export const formatNumber = (v: number): string => (Number.isInteger(v) ? String(v) : Number.isFinite(v) ? v.toFixed(4) : '-');
 
-/** One table cell showing the JSON value at `key` (a dotted path), so a test can compare the page with the JSON. */
-export const cell = (key: string, value: number): string => `<td data-key="${escapeHtml(key)}">${formatNumber(value)}</td>`;
+/**
+ * One table cell showing the JSON value at `key` (a dotted path such as `perClass.0.masks`) in its `data-key` attribute,
+ * so a test can compare the page with the JSON.
+ */
+export const reportCell = (key: string, value: number): string => `<td data-key="${escapeHtml(key)}">${formatNumber(value)}</td>`;
 
-/** A table: header cells, then rows of a label and pre-rendered cells. */
-export function table(head: readonly string[], rows: readonly { label: string; cells: readonly string[] }[]): string {
+/** An HTML table: header cells, then rows of a label and cells rendered by {@link reportCell}. */
+export function reportTable(head: readonly string[], rows: readonly { label: string; cells: readonly string[] }[]): string {
   return (
     `<table><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>\n` +
     rows.map((r) => `<tr><td>${escapeHtml(r.label)}</td>${r.cells.join('')}</tr>`).join('\n') +
@@ -23,21 +35,30 @@ export function table(head: readonly string[], rows: readonly { label: string; c
   );
 }
 
-/** One group of bars: a label on the x axis and one value per series. */
+/** One group of bars of {@link barChart}: a label on the x axis and one value per series. */
 export interface BarGroup {
   label: string;
   values: readonly number[];
 }
 
+/** Options of {@link barChart}. */
+export interface BarChartOptions {
+  /** Series names (a legend when there are several). */
+  series?: readonly string[];
+  /** CSS colours per series. */
+  colours?: readonly string[];
+  /** A log10 y axis (zero bars are left empty). */
+  log?: boolean;
+  width?: number;
+  height?: number;
+  xLabel?: string;
+}
+
 /**
- * An SVG bar chart: one group per x label, one bar per series (coloured), with the value above each bar. `log` uses a
- * log10 y axis (zero bars are left empty).
+ * An inline SVG bar chart: one group per x label, one bar per series (coloured), each bar's value in its tooltip.
+ * @example barChart('Masks per class', [{ label: 'masks', values: [897, 247, 5150, 801] }], { series: ['1', '2', '3', '4'] })
  */
-export function barChart(
-  title: string,
-  groups: readonly BarGroup[],
-  options: { series?: readonly string[]; colours?: readonly string[]; log?: boolean; width?: number; height?: number; xLabel?: string } = {},
-): string {
+export function barChart(title: string, groups: readonly BarGroup[], options: BarChartOptions = {}): string {
   const width = options.width ?? Math.max(320, Math.min(900, 60 + groups.length * 26 * Math.max(1, options.series?.length ?? 1)));
   const height = options.height ?? 240;
   const m = { left: 48, right: 10, top: 30, bottom: 42 };
@@ -80,24 +101,42 @@ export function barChart(
   return parts.join('\n');
 }
 
-/** Counts of `values` in `bins` equal bins over [lo, hi] (the last bin includes hi). */
-export function histogram(values: readonly number[], bins: number, lo: number, hi: number): number[] {
-  const counts = new Array<number>(bins).fill(0);
-  for (const v of values) {
-    if (!(v >= lo && v <= hi)) continue;
-    counts[Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo)) * bins))]!++;
+/**
+ * Draws masks over a grey (`channels` 1) or RGB image: a tinted fill plus a solid outline per class in
+ * {@link CLASS_COLOURS}. `mask` is `[H, W, classes]` 0/1. Returns `[H, W, 3]` RGB bytes.
+ */
+export function outlineMasks(image: Uint8Array, channels: number, height: number, width: number, mask: Uint8Array, classes: number): Uint8Array {
+  const out = new Uint8Array(height * width * 3);
+  for (let p = 0; p < height * width; p++) {
+    for (let k = 0; k < 3; k++) out[p * 3 + k] = image[p * channels + (channels === 3 ? k : 0)]!;
   }
-  return counts;
+  for (let k = 0; k < classes; k++) {
+    const colour = CLASS_COLOURS[k % CLASS_COLOURS.length]!;
+    const at = (r: number, c: number) => r >= 0 && r < height && c >= 0 && c < width && mask[(r * width + c) * classes + k] === 1;
+    for (let r = 0; r < height; r++) {
+      for (let c = 0; c < width; c++) {
+        if (!at(r, c)) continue;
+        const edge = !at(r - 1, c) || !at(r + 1, c) || !at(r, c - 1) || !at(r, c + 1);
+        const p = (r * width + c) * 3;
+        const alpha = edge ? 1 : 0.35;
+        for (let j = 0; j < 3; j++) out[p + j] = Math.round(out[p + j]! * (1 - alpha) + colour[j]! * alpha);
+      }
+    }
+  }
+  return out;
 }
 
-/** Encodes RGB bytes as a PNG data URI (the page stays one self-contained file). */
+/** Encodes `[H, W, 3]` RGB bytes as a PNG data URI, so a page stays one self-contained file. */
 export async function pngDataUri(rgb: Uint8Array, height: number, width: number): Promise<string> {
   const png = await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
-/** A complete page: inline CSS, the body, and the report's numbers as JSON in a script tag. */
-export function page(title: string, body: string, data: unknown): string {
+/**
+ * A complete offline page: inline CSS, the body, and the page's numbers as JSON in
+ * `<script type="application/json" id="report-data">` (a data block, never executed).
+ */
+export function reportPage(title: string, body: string, data: unknown): string {
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>

@@ -1,11 +1,11 @@
-// The dataset page of `eda --report`: count tables, bar charts of the counts, mask-area histograms per class on a log
-// scale and a grid of example images per class with their masks outlined. One offline HTML file; its numbers as JSON.
-import { computeEda, decodeMask, readImage, type EdaReport, type KaggleDataset } from '@steel/data';
-import { overlay } from '../report.ts';
-import { writeFileAtomic } from '../run-dir.ts';
-import { barChart, cell, classColour, escapeHtml, formatNumber, page, pngDataUri, table } from './html.ts';
+// The dataset page: count tables, bar charts of the counts, mask-area histograms per class on a log scale and a grid of
+// example images per class with their masks outlined. One offline HTML string; its numbers as a JSON-ready object.
+import { decodeMask, type KaggleDataset } from './dataset.ts';
+import { computeEda, type EdaReport } from './eda.ts';
+import { readImage } from './image.ts';
+import { barChart, classColour, escapeHtml, formatNumber, outlineMasks, pngDataUri, reportCell as cell, reportPage, reportTable as table } from './report-html.ts';
 
-/** Everything the dataset page shows (also its JSON). */
+/** Everything the dataset page of {@link renderEdaPage} shows (also its JSON), from {@link edaPageData}. */
 export interface EdaPageData extends EdaReport {
   dir: string;
   height: number;
@@ -23,8 +23,12 @@ function logEdges(area: number): number[] {
   return Array.from({ length: Math.round(top * 4) + 1 }, (_, i) => i / 4);
 }
 
-/** The page's numbers: the EDA of @steel/data plus area histograms and the example ids. */
-export function edaPageData(dataset: KaggleDataset, examplesPerClass: number): EdaPageData {
+/**
+ * The dataset page's numbers: {@link computeEda} plus mask-area histograms per class (quarter-decade log bins) and the
+ * first `examplesPerClass` image ids of each class. Reads only train.csv's RLE, no image.
+ * @example const data = edaPageData(await openKaggleDataset(dir), 4);
+ */
+export function edaPageData(dataset: KaggleDataset, examplesPerClass = 4): EdaPageData {
   const report = computeEda(dataset.images, { classes: dataset.classes });
   const edges = logEdges(dataset.height * dataset.width);
   const counts = Array.from({ length: dataset.classes }, () => new Array<number>(edges.length - 1).fill(0));
@@ -43,8 +47,14 @@ export function edaPageData(dataset: KaggleDataset, examplesPerClass: number): E
   return { dir: dataset.dir, height: dataset.height, width: dataset.width, testImages: dataset.testImages.length, ...report, areaHistogram: { edges, counts }, examples };
 }
 
-/** Writes the page to `file` and the same numbers as JSON to `jsonFile`. */
-export async function writeEdaPage(file: string, jsonFile: string, dataset: KaggleDataset, data: EdaPageData): Promise<void> {
+/**
+ * Renders the dataset page as one self-contained HTML document (inline CSS, SVG charts, PNG data URIs; nothing from a
+ * network): the count tables, images with and without defects, masks per class, classes per image, mask-area histograms
+ * per class on a log scale, and the example images with their masks outlined. Each table cell names its value's path in
+ * `data` (`data-key`), and `data` itself sits in `<script type="application/json" id="report-data">`.
+ * @example writeFileSync('eda.html', await renderEdaPage(dataset, edaPageData(dataset)));
+ */
+export async function renderEdaPage(dataset: KaggleDataset, data: EdaPageData): Promise<string> {
   const C = dataset.classes;
   const names = Array.from({ length: C }, (_, k) => `class ${k + 1}`);
   const colours = names.map((_, k) => classColour(k));
@@ -85,7 +95,7 @@ export async function writeEdaPage(file: string, jsonFile: string, dataset: Kagg
       const entry = byId.get(id)!;
       const image = await readImage(entry.file, { channels: 1 });
       const mask = decodeMask(entry, { height: dataset.height, width: dataset.width, classes: C });
-      const uri = await pngDataUri(overlay(image.data, 1, image.height, image.width, mask, C), image.height, image.width);
+      const uri = await pngDataUri(outlineMasks(image.data, 1, image.height, image.width, mask, C), image.height, image.width);
       figures.push(`<figure><img src="${uri}" alt="${escapeHtml(id)}" width="${Math.min(800, image.width * Math.max(1, Math.floor(400 / image.width)))}"><figcaption>${escapeHtml(id)} (classes ${entry.classes.join(', ')})</figcaption></figure>`);
     }
     grid.push(`<h3 style="color:${colours[classId - 1]}">class ${classId}: ${formatNumber(ids.length)} example(s)</h3>${figures.join('') || '<p>No image of this class.</p>'}`);
@@ -95,6 +105,5 @@ export async function writeEdaPage(file: string, jsonFile: string, dataset: Kagg
 <div class="charts">${charts.join('')}</div>
 <h2>Mask areas per class</h2><div class="charts">${areaCharts.join('')}</div>
 <h2>Examples per class (masks outlined)</h2>${grid.join('\n')}`;
-  writeFileAtomic(jsonFile, `${JSON.stringify(data, null, 2)}\n`);
-  writeFileAtomic(file, page(`Dataset ${data.dir}`, body, data));
+  return reportPage(`Dataset ${data.dir}`, body, data);
 }
