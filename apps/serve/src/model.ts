@@ -9,16 +9,11 @@ import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { parsePostprocessConfig, parseTtaTransforms, type PostprocessConfig } from '@steel/ensemble';
 import { createOnnxEngine, createPredictor, createTfjsEngine, type InferenceEngine, type OnnxSessionLike, type OnnxTensorConstructor } from '@steel/inference';
 import { createMemoryIOHandler, registerSteelLayers } from '@steel/models';
-import sharp from 'sharp';
+import { decodeImage as decodeImageBytes, isDataError, type DecodedImage } from '@steel/data';
 import { clip, ServeError } from './errors.ts';
 
 /** A decoded image: row-major HWC bytes. */
-export interface DecodedImage {
-  readonly data: Uint8Array;
-  readonly height: number;
-  readonly width: number;
-  readonly channels: 1 | 3;
-}
+export type { DecodedImage };
 
 /** Options of {@link loadPredictor}: the same choices as `train predict`. */
 export interface PredictorOptions {
@@ -65,27 +60,16 @@ export interface Predictor {
 }
 
 /**
- * Decodes JPEG or PNG bytes exactly as `train predict` reads image files (sharp; the first channel for 1-channel models).
+ * Decodes JPEG or PNG bytes exactly as `train predict` reads image files (@steel/data's decoder).
  * @throws {ServeError} `BAD_IMAGE` when the bytes are not a complete JPEG or PNG.
  */
 export async function decodeImage(bytes: Uint8Array, channels: 1 | 3, name = 'the image'): Promise<DecodedImage> {
-  let result: { data: Buffer; info: { height: number; width: number; channels: number } };
   try {
-    let pipeline = sharp(bytes, { failOn: 'warning' });
-    pipeline = channels === 1 ? pipeline.extractChannel(0) : pipeline.removeAlpha().toColourspace('srgb');
-    result = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    return await decodeImageBytes(bytes, { channels, name });
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new ServeError('BAD_IMAGE', `${name} could not be decoded (${clip(reason, 120)}); expected a complete JPEG or PNG.`, { cause });
+    if (!isDataError(cause)) throw cause;
+    throw new ServeError('BAD_IMAGE', `${name} could not be decoded (${clip(cause.found ?? cause.message, 120)}); expected a complete JPEG or PNG.`, { cause });
   }
-  const { info } = result;
-  let data = new Uint8Array(result.data.buffer, result.data.byteOffset, result.data.byteLength);
-  if (channels === 3 && info.channels !== 3) {
-    const rgb = new Uint8Array(info.height * info.width * 3);
-    for (let i = 0, j = 0; j < rgb.length; i += info.channels, j += 3) rgb[j] = rgb[j + 1] = rgb[j + 2] = data[i]!;
-    data = rgb;
-  }
-  return { data, height: info.height, width: info.width, channels };
 }
 
 // ---- Loading runs: the layout apps/train writes (config.json; best/ with model.json, its weight shards and weights.json). ----

@@ -30,11 +30,9 @@ export async function readImage(file: string, options: ReadImageOptions = {}): P
   if (channels !== 1 && channels !== 3) {
     throw new DataError('INVALID_ARGUMENT', `readImage: expected channels 1 or 3, got ${String(channels)}.`, { file });
   }
-  let result: { data: Buffer; info: { height: number; width: number; channels: number } };
+  let image: DecodedImage;
   try {
-    let pipeline = sharp(file, { failOn: 'warning' });
-    pipeline = channels === 1 ? pipeline.extractChannel(0) : pipeline.removeAlpha().toColourspace('srgb');
-    result = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    image = await decodePixels(file, channels);
   } catch (cause) {
     const exists = await stat(file).then(
       (s) => s.isFile(),
@@ -44,13 +42,37 @@ export async function readImage(file: string, options: ReadImageOptions = {}): P
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new DataError('INVALID_IMAGE', `Image ${file} could not be decoded (${reason}); expected a complete JPEG or PNG. Re-copy the file or skip invalid images.`, { file, found: reason }, { cause });
   }
-  const { info } = result;
-  if ((height !== undefined && info.height !== height) || (width !== undefined && info.width !== width)) {
-    const expected = `${height ?? info.height}x${width ?? info.width}`;
-    const found = `${info.height}x${info.width}`;
+  if ((height !== undefined && image.height !== height) || (width !== undefined && image.width !== width)) {
+    const expected = `${height ?? image.height}x${width ?? image.width}`;
+    const found = `${image.height}x${image.width}`;
     throw new DataError('INVALID_IMAGE', `Image ${file}: expected ${expected} (height x width), got ${found}.`, { file, expected, found });
   }
-  let data = new Uint8Array(result.data.buffer, result.data.byteOffset, result.data.byteLength);
+  return image;
+}
+
+/**
+ * Decodes JPEG or PNG bytes (an upload, a queued job) exactly as {@link readImage} decodes a file: 1 channel is the
+ * first one, 3 channels are sRGB without alpha.
+ * @param name how the error message names the bytes, e.g. `'The request body'`.
+ * @throws {DataError} `INVALID_IMAGE` (`found`: the decoder's reason) when the bytes are not a complete JPEG or PNG.
+ * @example const { data, height, width } = await decodeImage(await readFile('strip.jpg'), { channels: 1 });
+ */
+export async function decodeImage(bytes: Uint8Array, options: { channels?: 1 | 3; name?: string } = {}): Promise<DecodedImage> {
+  const { channels = 1, name = 'The image' } = options;
+  try {
+    return await decodePixels(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), channels);
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new DataError('INVALID_IMAGE', `${name} could not be decoded (${reason}); expected a complete JPEG or PNG.`, { found: reason }, { cause });
+  }
+}
+
+/** The one decoding rule of the package: sharp, the first channel or sRGB, a grey image replicated to RGB. */
+async function decodePixels(input: string | Buffer, channels: 1 | 3): Promise<DecodedImage> {
+  let pipeline = sharp(input, { failOn: 'warning' });
+  pipeline = channels === 1 ? pipeline.extractChannel(0) : pipeline.removeAlpha().toColourspace('srgb');
+  const { data: raw, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  let data = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   if (channels === 3 && info.channels !== 3) {
     // A grey image that libvips kept single-channel: replicate it.
     const rgb = new Uint8Array(info.height * info.width * 3);

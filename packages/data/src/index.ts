@@ -15,7 +15,7 @@ export {
 export { computeEda, formatEda, type AreaStats, type ClassStats, type EdaReport } from './eda.ts';
 export { edaPageData, renderEdaPage, type EdaPageData } from './eda-page.ts';
 export { DataError, isDataError, type DataErrorCode, type DataErrorDetails } from './errors.ts';
-export { readImage, readImageSize, readLabelMap, type DecodedImage, type ReadImageOptions } from './image.ts';
+export { decodeImage, readImage, readImageSize, readLabelMap, type DecodedImage, type ReadImageOptions } from './image.ts';
 export { importMaskFolder, type ImportMaskFolderOptions, type ImportMaskFolderResult, type LinkMode } from './import-mask-folder.ts';
 export { createLoader, type Batch, type Loader, type LoaderOptions } from './loader.ts';
 export { createRandom, hashSeed, type Random } from './random.ts';
