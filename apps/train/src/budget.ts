@@ -35,6 +35,14 @@ export async function measureStep(config: TrainConfig, classes: number, shape: [
   }
 }
 
+/** What a time budget made of a run: the measured step, and the epochs and steps per epoch that fit. */
+export interface TrainingPlan {
+  budgetMinutes?: number | undefined;
+  stepSeconds: number;
+  epochs: number;
+  steps: number;
+}
+
 /**
  * Fits training into `config.budgetMinutes` of wall time counted from process start: measures a step, reserves time for
  * validation (batch-norm recalibration included), checkpoints, tuning and the final predictions, and returns the steps
@@ -46,7 +54,7 @@ export async function planBudget(
   counts: { train: number; val: number; test: number },
   sizes: { train: { height: number; width: number }; eval: { height: number; width: number } },
   log: (line: string) => void,
-): Promise<{ epochs: number; steps: number; stepSeconds: number } | undefined> {
+): Promise<TrainingPlan | undefined> {
   if (config.budgetMinutes === undefined) return undefined;
   const stepSeconds = await measureStep(config, classes, [config.batchSize, sizes.train.height, sizes.train.width, config.inChannels]);
   const plan = budgetPlan({ ...config, budgetMinutes: config.budgetMinutes }, counts, sizes, stepSeconds, performance.now() / 1000);

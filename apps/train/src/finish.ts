@@ -16,6 +16,7 @@ import { writeJson, type RunPaths } from './run-dir.ts';
 import { scoreMasks, type DiceScore } from './scoring.ts';
 import { readTestTruth, writeSubmissionFile } from './submission-file.ts';
 import type { TrainState } from './checkpoint.ts';
+import type { TrainingPlan } from './budget.ts';
 import { createEvaluation, type Evaluation, type EvaluationSample } from './reports/evaluation.ts';
 
 /** Post-processing from a run's config: threshold and per-class minimum areas (pixels at the stored size). */
@@ -146,7 +147,7 @@ export interface RunMetrics {
     predictImagesPerSecond?: number;
     totalSeconds?: number;
     /** `start`: the budget's measured step and plan, and the machine's 1-minute load average at the start and the end. */
-    budget?: { budgetMinutes?: number | undefined; stepSeconds: number; epochs: number; steps: number };
+    budget?: TrainingPlan;
     loadAverage?: { start: number; end: number };
     cpu?: string;
   };

@@ -7,6 +7,7 @@ import { checkNewRunOptions, checkPerClassOptions, checkResumeOptions, explicitK
 import { createProgress } from '../progress.ts';
 import { runPaths, timestampName, writeFileAtomic, writeJson, type RunPaths } from '../run-dir.ts';
 import { initBackend } from '../backend.ts';
+import type { TrainingPlan } from '../budget.ts';
 import { ensureDataset } from './generate.ts';
 
 /** Identity keys that cannot change on --resume. */
@@ -65,14 +66,6 @@ export async function runTrain(args: ParsedArgs): Promise<number> {
 }
 
 /** Runs training (new or resumed) and the post-training steps; returns the exit code. */
-/** What a time budget made of a run: the measured step, and the epochs and steps per epoch that fit. */
-export interface TrainingPlan {
-  budgetMinutes?: number | undefined;
-  stepSeconds: number;
-  epochs: number;
-  steps: number;
-}
-
 export async function trainRun(
   initialConfig: TrainConfig,
   paths: RunPaths,
