@@ -41,6 +41,17 @@ describe('bad input from the command line', () => {
     expect(JSON.parse(asked.stdout)).toMatchObject({ budgetMinutes: 5 });
   });
 
+  it('--preset neu-seg without --data is refused in one line; with it, train keeps the preset budget', () => {
+    const missing = runCli(['train', '--preset', 'neu-seg']);
+    expectUserError(missing, 2, '--preset neu-seg needs --data', 'import --from');
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    const given = runCli(['train', '--preset', 'neu-seg', '--data', good, '--print-config']);
+    expect(given.status, given.stderr).toBe(0);
+    expect(JSON.parse(given.stdout)).toMatchObject({ data: good, budgetMinutes: 14, minArea: [0, 0, 0] });
+    const steps = runCli(['train', '--preset', 'neu-seg', '--data', good, '--steps', '3', '--print-config']);
+    expect(JSON.parse(steps.stdout)).not.toHaveProperty('budgetMinutes');
+  });
+
   it('prints help with examples and exits 0', () => {
     const r = runCli(['train', '--help']);
     expect(r.status).toBe(0);

@@ -27,7 +27,18 @@ describe('config', () => {
   it.each(Object.keys(PRESETS))('preset %s is valid and complete', (name) => {
     const config = parseTrainConfig(getPreset(name));
     if (config.crop) expect(() => checkMultipleOf32('crop', config.crop!)).not.toThrow();
-    expect(config.posWeight).toHaveLength(4);
+    // One positive weight and one minimum area per class: 4 for the Severstal presets, 3 for NEU-Seg.
+    expect(config.posWeight).toHaveLength(name === 'neu-seg' ? 3 : 4);
+    expect(config.minArea).toHaveLength(config.posWeight.length);
+  });
+
+  it('neu-seg needs --data, by flag or config file, and names what it expects', () => {
+    const error = thrown(() => resolveTrainConfig({ preset: 'neu-seg' }));
+    expect(error).toEqual({ code: 'USAGE', message: expect.stringMatching(/^--preset neu-seg needs --data: the folder of a NEU-Seg dataset converted by "import/) });
+    expect(resolveTrainConfig({ preset: 'neu-seg', flags: { data: 'neu' } })).toMatchObject({ data: 'neu', budgetMinutes: 14, scale: 0.32, tune: true });
+    const file = join(tempDir(), 'neu.json');
+    writeFileSync(file, JSON.stringify({ data: 'from-file' }));
+    expect(resolveTrainConfig({ preset: 'neu-seg', configFile: file }).data).toBe('from-file');
   });
 
   it('reference presets carry the original recipe', () => {
@@ -67,7 +78,7 @@ describe('config', () => {
   });
 
   it('names the preset choices for an unknown preset', () => {
-    expect(thrown(() => getPreset('fast')).message).toBe('Unknown preset "fast". Expected one of: default, reference-unet-r34, reference-fpn-r34.');
+    expect(thrown(() => getPreset('fast')).message).toBe('Unknown preset "fast". Expected one of: default, reference-unet-r34, reference-fpn-r34, neu-seg.');
   });
 
   it('reports a missing or malformed config file', () => {

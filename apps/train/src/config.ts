@@ -118,6 +118,9 @@ const REFERENCE_RECIPE = {
  * validation images.
  * The reference presets are the original recipe (Adam 3e-4, batch 12 accumulated to 24, crops 224x512, plateau patience 4,
  * best model by validation loss, validation on full images).
+ * `neu-seg` trains UNet-ResNet18 on a NEU-Seg folder converted by `import` (`--data` required): the 200x200 images at
+ * 64x64, the steps fitted into a 14-minute budget (which `train` honours for this preset), post-processing tuned on the
+ * dataset's validation images.
  */
 export const PRESETS = {
   default: {
@@ -146,8 +149,46 @@ export const PRESETS = {
   },
   'reference-unet-r34': { ...REFERENCE_RECIPE, architecture: 'unet', loss: 'bce' },
   'reference-fpn-r34': { ...REFERENCE_RECIPE, architecture: 'fpn', loss: 'bce-weighted-dice' },
+  'neu-seg': {
+    // --data is required (PRESET_NEEDS): a NEU-Seg folder converted by `import`, 3 classes, 200x200 images.
+    architecture: 'unet',
+    encoder: 'resnet18',
+    inChannels: 1,
+    headBias: -2.5,
+    loss: 'bce',
+    posWeight: [1, 1, 1],
+    lr: 3e-3,
+    schedule: 'cosine',
+    // One validation at the end: the steps an epoch's validation of the 894 images would cost go to training instead.
+    epochs: 1,
+    batchSize: 16,
+    // 200x200 images area-resized to 64x64 and trained whole.
+    scale: 0.32,
+    crop: { height: 64, width: 64 },
+    augment: 'flips',
+    bnRecalibration: 8,
+    bestBy: 'loss',
+    threshold: 0.5,
+    minArea: [0, 0, 0],
+    tune: true,
+    budgetMinutes: 14,
+  },
 } satisfies Record<string, TrainConfigInput>;
 export type PresetName = keyof typeof PRESETS;
+
+/**
+ * Config keys a preset cannot do without, each with its flag and what it expects; {@link resolveTrainConfig} refuses the
+ * preset when one is given neither by flag nor in the `--config` file.
+ */
+export const PRESET_NEEDS: Partial<Record<PresetName, readonly { key: keyof TrainConfigInput; flag: string; expected: string }[]>> = {
+  'neu-seg': [
+    {
+      key: 'data',
+      flag: '--data',
+      expected: 'the folder of a NEU-Seg dataset converted by "import --from <NEU-Seg folder> --out <folder>"',
+    },
+  ],
+};
 
 /** Looks a preset up by name; the error lists the valid names. */
 export function getPreset(name: string): TrainConfigInput {
@@ -222,14 +263,24 @@ export function readRunConfig(path: string, label: string): TrainConfig {
   return parseTrainConfig(value, label);
 }
 
-/** Preset, then config file, then flags, validated. */
+/**
+ * Preset, then config file, then flags, validated.
+ * @throws {AppError} USAGE when a key the preset needs ({@link PRESET_NEEDS}) is missing; CONFIG when a value is invalid.
+ */
 export function resolveTrainConfig(options: {
   preset?: string | undefined;
   configFile?: string | undefined;
   flags?: Record<string, unknown>;
 }): TrainConfig {
-  const preset = getPreset(options.preset ?? 'default');
+  const presetName = options.preset ?? 'default';
+  const preset = getPreset(presetName);
   const file = options.configFile === undefined ? {} : readConfigFile(options.configFile);
+  for (const need of PRESET_NEEDS[presetName as PresetName] ?? []) {
+    if (options.flags?.[need.key] === undefined && file[need.key] === undefined) {
+      const where = options.configFile === undefined ? '' : ` (or "${need.key}" in ${options.configFile})`;
+      throw new AppError('USAGE', `--preset ${presetName} needs ${need.flag}${where}: ${need.expected}.`);
+    }
+  }
   const source = options.configFile === undefined ? 'configuration' : `configuration (${options.configFile} over the preset, then the flags)`;
   return parseTrainConfig(mergeConfig(preset, file, options.flags ?? {}), source);
 }

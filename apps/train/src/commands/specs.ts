@@ -3,7 +3,7 @@ import { ARCHITECTURE_NAMES, choices, ENCODER_NAMES } from '../names.ts';
 
 const BIN = 'steel-train';
 
-const PRESET: FlagSpec = { flag: 'preset', type: 'string', help: 'default | reference-unet-r34 | reference-fpn-r34' };
+const PRESET: FlagSpec = { flag: 'preset', type: 'string', help: 'default | reference-unet-r34 | reference-fpn-r34 | neu-seg (needs --data)' };
 const CONFIG: FlagSpec = { flag: 'config', type: 'string', help: 'JSON config file; flags override it, it overrides the preset' };
 const BACKEND: FlagSpec = CONFIG_FLAGS.find((f) => f.flag === 'backend')!;
 const THREADS: FlagSpec = CONFIG_FLAGS.find((f) => f.flag === 'threads')!;
@@ -36,6 +36,7 @@ export const trainSpec: CommandSpec = {
     `${BIN} train                                   # the default preset on the synthetic data`,
     `${BIN} train --preset reference-unet-r34 --data ../data/severstal --backend tensorflow`,
     `${BIN} train --data ../shared/data/severstal-sample --epochs 2 --scale 0.25 --name sample`,
+    `${BIN} train --preset neu-seg --data .cache/neu-seg      # after: import --from <NEU-Seg> --out .cache/neu-seg`,
     `${BIN} train --config my-run.json --lr 1e-4 --schedule one-cycle`,
     `${BIN} train --resume runs/sample`,
   ],

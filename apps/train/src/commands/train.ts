@@ -41,9 +41,11 @@ export function prepareRun(args: ParsedArgs): { config: TrainConfig; paths: RunP
     configFile: args.values['config'] as string | undefined,
     flags: args.config,
   });
-  // The preset's time budget is the main job's (`start`); `train` honours one given by flag or config file only.
+  // The default preset's time budget is the main job's (`start`); `train` honours one given by flag or config file, or by
+  // another preset (neu-seg: a recipe for a budget) unless --steps sets the steps.
   const explicit = explicitKeys(args.config, args.values['config'] as string | undefined);
-  const config = explicit.has('budgetMinutes') ? resolved : { ...resolved, budgetMinutes: undefined };
+  const presetBudget = (args.values['preset'] ?? 'default') !== 'default' && !explicit.has('steps');
+  const config = explicit.has('budgetMinutes') || presetBudget ? resolved : { ...resolved, budgetMinutes: undefined };
   checkNewRunOptions(config, explicit);
   if (config.crop) checkMultipleOf32('--crop', config.crop);
   const name = config.name ?? timestampName();
