@@ -7,6 +7,8 @@ bash scripts/bootstrap.sh
 bash apps/serve/scripts/ensure-redis.sh
 # The viewer's browser tests drive Debian's chromium.
 bash apps/viewer/scripts/ensure-chromium.sh
+# apps/train's NEU-Seg comparison and its tests run Debian's PyTorch.
+bash apps/train/scripts/ensure-torch.sh
 # The webgpu tests run on a Vulkan device: llvmpipe (mesa 25 from bookworm-backports) where there is no GPU.
 bash scripts/setup-webgpu.sh
 pnpm test
