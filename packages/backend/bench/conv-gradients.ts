@@ -12,6 +12,8 @@ import { setupBackend } from '../src/index.ts';
 import { stockKernel } from '../src/kernels/register.ts';
 import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput, matMulRunner } from '../src/kernels/conv2d-gradients.ts';
 import { setProductSimd, tileKernels } from '../src/kernels/gemm.ts';
+import { backpropInputShape, winogradConv, winogradShape, winogradTransforms } from '../src/kernels/winograd.ts';
+import { backend_util } from '@tensorflow/tfjs-core';
 
 const threads = 1;
 await setupBackend({ backend: 'wasm', threads });
@@ -86,6 +88,17 @@ for (const [xs, fs, s] of LAYERS) {
     ['dX XNNPACK conv', call(xnnInput, dX.inputs, dX.extra)],
     ['dX heap plain', call(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc, dX.inputs, dX.extra), 'plain'],
   ];
+  const info = backend_util.computeConv2DInfo(xs as [number, number, number, number], fs as [number, number, number, number], s, 1, 'same');
+  const transforms = winogradTransforms(backend);
+  const forwardShape = winogradShape(info);
+  const inputShape = backpropInputShape(info);
+  if (transforms && forwardShape && inputShape) {
+    const tiles = () => tileKernels(backend)!;
+    variants.push(
+      ['forward Winograd', () => winogradConv(backend, tiles(), transforms, x, w, forwardShape)],
+      ['dX Winograd', () => winogradConv(backend, tiles(), transforms, dy, w, inputShape, { flipped: true })],
+    );
+  }
   if (relaxedAvailable) {
     variants.push(['dW heap relaxed', variants[2]![1], 'relaxed'], ['dX heap relaxed', variants[4]![1], 'relaxed']);
   }

@@ -6,7 +6,9 @@ import { adamRunsOnHeap } from './kernels/adam-update.ts';
 import { tileKernels } from './kernels/gemm.ts';
 import { threadedTiles } from './kernels/heap-threads.ts';
 import { heapMemory } from './kernels/wasm-heap-module.ts';
-import { conv2dGradRef, randomArray, relativeError } from './kernels/reference.test-utils.ts';
+import { conv2dGradRef, conv2dRef, randomArray, relativeError } from './kernels/reference.test-utils.ts';
+import { winogradRoute } from './kernels/winograd-route.ts';
+import { backend_util } from '@tensorflow/tfjs-core';
 
 const setup = await setupBackend({ backend: 'wasm', threads: 2 });
 const [m, k, n] = [64, 96, 80];
@@ -41,4 +43,16 @@ const attrs = { strides: [cv.sh, cv.sw], pad: 'same', dataFormat: 'NHWC', dimRou
 const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x: xt, dy: tf.tensor(dy, y.shape) }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 const dwError = relativeError(dw.dataSync() as Float32Array, conv2dGradRef(x, w, dy, cv).dw);
 const productsThreaded = threadedTiles(tileKernels(tf.backend())!, heapMemory(tf.backend())).finish !== undefined;
-console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded }));
+// A 3x3 stride-1 layer that runs by Winograd with its products on both threads: forward and dx through the engine.
+const wc = { B: 2, H: 12, W: 20, C: 16, O: 24, KH: 3, KW: 3, sh: 1, sw: 1, pad: 'same' as const };
+const wx = randomArray(wc.B * wc.H * wc.W * wc.C, 4);
+const ww = randomArray(9 * wc.C * wc.O, 5);
+const wdy = randomArray(wc.B * wc.H * wc.W * wc.O, 6);
+const winogradUsed = winogradRoute(tf.backend(), backend_util.computeConv2DInfo([wc.B, wc.H, wc.W, wc.C], [3, 3, wc.C, wc.O], 1, 1, 'same')) !== undefined;
+const [wxt, wwt] = [tf.tensor4d(wx, [wc.B, wc.H, wc.W, wc.C]), tf.tensor4d(ww, [3, 3, wc.C, wc.O])];
+const wy = tf.conv2d(wxt, wwt, 1, 'same').dataSync() as Float32Array;
+const wAttrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [wc.B, wc.H, wc.W, wc.C] };
+const wdxt = tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(wdy, [wc.B, wc.H, wc.W, wc.O]), filter: wwt }, wAttrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+const wdx = wdxt.dataSync() as Float32Array;
+const winogradError = Math.max(relativeError(wy, conv2dRef(wx, ww, wc).y), relativeError(wdx, conv2dGradRef(wx, ww, wdy, wc).dx));
+console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError }));

@@ -9,6 +9,7 @@ import { backpropFilterOnHeap, backpropInputOnHeap, channelMajorPlanes, gridOfDy
 import { tileKernels } from './gemm.ts';
 import { productThreadCount, threadedTiles } from './heap-threads.ts';
 import { heapMemory } from './wasm-heap-module.ts';
+import { winogradInputRoute } from './winograd-route.ts';
 
 type Padding = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 type Conv2DRunner = (backend: object, x: TensorInfo, filter: TensorInfo, dilations: [number, number], pad?: Padding) => TensorInfo;
@@ -178,7 +179,8 @@ const FEW_INPUT_CHANNELS = 4;
  *
  * Output rows h ≡ r (mod sh) take only the taps p ≡ r + top (mod sh); for each of the sh·sw phases this is a stride-1
  * forward convolution of dy (explicitly padded) with those taps, flipped and with in/out channels swapped, and the phase
- * results are interleaved into dx (stride 1: a single phase, which is dx). With few input channels (the stem) the forward
+ * results are interleaved into dx (stride 1: a single phase, which is dx; 3x3 stride-1 ones run by Winograd where it
+ * pays, winograd-route.ts). With few input channels (the stem) the forward
  * convolution would have few output channels, which XNNPACK runs slowly, so dx is the scatter-add of dy · wᵀ instead.
  */
 export function createConv2DBackpropInput(runConv2D: Conv2DRunner, runMatMul: MatMulRunner, onHeap = true): KernelFunc {
@@ -187,6 +189,8 @@ export function createConv2DBackpropInput(runConv2D: Conv2DRunner, runMatMul: Ma
     const filter = inputs['filter']!;
     const inputShape = (attrs as { inputShape: number[] }).inputShape;
     const info = convInfoOf(inputShape, filter.shape, attrs as NamedAttrMap);
+    const winograd = onHeap ? winogradInputRoute(backend, info) : undefined;
+    if (winograd) return winograd(dy, filter);
     const kernels = onHeap && heapProductsFit(info, info.inChannels, HEAP_INPUT_MAX_WASTE) ? tileKernels(backend) : undefined;
     // Single-threaded (its products write overlapping rows per tap), so only where XNNPACK runs on one thread too.
     if (kernels?.relaxed && productThreadCount() === 1) return backpropInputOnHeap(backend, kernels, dy, filter, info);

@@ -8,6 +8,7 @@
 // where colsᵀ[(p,q,c), (b,i,j)] = x[b, i·sh + p − top, j·sw + q − left, c] (0 in the padding).
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
+import { winogradRoute } from './winograd-route.ts';
 
 type MatMulRunner = (backend: object, a: TensorInfo, b: TensorInfo) => TensorInfo;
 
@@ -163,8 +164,9 @@ export function backpropFilterByProducts(backend: object, x: TensorInfo, dy: Ten
 }
 
 /**
- * Wraps a backend's `Conv2D` or `FusedConv2D` kernel so that convolutions that `preferProducts` (NHWC, float32, no
- * activation other than ReLU, bias of one value per output channel) run as products; everything else goes to `fallback`.
+ * Wraps a backend's `Conv2D` or `FusedConv2D` kernel so that convolutions (NHWC, float32, no activation other than
+ * ReLU, bias of one value per output channel) that `preferProducts` run as products, and 3x3 stride-1 ones where
+ * Winograd pays run by Winograd on the heap; everything else goes to `fallback`.
  */
 export function withProductRoute(fallback: KernelFunc, runMatMul: MatMulRunner): KernelFunc {
   return (args) => {
@@ -189,8 +191,10 @@ export function withProductRoute(fallback: KernelFunc, runMatMul: MatMulRunner):
       attrs.pad,
       attrs.dimRoundingMode,
     );
-    if (!preferProducts(info, 1 / 4)) return fallback(args);
     if (bias && bias.shape.reduce((a, d) => a * d, 1) !== 1 && bias.shape[0] !== info.outChannels) return fallback(args);
-    return conv2dByProducts(args.backend, x, filter, bias, activation === 'relu', info, runMatMul);
+    if (preferProducts(info, 1 / 4)) return conv2dByProducts(args.backend, x, filter, bias, activation === 'relu', info, runMatMul);
+    const winograd = winogradRoute(args.backend, info);
+    if (winograd) return winograd(x, filter, { bias, relu: activation === 'relu' });
+    return fallback(args);
   };
 }

@@ -7,7 +7,7 @@
 // R or V multiply-adds. Variants: R ∈ {1, 4}, V ∈ {1, 2} (4 x 8 is the main tile: 8 accumulators, 2 B vectors and one
 // splat fit x86-64's 16 vector registers with room to spare), each with plain SIMD (a multiply and an add) and, where
 // the runtime validates it, relaxed SIMD (`f32x4.relaxed_madd`, a fused multiply-add where the processor has FMA).
-import { functionCode, functionType, heapOffset, instantiateOnHeap, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
+import { functionCode, functionType, heapOffset, i32c, instantiateOnHeap, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 
 /** Rows of C per call of a tile function, and 4-lane vectors per column tile, of the variants assembled. */
@@ -20,18 +20,6 @@ const get = (i: number): Code => [0x20, ...uleb(i)];
 const set = (i: number): Code => [0x21, ...uleb(i)];
 const tee = (i: number): Code => [0x22, ...uleb(i)];
 const simd = (op: number): Code => [0xfd, ...uleb(op)];
-/** Signed LEB128 i32.const. */
-function i32c(value: number): Code {
-  const bytes = [0x41];
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
-    bytes.push(done ? byte : byte | 0x80);
-    if (done) return bytes;
-  }
-}
 const I32_ADD = 0x6a;
 const I32_SUB = 0x6b;
 const I32_MUL = 0x6c;

@@ -20,6 +20,18 @@ export const uleb = (value: number): number[] => {
   } while (v);
   return bytes;
 };
+/** Signed LEB128 i32.const. */
+export function i32c(value: number): Code {
+  const bytes = [0x41];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    bytes.push(done ? byte : byte | 0x80);
+    if (done) return bytes;
+  }
+}
 const simd = (op: number): Code => [0xfd, ...uleb(op)];
 const f32x4 = (op: number) => (a: Code, b: Code): Code => [...a, ...b, ...simd(op)];
 

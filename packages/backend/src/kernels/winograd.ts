@@ -1,0 +1,381 @@
+// 3x3 stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3) on tfjs-backend-wasm's heap: each 2x2 block of
+// output pixels comes from a 4x4 block of input pixels with 16 multiplies per (input, output) channel pair instead of
+// 36, so the matrix products do 2.25x less arithmetic than the direct convolution.
+//
+// With the transforms (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016)
+//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1],
+// a tile's output is Y = Aᵀ [ Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B) ] A. Laid out as matrices over all tiles, for each of the 16
+// positions k = (ξ, ν) of the 4x4 transformed tile:
+//   V_k[tile, c] = (Bᵀ d B)[ξ, ν]   U_k[c, o] = (G g Gᵀ)[ξ, ν]   M_k[tile, o] = Σ_c V_k[tile, c] · U_k[c, o]
+// and Y is Aᵀ M A per tile. The input and output transforms run as assembled SIMD loops over 4 channels at a time on
+// the heap, the 16 products with the register-tiled kernels of gemm.ts (threaded where those are). Tiles are processed
+// in chunks of whole tile rows, so V and M of one chunk stay small.
+import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { heapFloats, multiplyAdd, type TileKernels } from './gemm.ts';
+import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
+import { functionCode, functionType, i32c, instantiateOnHeap, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+const get = (i: number): Code => [0x20, ...uleb(i)];
+const set = (i: number, value: Code): Code => [...value, 0x21, ...uleb(i)];
+const simd = (op: number): Code => [0xfd, ...uleb(op)];
+const i32Add = (a: Code, b: Code): Code => [...a, ...b, 0x6a];
+const i32Sub = (a: Code, b: Code): Code => [...a, ...b, 0x6b];
+const i32Mul = (a: Code, b: Code): Code => [...a, ...b, 0x6c];
+const load = (address: Code): Code => [...address, ...simd(0x00), 0, 0];
+const store = (address: Code, value: Code): Code => [...address, ...value, ...simd(0x0b), 0, 0];
+const add = (a: Code, b: Code): Code => [...a, ...b, ...simd(0xe4)];
+const sub = (a: Code, b: Code): Code => [...a, ...b, ...simd(0xe5)];
+const mul = (a: Code, b: Code): Code => [...a, ...b, ...simd(0xe6)];
+const pmax = (a: Code, b: Code): Code => [...a, ...b, ...simd(0xeb)];
+const f32x4Splat = (value: number): Code => {
+  const bytes = new Uint8Array(new Float32Array([value]).buffer);
+  return [0x43, ...bytes, ...simd(0x13)];
+};
+/** `block loop (br_if out when counter == 0) body; counter -= 1; br loop end end`. */
+const countedLoop = (counter: number, body: Code): Code => [
+  0x02, 0x40, 0x03, 0x40,
+  ...get(counter), 0x45, 0x0d, 1,
+  ...body,
+  ...set(counter, i32Sub(get(counter), i32c(1))),
+  0x0c, 0, 0x0b, 0x0b,
+];
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * `winograd_input(src, rowStride, c4, dst, plane, groups, tiles)`: for `tiles` tiles along a row (the next tile's input
+ * starts 2 pixels right), Bᵀ d B of the 4x4 pixels at src (rows `rowStride` bytes apart, pixels `c4` bytes apart) for
+ * `groups` groups of 4 channels, stored as 16 vectors `plane` bytes apart at dst (the next tile's at dst + c4).
+ */
+function inputTransform(): AssembledFunction {
+  const [src, rowStride, c4, dst, plane, groups, tiles] = [0, 1, 2, 3, 4, 5, 6];
+  const [s, d, g, address] = [7, 8, 9, 10];
+  const D = (r: number, c: number) => 11 + r * 4 + c;
+  const T = (r: number, c: number) => 27 + r * 4 + c;
+  const pixel = (r: number, c: number): Code => i32Add(i32Add(get(s), i32Mul(get(rowStride), i32c(r))), i32Mul(get(c4), i32c(c)));
+  const rowsOfBtD: ((c: number) => Code)[] = [
+    (c) => sub(get(D(0, c)), get(D(2, c))),
+    (c) => add(get(D(1, c)), get(D(2, c))),
+    (c) => sub(get(D(2, c)), get(D(1, c))),
+    (c) => sub(get(D(1, c)), get(D(3, c))),
+  ];
+  const columnsOfTB: ((u: number) => Code)[] = [
+    (u) => sub(get(T(u, 0)), get(T(u, 2))),
+    (u) => add(get(T(u, 1)), get(T(u, 2))),
+    (u) => sub(get(T(u, 2)), get(T(u, 1))),
+    (u) => sub(get(T(u, 1)), get(T(u, 3))),
+  ];
+  const group: Code = [
+    ...range(16).flatMap((k) => set(D(k >> 2, k & 3), load(pixel(k >> 2, k & 3)))),
+    ...range(16).flatMap((k) => set(T(k >> 2, k & 3), rowsOfBtD[k >> 2]!(k & 3))),
+    ...set(address, get(d)),
+    ...range(16).flatMap((k) => [
+      ...store(get(address), columnsOfTB[k & 3]!(k >> 2)),
+      ...set(address, i32Add(get(address), get(plane))),
+    ]),
+    ...set(s, i32Add(get(s), i32c(16))),
+    ...set(d, i32Add(get(d), i32c(16))),
+  ];
+  const tile: Code = [
+    ...set(s, get(src)),
+    ...set(d, get(dst)),
+    ...set(g, get(groups)),
+    ...countedLoop(g, group),
+    ...set(src, i32Add(get(src), i32Add(get(c4), get(c4)))),
+    ...set(dst, i32Add(get(dst), get(c4))),
+  ];
+  return { name: 'winograd_input', type: functionType(7), code: functionCode([[4, I32], [32, V128]], countedLoop(tiles, tile)) };
+}
+
+/**
+ * `winograd_output(src, plane, dst, rowStride, c4, groups, tiles, bias)`: for `tiles` tiles along a row, Aᵀ M A (+ bias,
+ * then ReLU in the `_relu` variant) of the 16 vectors `plane` bytes apart at src, for `groups` groups of 4 channels,
+ * stored as the 2x2 pixels at dst (rows `rowStride` bytes apart, pixels `c4` bytes apart; the next tile's at dst + 2·c4,
+ * its M at src + c4).
+ */
+function outputTransform(relu: boolean): AssembledFunction {
+  const [src, plane, dst, rowStride, c4, groups, tiles, bias] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [s, d, g, b, address] = [8, 9, 10, 11, 12];
+  const M = (k: number) => 13 + k;
+  const S = (r: number, c: number) => 29 + r * 4 + c;
+  const [zero, biasVector] = [37, 38];
+  const m = (xi: number, nu: number) => get(M(xi * 4 + nu));
+  const out = (value: Code): Code => (relu ? pmax(add(value, get(biasVector)), get(zero)) : add(value, get(biasVector)));
+  const y: Code[] = [
+    add(add(get(S(0, 0)), get(S(0, 1))), get(S(0, 2))),
+    sub(sub(get(S(0, 1)), get(S(0, 2))), get(S(0, 3))),
+    add(add(get(S(1, 0)), get(S(1, 1))), get(S(1, 2))),
+    sub(sub(get(S(1, 1)), get(S(1, 2))), get(S(1, 3))),
+  ];
+  const destinations: Code[] = [get(d), i32Add(get(d), get(c4)), i32Add(get(d), get(rowStride)), i32Add(i32Add(get(d), get(rowStride)), get(c4))];
+  const group: Code = [
+    ...set(address, get(s)),
+    ...range(16).flatMap((k) => [...set(M(k), load(get(address))), ...set(address, i32Add(get(address), get(plane)))]),
+    ...range(4).flatMap((c) => [
+      ...set(S(0, c), add(add(m(0, c), m(1, c)), m(2, c))),
+      ...set(S(1, c), sub(sub(m(1, c), m(2, c)), m(3, c))),
+    ]),
+    ...set(biasVector, load(get(b))),
+    ...range(4).flatMap((k) => store(destinations[k]!, out(y[k]!))),
+    ...set(s, i32Add(get(s), i32c(16))),
+    ...set(d, i32Add(get(d), i32c(16))),
+    ...set(b, i32Add(get(b), i32c(16))),
+  ];
+  const tile: Code = [
+    ...set(s, get(src)),
+    ...set(d, get(dst)),
+    ...set(b, get(bias)),
+    ...set(g, get(groups)),
+    ...countedLoop(g, group),
+    ...set(src, i32Add(get(src), get(c4))),
+    ...set(dst, i32Add(get(dst), i32Add(get(c4), get(c4)))),
+  ];
+  return {
+    name: relu ? 'winograd_output_relu' : 'winograd_output',
+    type: functionType(8),
+    code: functionCode([[5, I32], [26, V128]], [...set(zero, f32x4Splat(0)), ...countedLoop(tiles, tile)]),
+  };
+}
+
+/**
+ * `winograd_filter(w, u, taps, groups, rows)`: G g Gᵀ for `rows` rows of 4·`groups` columns of a [3, 3, rows, cols]
+ * filter at w (taps `taps` bytes apart), stored as [16, rows, cols] at u.
+ */
+function filterTransform(): AssembledFunction {
+  const [w, u, taps, groups, rows] = [0, 1, 2, 3, 4];
+  const [g, p, q, address] = [5, 6, 7, 8];
+  const F = (t: number) => 9 + t;
+  const A = (r: number, c: number) => 18 + r * 3 + c;
+  const half = 30;
+  const rowsOfGg: ((c: number) => Code)[] = [
+    (c) => get(F(c)),
+    (c) => mul(add(add(get(F(c)), get(F(3 + c))), get(F(6 + c))), get(half)),
+    (c) => mul(add(sub(get(F(c)), get(F(3 + c))), get(F(6 + c))), get(half)),
+    (c) => get(F(6 + c)),
+  ];
+  const columnsOfAGt: ((r: number) => Code)[] = [
+    (r) => get(A(r, 0)),
+    (r) => mul(add(add(get(A(r, 0)), get(A(r, 1))), get(A(r, 2))), get(half)),
+    (r) => mul(add(sub(get(A(r, 0)), get(A(r, 1))), get(A(r, 2))), get(half)),
+    (r) => get(A(r, 2)),
+  ];
+  const group: Code = [
+    ...set(address, get(p)),
+    ...range(9).flatMap((t) => [...set(F(t), load(get(address))), ...set(address, i32Add(get(address), get(taps)))]),
+    ...range(12).flatMap((k) => set(A(Math.floor(k / 3), k % 3), rowsOfGg[Math.floor(k / 3)]!(k % 3))),
+    ...set(address, get(q)),
+    ...range(16).flatMap((k) => [...store(get(address), columnsOfAGt[k & 3]!(k >> 2)), ...set(address, i32Add(get(address), get(taps)))]),
+    ...set(p, i32Add(get(p), i32c(16))),
+    ...set(q, i32Add(get(q), i32c(16))),
+  ];
+  const row: Code = [...set(g, get(groups)), ...countedLoop(g, group)];
+  return {
+    name: 'winograd_filter',
+    type: functionType(5),
+    code: functionCode([[4, I32], [22, V128]], [...set(half, f32x4Splat(0.5)), ...set(p, get(w)), ...set(q, get(u)), ...countedLoop(rows, row)]),
+  };
+}
+
+type Input = (src: number, rowStride: number, c4: number, dst: number, plane: number, groups: number, tiles: number) => void;
+type Output = (src: number, plane: number, dst: number, rowStride: number, c4: number, groups: number, tiles: number, bias: number) => void;
+type Filter = (w: number, u: number, taps: number, groups: number, rows: number) => void;
+interface Transforms {
+  winograd_input: Input;
+  winograd_output: Output;
+  winograd_output_relu: Output;
+  winograd_filter: Filter;
+}
+
+/** The assembled transforms on `backend`'s heap, or undefined where it is not tfjs-backend-wasm or has no SIMD. */
+export const winogradTransforms = (backend: object): Transforms | undefined =>
+  instantiateOnHeap<Transforms>(backend, 'winograd', () => [inputTransform(), outputTransform(false), outputTransform(true), filterTransform()]);
+
+/** The geometry of one stride-1 3x3 convolution as Winograd runs it (explicit padding; zeros outside the input). */
+export interface WinogradShape {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  top: number;
+  left: number;
+}
+
+/** The shape of a forward convolution, or undefined where Winograd does not apply (not 3x3, stride or dilation ≠ 1, channels not multiples of 4). */
+export function winogradShape(info: backend_util.Conv2DInfo): WinogradShape | undefined {
+  const fits =
+    info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 && info.inChannels % 4 === 0 && info.outChannels % 4 === 0 &&
+    info.inChannels > 0 && info.outChannels > 0 && info.dataFormat === 'channelsLast';
+  if (!fits) return undefined;
+  return {
+    batch: info.batchSize, inHeight: info.inHeight, inWidth: info.inWidth, inChannels: info.inChannels,
+    outHeight: info.outHeight, outWidth: info.outWidth, outChannels: info.outChannels,
+    top: info.padInfo.top, left: info.padInfo.left,
+  };
+}
+
+/** The stride-1 convolution whose output is `Conv2DBackpropInput`'s dx: dy with the flipped, in/out-swapped filter. */
+export function backpropInputShape(info: backend_util.Conv2DInfo): WinogradShape | undefined {
+  const forward = winogradShape(info);
+  if (!forward) return undefined;
+  return {
+    batch: info.batchSize, inHeight: info.outHeight, inWidth: info.outWidth, inChannels: info.outChannels,
+    outHeight: info.inHeight, outWidth: info.inWidth, outChannels: info.inChannels,
+    top: 2 - info.padInfo.top, left: 2 - info.padInfo.left,
+  };
+}
+
+/**
+ * Whether Winograd beats XNNPACK's direct convolution on this shape (measured per UNet-ResNet layer with
+ * `pnpm --filter @steel/backend bench:conv`): at least 16 channels on each side (fewer leave the products too short
+ * for the transforms to pay), at least 16 tiles, and at least 70% of the 2x2 tiles' pixels inside the output (a 1x7
+ * output computes 2x8).
+ */
+export function winogradPays(s: WinogradShape): boolean {
+  const tiles = s.batch * Math.ceil(s.outHeight / 2) * Math.ceil(s.outWidth / 2);
+  const inside = (s.outHeight * s.outWidth) / (4 * Math.ceil(s.outHeight / 2) * Math.ceil(s.outWidth / 2));
+  return Math.min(s.inChannels, s.outChannels) >= 16 && tiles >= 16 && inside >= 0.7;
+}
+
+/** Floats of V (16 planes of tiles x input channels) per chunk of tile rows. */
+const CHUNK_FLOATS = 1 << 18;
+
+/**
+ * Winograd's F(2x2, 3x3) on the heap. `filter` is [3, 3, C, O] (HWIO) for the forward convolution; with `flipped`, it
+ * is the forward filter [3, 3, O, C] of the convolution whose input gradient this is: tap (p, q) of the filter used is
+ * w[2 − p, 2 − q] transposed. Adds `bias` (one value per output channel, or one for all) and applies ReLU if asked.
+ */
+export function winogradConv(
+  backend: object,
+  kernels: TileKernels,
+  transforms: Transforms,
+  x: TensorInfo,
+  filter: TensorInfo,
+  s: WinogradShape,
+  options: { flipped?: boolean; bias?: TensorInfo | undefined; relu?: boolean } = {},
+  chunkFloats = CHUNK_FLOATS,
+): TensorInfo {
+  const { batch: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O, top, left } = s;
+  const tilesH = Math.ceil(OH / 2);
+  const tilesW = Math.ceil(OW / 2);
+  const [OH2, OW2] = [2 * tilesH, 2 * tilesW];
+  const [HP, WP] = [OH2 + 2, OW2 + 2];
+  const temps: TensorInfo[] = [];
+  try {
+    // U = G g Gᵀ, [16, C, O].
+    const u = allocFloat32(backend, [16, C, O]);
+    temps.push(u);
+    let source = filter;
+    if (options.flipped) {
+      source = allocFloat32(backend, [3, 3, C, O]);
+      temps.push(source);
+      flipAndSwap(float32View(backend, filter), float32View(backend, source), O, C);
+    }
+    transforms.winograd_filter(4 * heapFloats(backend, source), 4 * heapFloats(backend, u), 4 * C * O, O / 4, C);
+
+    // The input, zero-padded so that every tile's 4x4 pixels lie inside: [B, HP, WP, C], pixel (r, s) = x[r − top, s − left].
+    const padded = allocFloat32(backend, [B, HP, WP, C]);
+    temps.push(padded);
+    {
+      const xv = float32View(backend, x);
+      const pv = float32View(backend, padded);
+      pv.fill(0);
+      const w0 = Math.max(0, left);
+      const s0 = Math.max(0, -left);
+      const count = Math.min(W - s0, WP - w0);
+      for (let b = 0; b < B && count > 0; b++) {
+        for (let r = 0; r < HP; r++) {
+          const h = r - top;
+          if (h < 0 || h >= H) continue;
+          const from = ((b * H + h) * W + s0) * C;
+          pv.set(xv.subarray(from, from + count * C), ((b * HP + r) * WP + w0) * C);
+        }
+      }
+    }
+    const direct = OH2 === OH && OW2 === OW;
+    const y = allocFloat32(backend, [B, OH, OW, O]);
+    const out = direct ? y : allocFloat32(backend, [B, OH2, OW2, O]);
+    if (!direct) temps.push(out);
+    // Bias per output channel (zeros without one).
+    const biasVector = allocFloat32(backend, [O]);
+    temps.push(biasVector);
+    {
+      const bv = float32View(backend, biasVector);
+      if (options.bias) {
+        const given = float32View(backend, options.bias);
+        for (let o = 0; o < O; o++) bv[o] = given[given.length === 1 ? 0 : o]!;
+      } else bv.fill(0);
+    }
+    const rowsPerChunk = Math.max(1, Math.min(B * tilesH, Math.floor(chunkFloats / (16 * tilesW * Math.max(C, O)))));
+    const chunkTiles = rowsPerChunk * tilesW;
+    const v = allocFloat32(backend, [16, chunkTiles, C]);
+    temps.push(v);
+    const m = allocFloat32(backend, [16, chunkTiles, O]);
+    temps.push(m);
+    const [uBase, pBase, oBase, bBase, vBase, mBase] = [u, padded, out, biasVector, v, m].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number, number];
+    const output = options.relu ? transforms.winograd_output_relu : transforms.winograd_output;
+    const mView = () => float32View(backend, m);
+    // Tile rows of all images in one sequence: row R is image ⌊R / tilesH⌋, tile row R mod tilesH.
+    const tileRows = B * tilesH;
+    for (let r0 = 0; r0 < tileRows; r0 += rowsPerChunk) {
+      const rows = Math.min(rowsPerChunk, tileRows - r0);
+      const tiles = rows * tilesW;
+      for (let r = 0; r < rows; r++) {
+        const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
+        const src = pBase + ((b * HP + 2 * t) * WP) * C;
+        transforms.winograd_input(4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * chunkTiles * C, C / 4, tilesW);
+      }
+      mView().fill(0, 0, 16 * chunkTiles * O);
+      for (let k = 0; k < 16; k++) {
+        multiplyAdd(kernels, {
+          a: vBase + k * chunkTiles * C, lda: C,
+          b: uBase + k * C * O, ldb: O,
+          c: mBase + k * chunkTiles * O, ldc: O,
+          m: tiles, n: O, k: C,
+        });
+      }
+      kernels.finish?.();
+      for (let r = 0; r < rows; r++) {
+        const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
+        const dst = oBase + ((b * OH2 + 2 * t) * OW2) * O;
+        output(4 * (mBase + r * tilesW * O), 4 * chunkTiles * O, 4 * dst, 4 * OW2 * O, 4 * O, O / 4, tilesW, 4 * bBase);
+      }
+    }
+    if (!direct) {
+      const ov = float32View(backend, out);
+      const yv = float32View(backend, y);
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < OH; i++) {
+          const from = (b * OH2 + i) * OW2 * O;
+          yv.set(ov.subarray(from, from + OW * O), (b * OH + i) * OW * O);
+        }
+      }
+    }
+    return y;
+  } finally {
+    for (let i = temps.length - 1; i >= 0; i--) disposeIntermediate(backend, temps[i]!);
+  }
+}
+
+/** f[p, q, c, r] = w[2 − p, 2 − q, r, c]: the [3, 3, inRows, inCols] filter w flipped and transposed to [3, 3, inCols, inRows]. */
+function flipAndSwap(wv: Float32Array, f: Float32Array, inRows: number, inCols: number): void {
+  const BLOCK = 16;
+  for (let t = 0; t < 9; t++) {
+    const src = (8 - t) * inRows * inCols;
+    const dst = t * inRows * inCols;
+    for (let r0 = 0; r0 < inRows; r0 += BLOCK) {
+      const r1 = Math.min(inRows, r0 + BLOCK);
+      for (let c0 = 0; c0 < inCols; c0 += BLOCK) {
+        const c1 = Math.min(inCols, c0 + BLOCK);
+        for (let r = r0; r < r1; r++) {
+          const s = src + r * inCols;
+          for (let c = c0; c < c1; c++) f[dst + c * inRows + r] = wv[s + c]!;
+        }
+      }
+    }
+  }
+}
