@@ -1,7 +1,9 @@
 // Convolution gradients on wasm, per layer of a UNet-ResNet18 training step on x[8,32,224,1] (the training app's batch):
 // the heap product kernels (register-tiled SIMD, plain and, where the runtime has it, relaxed) against the previous
 // route through XNNPACK (BatchMatMul for dW, one forward Conv2D per stride phase for dX), with the forward Conv2D of the
-// same layer for scale, all in this process, on one thread. Times are the process's CPU time (median of the runs), which
+// same layer for scale, and Winograd F(2x2, 3x3) for the forward pass and both gradients of the 3x3 stride-1 layers
+// (what the registered kernels use where `winogradPays`; the other columns are the routes without it), all in this
+// process, on one thread. Times are the process's CPU time (median of the runs), which
 // other processes on a loaded machine disturb much less than wall time; GFLOP/s = 2·multiply-adds / CPU time.
 // Run: pnpm --filter @steel/backend bench:conv   (with relaxed SIMD on Node 20: node --experimental-wasm-relaxed-simd
 // --import tsx bench/conv-gradients.ts in packages/backend)
@@ -12,7 +14,8 @@ import { setupBackend } from '../src/index.ts';
 import { stockKernel } from '../src/kernels/register.ts';
 import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput, matMulRunner } from '../src/kernels/conv2d-gradients.ts';
 import { setProductSimd, tileKernels } from '../src/kernels/gemm.ts';
-import { backpropInputShape, winogradConv, winogradShape, winogradTransforms } from '../src/kernels/winograd.ts';
+import { setWinograd } from '../src/kernels/winograd-route.ts';
+import { backpropInputShape, winogradConv, winogradFilterGradient, winogradShape, winogradTransforms } from '../src/kernels/winograd.ts';
 import { backend_util } from '@tensorflow/tfjs-core';
 
 const threads = 1;
@@ -97,6 +100,7 @@ for (const [xs, fs, s] of LAYERS) {
     variants.push(
       ['forward Winograd', () => winogradConv(backend, tiles(), transforms, x, w, forwardShape)],
       ['dX Winograd', () => winogradConv(backend, tiles(), transforms, dy, w, inputShape, { flipped: true })],
+      ['dW Winograd', () => winogradFilterGradient(backend, tiles(), transforms, x, dy, forwardShape)],
     );
   }
   if (relaxedAvailable) {
@@ -105,7 +109,10 @@ for (const [xs, fs, s] of LAYERS) {
   const row: BenchRow = { x: `[${xs.join(',')}]`, filter: `${fs[0]}x${fs[1]} ${fs[2]}->${fs[3]}/${s}`, gflop: +gflop.toFixed(3) };
   for (const [name, f, simd] of variants) {
     setProductSimd((simd as 'plain' | 'relaxed' | undefined) ?? 'auto');
+    // The registered kernels' other routes, without Winograd (timed on its own below).
+    setWinograd(false);
     const ms = time(f);
+    setWinograd(true);
     setProductSimd('auto');
     row[`${name} ms`] = +ms.toFixed(1);
     row[`${name} GFLOP/s`] = +(gflop / (ms / 1000)).toFixed(2);

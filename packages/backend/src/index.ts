@@ -9,3 +9,4 @@ export {
   type SetupBackendOptions,
 } from './setup-backend.ts';
 export { createAdam } from './adam.ts';
+export { setWinograd } from './kernels/winograd-route.ts';

@@ -3,7 +3,7 @@
 // a message where webgpu does not start (set up with scripts/setup-webgpu.sh), except under CI=true.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
-import { setupBackend } from '@steel/backend';
+import { setupBackend, setWinograd } from '@steel/backend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAndDispose, webgpuGate } from '../../../tooling/vitest/webgpu.ts';
 import { createMemoryIOHandler, createModel, registerSteelLayers, type CreateModelOptions } from './index.ts';
@@ -102,8 +102,12 @@ describe.skipIf(gate.skip)('models on webgpu', () => {
 
   // At 64x64 the deepest batch norm normalises 8 values per channel; at 32x32 only 2 (x̂ = ±1), and there float32 rounding
   // alone puts the gradients of wasm, cpu and webgpu 6-9% apart.
+  // Both sides convolve directly: with these inputs the batch norms cancel most of dy, which magnifies float32 rounding
+  // ~100x, and Winograd rounds differently (no farther from the cpu backend than wasm's direct kernels; its own
+  // float64 tests are in @steel/backend).
   it('whole-model gradients of UNet-ResNet18 (training mode, BCE) equal wasm within 1e-3', SLOW_DEVICE, async () => {
     await setupBackend({ backend: 'wasm', threads: 1 });
+    setWinograd(false);
     const model = createModel({ architecture: 'unet', encoder: 'resnet18', inChannels: 1, classes: 4, seed: 8 });
     const { x, y } = batchOf(2, 1, 64);
     const gradients = async () => {
@@ -115,6 +119,7 @@ describe.skipIf(gate.skip)('models on webgpu', () => {
     };
     try {
       const wasm = await gradients();
+      setWinograd(true);
       await setupBackend({ backend: 'webgpu' });
       const webgpu = await gradients();
       expect([...webgpu.keys()]).toEqual([...wasm.keys()]);
@@ -126,6 +131,7 @@ describe.skipIf(gate.skip)('models on webgpu', () => {
       expect(overall).toBeLessThan(1e-3);
       for (const [name, err] of perTensor) expect(err, name).toBeLessThan(1e-3);
     } finally {
+      setWinograd(true);
       model.dispose();
       tf.dispose([x, y]);
     }

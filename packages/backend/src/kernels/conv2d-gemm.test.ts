@@ -100,6 +100,24 @@ describe.each(MODES)('heap product kernels with %s SIMD', (mode) => {
     },
   );
 
+  test.prop([fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 })], { numRuns: 20 })(
+    'multiplyAdd reads A transposed (lda 1, aStep m) as a float64 product of Aᵀ does',
+    (m, n4, k) => {
+      const n = 4 * n4;
+      const at = randomArray(k * m, 4); // Aᵀ[k, m]
+      const b = randomArray(k * n, 5);
+      const expected = new Float64Array(m * n);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let q = 0; q < k; q++) expected[i * n + j]! += at[q * m + i]! * b[q * n + j]!;
+      const got = tf.tidy(() => {
+        const [a, bt, ct] = [tf.tensor1d(at), tf.tensor1d(b), tf.zeros([m * n])];
+        const backend = tf.backend();
+        multiplyAdd(kernels, { a: heapFloats(backend, a), lda: 1, aStep: m, b: heapFloats(backend, bt), ldb: n, c: heapFloats(backend, ct), ldc: n, m, n, k });
+        return ct.dataSync() as Float32Array;
+      });
+      expect(relativeError(got, expected)).toBeLessThan(1e-6);
+    },
+  );
+
   test.prop([convCase, fc.integer({ min: 0, max: 2 ** 30 })], { numRuns: 60 })(
     'dW and dX match a float64 reference and are adjoint to the forward convolution',
     (k, seed) => {

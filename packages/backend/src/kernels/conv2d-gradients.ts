@@ -9,7 +9,7 @@ import { backpropFilterOnHeap, backpropInputOnHeap, channelMajorPlanes, gridOfDy
 import { tileKernels } from './gemm.ts';
 import { productThreadCount, threadedTiles } from './heap-threads.ts';
 import { heapMemory } from './wasm-heap-module.ts';
-import { winogradInputRoute } from './winograd-route.ts';
+import { winogradFilterRoute, winogradInputRoute } from './winograd-route.ts';
 
 type Padding = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 type Conv2DRunner = (backend: object, x: TensorInfo, filter: TensorInfo, dilations: [number, number], pad?: Padding) => TensorInfo;
@@ -90,6 +90,8 @@ export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand =
     const info = convInfoOf(x.shape, filterShape, attrs as NamedAttrMap);
     const { inChannels: C, outChannels: O, filterHeight: KH, filterWidth: KW } = info;
     if (preferProducts(info)) return backpropFilterByProducts(backend, x, dy, info, runMatMul);
+    const winograd = onHeap ? winogradFilterRoute(backend, info) : undefined;
+    if (winograd) return winograd(x, dy);
     const kernels = onHeap && heapProductsFit(info, O, HEAP_FILTER_MAX_WASTE) ? tileKernels(backend) : undefined;
     if (kernels) return backpropFilterOnHeap(backend, threadedTiles(kernels, heapMemory(backend)), x, dy, info);
     const g = planeGeometry(info);

@@ -1,8 +1,9 @@
 // Register-tiled matrix-product micro-kernels that run on tfjs-backend-wasm's heap, assembled here at load time.
 //
-// `tile_R_V(a, lda, b, ldb, c, ldc, k, tiles, blocks)` adds A · B to C for `blocks` consecutive R-row blocks of C, each
-// over `tiles` consecutive column tiles of 4·V floats: C[r, j] += Σ_κ A[r, κ] · B[κ, j] for κ < k. A, B and C are row-major float32 matrices at
-// byte offsets a, b, c with byte row strides lda, ldb, ldc. The R·V accumulators (f32x4) stay in registers over the
+// `tile_R_V(a, lda, b, ldb, c, ldc, k, tiles, blocks, aStep)` adds A · B to C for `blocks` consecutive R-row blocks of
+// C, each over `tiles` consecutive column tiles of 4·V floats: C[r, j] += Σ_κ A[r, κ] · B[κ, j] for κ < k. A, B and C
+// are float32 matrices at byte offsets a, b, c with byte row strides lda, ldb, ldc; B and C are row-major, A's
+// consecutive κ are aStep bytes apart (4: row-major; 4·rows with lda = 4: A is stored transposed). The R·V accumulators (f32x4) stay in registers over the
 // whole k loop; each step splats one value of each A row and loads V vectors of one B row, so each value loaded feeds
 // R or V multiply-adds. Variants: R ∈ {1, 4}, V ∈ {1, 2} (4 x 8 is the main tile: 8 accumulators, 2 B vectors and one
 // splat fit x86-64's 16 vector registers with room to spare), each with plain SIMD (a multiply and an add) and, where
@@ -32,12 +33,12 @@ const RELAXED_MADD = simd(0x105);
 
 /** The tile function for R rows and V vectors. */
 function tileFunction(rows: number, vectors: number, relaxed: boolean): AssembledFunction {
-  const [a, lda, b, ldb, c, ldc, k, tiles, blocks] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [a, lda, b, ldb, c, ldc, k, tiles, blocks, aStep] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   // i32 locals: tiles left, step counter, B pointer, C pointer, B of the block's first tile, one A pointer per row.
-  const [tile, step, bp, cp, b0] = [9, 10, 11, 12, 13];
-  const ap = (r: number) => 14 + r;
+  const [tile, step, bp, cp, b0] = [10, 11, 12, 13, 14];
+  const ap = (r: number) => 15 + r;
   // v128 locals: accumulators, B vectors, the splat.
-  const v0 = 14 + rows;
+  const v0 = 15 + rows;
   const acc = (r: number, v: number) => v0 + r * vectors + v;
   const bv = (v: number) => v0 + rows * vectors + v;
   const splat = v0 + rows * vectors + vectors;
@@ -64,7 +65,7 @@ function tileFunction(rows: number, vectors: number, relaxed: boolean): Assemble
     ...range(vectors).flatMap((v) => [...get(bp), ...load(16 * v), ...set(bv(v))]),
     ...range(rows).flatMap((r) => [
       ...get(ap(r)), ...LOAD32_SPLAT, ...set(splat),
-      ...get(ap(r)), ...i32c(4), I32_ADD, ...set(ap(r)),
+      ...get(ap(r)), ...get(aStep), I32_ADD, ...set(ap(r)),
       ...range(vectors).flatMap((v) => madd(r, v)),
     ]),
     ...get(bp), ...get(ldb), I32_ADD, ...set(bp),
@@ -82,7 +83,7 @@ function tileFunction(rows: number, vectors: number, relaxed: boolean): Assemble
   ];
   return {
     name: `tile_${rows}_${vectors}`,
-    type: functionType(9),
+    type: functionType(10),
     code: functionCode([[5 + rows, I32], [rows * vectors + vectors + 1, V128]], body),
   };
 }
@@ -91,7 +92,7 @@ function tileFunction(rows: number, vectors: number, relaxed: boolean): Assemble
 export const tileFunctions = (relaxed: boolean): AssembledFunction[] =>
   TILE_ROWS.flatMap((r) => TILE_VECTORS.map((v) => tileFunction(r, v, relaxed)));
 
-export type Tile = (a: number, lda: number, b: number, ldb: number, c: number, ldc: number, k: number, tiles: number, blocks: number) => void;
+export type Tile = (a: number, lda: number, b: number, ldb: number, c: number, ldc: number, k: number, tiles: number, blocks: number, aStep: number) => void;
 
 /** The tile functions of one module, by rows and vectors. */
 export interface TileKernels {
@@ -126,10 +127,15 @@ export function tileKernels(backend: object): TileKernels | undefined {
   return make(false);
 }
 
-/** C[m, n] += A[m, k] · B[k, n] on the heap, row-major, strides in floats; n must be a multiple of 4. */
+/**
+ * C[m, n] += A[m, k] · B[k, n] on the heap, strides in floats; n must be a multiple of 4. B and C are row-major; A's
+ * rows are `lda` apart and its consecutive κ `aStep` apart (1 unless given: row-major; lda 1 and aStep m: A stored as
+ * Aᵀ[k, m]).
+ */
 export interface Product {
   a: number;
   lda: number;
+  aStep?: number;
   b: number;
   ldb: number;
   c: number;
@@ -152,8 +158,9 @@ export function multiplyAdd(kernels: TileKernels, p: Product): void {
   const run = (rows: 1 | 4, r: number, count: number) => {
     const a = 4 * (p.a + r * p.lda);
     const c = 4 * (p.c + r * p.ldc);
-    if (wide) kernels.tile(rows, 2)(a, 4 * p.lda, 4 * p.b, 4 * p.ldb, c, 4 * p.ldc, p.k, wide, count);
-    if (narrow) kernels.tile(rows, 1)(a, 4 * p.lda, 4 * (p.b + 8 * wide), 4 * p.ldb, c + 32 * wide, 4 * p.ldc, p.k, 1, count);
+    const aStep = 4 * (p.aStep ?? 1);
+    if (wide) kernels.tile(rows, 2)(a, 4 * p.lda, 4 * p.b, 4 * p.ldb, c, 4 * p.ldc, p.k, wide, count, aStep);
+    if (narrow) kernels.tile(rows, 1)(a, 4 * p.lda, 4 * (p.b + 8 * wide), 4 * p.ldb, c + 32 * wide, 4 * p.ldc, p.k, 1, count, aStep);
   };
   if (blocks) run(4, 0, blocks);
   if (p.m % 4) run(1, 4 * blocks, p.m % 4);

@@ -10,8 +10,8 @@
 import { assembleModule } from './wasm-heap-module.ts';
 import { TILE_ROWS, TILE_VECTORS, tileFunctions, type Tile, type TileKernels } from './gemm.ts';
 
-/** Integers per queued call: function index, then the nine arguments of a tile function. */
-const CALL_INTS = 10;
+/** Integers per queued call: function index, then the ten arguments of a tile function. */
+const CALL_INTS = 11;
 /** Calls queued before the queue runs by itself. */
 const QUEUE_CALLS = 4096;
 
@@ -39,14 +39,14 @@ for (;;) {
 
 /** Runs thread `index`'s share (of `threads`) of the row blocks of queued call `i`. */
 function runShare(tiles: Tile[], rows: number[], q: Int32Array, i: number, index: number, threads: number): void {
-  const o = i * 10;
+  const o = i * 11;
   const f = q[o]!;
   const blocks = q[o + 9]!;
   const first = Math.floor((blocks * index) / threads);
   const end = Math.floor((blocks * (index + 1)) / threads);
   if (end <= first) return;
   const step = rows[f]! * first;
-  tiles[f]!(q[o + 1]! + step * q[o + 2]!, q[o + 2]!, q[o + 3]!, q[o + 4]!, q[o + 5]! + step * q[o + 6]!, q[o + 6]!, q[o + 7]!, q[o + 8]!, end - first);
+  tiles[f]!(q[o + 1]! + step * q[o + 2]!, q[o + 2]!, q[o + 3]!, q[o + 4]!, q[o + 5]! + step * q[o + 6]!, q[o + 6]!, q[o + 7]!, q[o + 8]!, end - first, q[o + 10]!);
 }
 
 interface WorkerLike {

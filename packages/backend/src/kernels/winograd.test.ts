@@ -1,5 +1,5 @@
-// Winograd F(2x2, 3x3) on the heap against float64 references: the forward convolution (with bias and ReLU) and the
-// input gradient, any padding, odd output sizes, small chunks, plain and relaxed SIMD products, one and two threads.
+// Winograd F(2x2, 3x3) on the heap against float64 references: the forward convolution (with bias and ReLU) and both
+// gradients, any padding, odd output sizes, small chunks, plain and relaxed SIMD products, one and two threads.
 import v8 from 'node:v8';
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../setup-backend.ts';
 import { type ConvCase, conv2dGradRef, conv2dRef, convGeometry, dot, randomArray, relativeError } from './reference.test-utils.ts';
 import { setProductSimd, tileKernels, type TileKernels } from './gemm.ts';
-import { backpropInputShape, winogradConv, winogradShape, winogradTransforms } from './winograd.ts';
+import { backpropInputShape, winogradConv, winogradFilterGradient, winogradShape, winogradTransforms } from './winograd.ts';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -35,9 +35,11 @@ function run(kernels: TileKernels, k: ConvCase, seed: number, relu: boolean, chu
   const [xt, wt, bt, dyt] = [tf.tensor4d(x, [k.B, k.H, k.W, k.C]), tf.tensor4d(w, [3, 3, k.C, k.O]), tf.tensor1d(bias), tf.tensor4d(dy, [k.B, gh.out, gw.out, k.O])];
   const y = read(winogradConv(backend, kernels, transforms, xt, wt, winogradShape(info)!, { bias: bt, relu }, chunkFloats));
   const dx = read(winogradConv(backend, kernels, transforms, dyt, wt, backpropInputShape(info)!, { flipped: true }, chunkFloats));
+  const dw = read(winogradFilterGradient(backend, kernels, transforms, xt, dyt, winogradShape(info)!, chunkFloats));
   tf.dispose([xt, wt, bt, dyt]);
   const yRef = conv2dRef(x, w, k).y.map((v, i) => v + bias[i % k.O]!).map((v) => (relu ? Math.max(0, v) : v));
-  return { x, dy, y, dx, yRef, dxRef: conv2dGradRef(x, w, dy, k).dx, yPlain: conv2dRef(x, w, k).y };
+  const ref = conv2dGradRef(x, w, dy, k);
+  return { x, w, dy, y, dx, dw, yRef, dxRef: ref.dx, dwRef: ref.dw, yPlain: conv2dRef(x, w, k).y };
 }
 
 const convCase = fc
@@ -72,13 +74,15 @@ describe.each([
   afterAll(() => setProductSimd('auto'));
 
   test.prop([convCase, fc.boolean(), fc.integer({ min: 0, max: 2 ** 30 })], { numRuns: 40 })(
-    'forward (bias, ReLU) and dx match float64 references; dx is adjoint to the forward convolution',
+    'forward (bias, ReLU), dx and dW match float64 references; dx and dW are adjoint to the forward convolution',
     (k, relu, seed) => {
-      const { x, dy, y, dx, yRef, dxRef, yPlain } = run(kernels, k, seed, relu);
+      const { x, w, dy, y, dx, dw, yRef, dxRef, dwRef, yPlain } = run(kernels, k, seed, relu);
       expect(relativeError(y, yRef)).toBeLessThan(1e-5);
       expect(relativeError(dx, dxRef)).toBeLessThan(1e-5);
+      expect(relativeError(dw, dwRef)).toBeLessThan(1e-5);
       const scale = Math.sqrt(dot(yPlain, yPlain) * dot(dy, dy)) + 1e-12;
       expect(Math.abs(dot(x, dx) - dot(yPlain, dy)) / scale).toBeLessThan(1e-5);
+      expect(Math.abs(dot(w, dw) - dot(yPlain, dy)) / scale).toBeLessThan(1e-5);
     },
   );
 
@@ -87,9 +91,10 @@ describe.each([
     { B: 1, H: 9, W: 13, C: 32, O: 8, KH: 3, KW: 3, sh: 1, sw: 1, pad: 'same' as const },
   ])('matches the references on a UNet-like layer, whole and in one-row chunks %o', (k: ConvCase) => {
     for (const chunk of [undefined, 1]) {
-      const { y, dx, yRef, dxRef } = run(kernels, k, 11, true, chunk);
+      const { y, dx, dw, yRef, dxRef, dwRef } = run(kernels, k, 11, true, chunk);
       expect(relativeError(y, yRef)).toBeLessThan(1e-5);
       expect(relativeError(dx, dxRef)).toBeLessThan(1e-5);
+      expect(relativeError(dw, dwRef)).toBeLessThan(1e-5);
     }
   });
 });

@@ -177,11 +177,84 @@ function filterTransform(): AssembledFunction {
   };
 }
 
+/**
+ * `winograd_dy(src, rowStride, c4, dst, plane, groups, tiles)`: for `tiles` tiles along a row (the next one 2 pixels
+ * right), A dy Aᵀ of the 2x2 pixels at src, for `groups` groups of 4 channels, stored as 16 vectors `plane` bytes apart
+ * at dst (the next tile's at dst + c4). With A = (Aᵀ)ᵀ the rows of the 4x4 result are dy's rows r0, r0 + r1, r0 − r1, −r1
+ * (the columns alike): the adjoint of the output transform.
+ */
+function outputGradientTransform(): AssembledFunction {
+  const [src, rowStride, c4, dst, plane, groups, tiles] = [0, 1, 2, 3, 4, 5, 6];
+  const [s, d, g, address] = [7, 8, 9, 10];
+  const D = (r: number, c: number) => 11 + r * 2 + c;
+  const R = (r: number, c: number) => 15 + r * 2 + c;
+  const neg = (a: Code): Code => [...a, ...simd(0xe1)];
+  const pixels: Code[] = [get(s), i32Add(get(s), get(c4)), i32Add(get(s), get(rowStride)), i32Add(i32Add(get(s), get(rowStride)), get(c4))];
+  const adjoint = (first: Code, second: Code): Code[] => [first, add(first, second), sub(first, second), neg(second)];
+  const group: Code = [
+    ...range(4).flatMap((k) => set(D(k >> 1, k & 1), load(pixels[k]!))),
+    ...range(2).flatMap((c) => adjoint(get(D(0, c)), get(D(1, c))).flatMap((value, r) => set(R(r, c), value))),
+    ...set(address, get(d)),
+    ...range(4).flatMap((r) =>
+      adjoint(get(R(r, 0)), get(R(r, 1))).flatMap((value) => [...store(get(address), value), ...set(address, i32Add(get(address), get(plane)))]),
+    ),
+    ...set(s, i32Add(get(s), i32c(16))),
+    ...set(d, i32Add(get(d), i32c(16))),
+  ];
+  const tile: Code = [
+    ...set(s, get(src)),
+    ...set(d, get(dst)),
+    ...set(g, get(groups)),
+    ...countedLoop(g, group),
+    ...set(src, i32Add(get(src), i32Add(get(c4), get(c4)))),
+    ...set(dst, i32Add(get(dst), get(c4))),
+  ];
+  return { name: 'winograd_dy', type: functionType(7), code: functionCode([[4, I32], [12, V128]], countedLoop(tiles, tile)) };
+}
+
+/**
+ * `winograd_filter_gradient(src, dst, taps, groups, rows)`: Gᵀ Ŵ G (the adjoint of the filter transform) of the
+ * [16, rows, cols] sums Ŵ at src, for `rows` rows of 4·`groups` columns, stored as the [3, 3, rows, cols] gradient at
+ * dst (taps and the 16 planes both `taps` bytes apart).
+ */
+function filterGradientTransform(): AssembledFunction {
+  const [src, dst, taps, groups, rows] = [0, 1, 2, 3, 4];
+  const [g, p, q, address] = [5, 6, 7, 8];
+  const W = (k: number) => 9 + k;
+  const A = (r: number, c: number) => 25 + r * 4 + c;
+  const half = 37;
+  // Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1] applied to four values.
+  const gt = (v: (i: number) => Code): Code[] => [
+    add(v(0), mul(add(v(1), v(2)), get(half))),
+    mul(sub(v(1), v(2)), get(half)),
+    add(mul(add(v(1), v(2)), get(half)), v(3)),
+  ];
+  const group: Code = [
+    ...set(address, get(p)),
+    ...range(16).flatMap((k) => [...set(W(k), load(get(address))), ...set(address, i32Add(get(address), get(taps)))]),
+    ...range(4).flatMap((nu) => gt((xi) => get(W(xi * 4 + nu))).flatMap((value, r) => set(A(r, nu), value))),
+    ...set(address, get(q)),
+    ...range(3).flatMap((r) =>
+      gt((nu) => get(A(r, nu))).flatMap((value) => [...store(get(address), value), ...set(address, i32Add(get(address), get(taps)))]),
+    ),
+    ...set(p, i32Add(get(p), i32c(16))),
+    ...set(q, i32Add(get(q), i32c(16))),
+  ];
+  const row: Code = [...set(g, get(groups)), ...countedLoop(g, group)];
+  return {
+    name: 'winograd_filter_gradient',
+    type: functionType(5),
+    code: functionCode([[4, I32], [29, V128]], [...set(half, f32x4Splat(0.5)), ...set(p, get(src)), ...set(q, get(dst)), ...countedLoop(rows, row)]),
+  };
+}
+
 type Input = (src: number, rowStride: number, c4: number, dst: number, plane: number, groups: number, tiles: number) => void;
 type Output = (src: number, plane: number, dst: number, rowStride: number, c4: number, groups: number, tiles: number, bias: number) => void;
 type Filter = (w: number, u: number, taps: number, groups: number, rows: number) => void;
 interface Transforms {
   winograd_input: Input;
+  winograd_dy: Input;
+  winograd_filter_gradient: Filter;
   winograd_output: Output;
   winograd_output_relu: Output;
   winograd_filter: Filter;
@@ -189,7 +262,9 @@ interface Transforms {
 
 /** The assembled transforms on `backend`'s heap, or undefined where it is not tfjs-backend-wasm or has no SIMD. */
 export const winogradTransforms = (backend: object): Transforms | undefined =>
-  instantiateOnHeap<Transforms>(backend, 'winograd', () => [inputTransform(), outputTransform(false), outputTransform(true), filterTransform()]);
+  instantiateOnHeap<Transforms>(backend, 'winograd', () => [
+    inputTransform(), outputTransform(false), outputTransform(true), filterTransform(), outputGradientTransform(), filterGradientTransform(),
+  ]);
 
 /** The geometry of one stride-1 3x3 convolution as Winograd runs it (explicit padding; zeros outside the input). */
 export interface WinogradShape {
@@ -259,11 +334,8 @@ export function winogradConv(
   options: { flipped?: boolean; bias?: TensorInfo | undefined; relu?: boolean } = {},
   chunkFloats = CHUNK_FLOATS,
 ): TensorInfo {
-  const { batch: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O, top, left } = s;
-  const tilesH = Math.ceil(OH / 2);
-  const tilesW = Math.ceil(OW / 2);
-  const [OH2, OW2] = [2 * tilesH, 2 * tilesW];
-  const [HP, WP] = [OH2 + 2, OW2 + 2];
+  const { batch: B, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = s;
+  const { tilesH, tilesW, OH2, OW2, HP, WP } = tileGrid(s);
   const temps: TensorInfo[] = [];
   try {
     // U = G g Gᵀ, [16, C, O].
@@ -277,25 +349,9 @@ export function winogradConv(
     }
     transforms.winograd_filter(4 * heapFloats(backend, source), 4 * heapFloats(backend, u), 4 * C * O, O / 4, C);
 
-    // The input, zero-padded so that every tile's 4x4 pixels lie inside: [B, HP, WP, C], pixel (r, s) = x[r − top, s − left].
-    const padded = allocFloat32(backend, [B, HP, WP, C]);
+    // The input, zero-padded so that every tile's 4x4 pixels lie inside.
+    const padded = paddedInput(backend, x, s);
     temps.push(padded);
-    {
-      const xv = float32View(backend, x);
-      const pv = float32View(backend, padded);
-      pv.fill(0);
-      const w0 = Math.max(0, left);
-      const s0 = Math.max(0, -left);
-      const count = Math.min(W - s0, WP - w0);
-      for (let b = 0; b < B && count > 0; b++) {
-        for (let r = 0; r < HP; r++) {
-          const h = r - top;
-          if (h < 0 || h >= H) continue;
-          const from = ((b * H + h) * W + s0) * C;
-          pv.set(xv.subarray(from, from + count * C), ((b * HP + r) * WP + w0) * C);
-        }
-      }
-    }
     const direct = OH2 === OH && OW2 === OW;
     const y = allocFloat32(backend, [B, OH, OW, O]);
     const out = direct ? y : allocFloat32(backend, [B, OH2, OW2, O]);
@@ -356,6 +412,102 @@ export function winogradConv(
       }
     }
     return y;
+  } finally {
+    for (let i = temps.length - 1; i >= 0; i--) disposeIntermediate(backend, temps[i]!);
+  }
+}
+
+/** x zero-padded to [B, HP, WP, C] (every tile's 4x4 pixels inside): pixel (r, s) is x[r − top, s − left]. */
+function paddedInput(backend: object, x: TensorInfo, s: WinogradShape): TensorInfo {
+  const { HP, WP } = tileGrid(s);
+  return padTo(backend, x, [s.batch, s.inHeight, s.inWidth, s.inChannels], HP, WP, s.top, s.left);
+}
+
+/** The [B, H, W, C] tensor t zero-padded to [B, HP, WP, C] with its pixel (h, w) at (h + top, w + left). */
+function padTo(backend: object, t: TensorInfo, [B, H, W, C]: [number, number, number, number], HP: number, WP: number, top: number, left: number): TensorInfo {
+  const padded = allocFloat32(backend, [B, HP, WP, C]);
+  const tv = float32View(backend, t);
+  const pv = float32View(backend, padded);
+  pv.fill(0);
+  const w0 = Math.max(0, left);
+  const s0 = Math.max(0, -left);
+  const count = Math.min(W - s0, WP - w0);
+  for (let b = 0; b < B && count > 0; b++) {
+    for (let r = 0; r < HP; r++) {
+      const h = r - top;
+      if (h < 0 || h >= H) continue;
+      const from = ((b * H + h) * W + s0) * C;
+      pv.set(tv.subarray(from, from + count * C), ((b * HP + r) * WP + w0) * C);
+    }
+  }
+  return padded;
+}
+
+/** Tiles along each axis, the output rounded up to whole tiles, and the padded input those tiles read. */
+function tileGrid(s: WinogradShape) {
+  const tilesH = Math.ceil(s.outHeight / 2);
+  const tilesW = Math.ceil(s.outWidth / 2);
+  return { tilesH, tilesW, OH2: 2 * tilesH, OW2: 2 * tilesW, HP: 2 * tilesH + 2, WP: 2 * tilesW + 2 };
+}
+
+/**
+ * `Conv2DBackpropFilter` of a forward convolution of shape `s` by Winograd: the adjoint of the forward algorithm in the
+ * filter, dW[·, ·, c, o] = Gᵀ [ Σ_tiles (Bᵀ d_c B) ⊙ (A dy_o Aᵀ) ] G, i.e. for each of the 16 positions k the product
+ * Ŵ_k[c, o] = Σ_tile V_k[tile, c] · Z_k[tile, o] (V_k read transposed), summed over chunks of tile rows.
+ */
+export function winogradFilterGradient(
+  backend: object,
+  kernels: TileKernels,
+  transforms: Transforms,
+  x: TensorInfo,
+  dy: TensorInfo,
+  s: WinogradShape,
+  chunkFloats = CHUNK_FLOATS,
+): TensorInfo {
+  const { batch: B, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = s;
+  const { tilesH, tilesW, OH2, OW2, HP, WP } = tileGrid(s);
+  const temps: TensorInfo[] = [];
+  try {
+    const padded = paddedInput(backend, x, s);
+    temps.push(padded);
+    let grid = dy;
+    if (OH2 !== OH || OW2 !== OW) {
+      grid = padTo(backend, dy, [B, OH, OW, O], OH2, OW2, 0, 0);
+      temps.push(grid);
+    }
+    const sums = allocFloat32(backend, [16, C, O]);
+    temps.push(sums);
+    float32View(backend, sums).fill(0);
+    const rowsPerChunk = Math.max(1, Math.min(B * tilesH, Math.floor(chunkFloats / (16 * tilesW * Math.max(C, O)))));
+    const chunkTiles = rowsPerChunk * tilesW;
+    const v = allocFloat32(backend, [16, chunkTiles, C]);
+    temps.push(v);
+    const z = allocFloat32(backend, [16, chunkTiles, O]);
+    temps.push(z);
+    const dw = allocFloat32(backend, [3, 3, C, O]);
+    const [pBase, gBase, sBase, vBase, zBase] = [padded, grid, sums, v, z].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number];
+    const tileRows = B * tilesH;
+    for (let r0 = 0; r0 < tileRows; r0 += rowsPerChunk) {
+      const rows = Math.min(rowsPerChunk, tileRows - r0);
+      for (let r = 0; r < rows; r++) {
+        const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
+        const src = pBase + ((b * HP + 2 * t) * WP) * C;
+        transforms.winograd_input(4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * chunkTiles * C, C / 4, tilesW);
+        const from = gBase + ((b * OH2 + 2 * t) * OW2) * O;
+        transforms.winograd_dy(4 * from, 4 * OW2 * O, 4 * O, 4 * (zBase + r * tilesW * O), 4 * chunkTiles * O, O / 4, tilesW);
+      }
+      for (let k = 0; k < 16; k++) {
+        multiplyAdd(kernels, {
+          a: vBase + k * chunkTiles * C, lda: 1, aStep: C,
+          b: zBase + k * chunkTiles * O, ldb: O,
+          c: sBase + k * C * O, ldc: O,
+          m: C, n: O, k: rows * tilesW,
+        });
+      }
+      kernels.finish?.();
+    }
+    transforms.winograd_filter_gradient(4 * sBase, 4 * heapFloats(backend, dw), 4 * C * O, O / 4, C);
+    return dw;
   } finally {
     for (let i = temps.length - 1; i >= 0; i--) disposeIntermediate(backend, temps[i]!);
   }
