@@ -43,7 +43,8 @@ const attrs = { strides: [cv.sh, cv.sw], pad: 'same', dataFormat: 'NHWC', dimRou
 const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x: xt, dy: tf.tensor(dy, y.shape) }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 const dwError = relativeError(dw.dataSync() as Float32Array, conv2dGradRef(x, w, dy, cv).dw);
 const productsThreaded = threadedTiles(tileKernels(tf.backend())!, heapMemory(tf.backend())).finish !== undefined;
-// A 3x3 stride-1 layer that runs by Winograd with its products on both threads: forward and dx through the engine.
+// A 3x3 stride-1 layer that runs by Winograd with its transforms and products on both threads: forward, dx and dW
+// through the engine.
 const wc = { B: 2, H: 12, W: 20, C: 16, O: 24, KH: 3, KW: 3, sh: 1, sw: 1, pad: 'same' as const };
 const wx = randomArray(wc.B * wc.H * wc.W * wc.C, 4);
 const ww = randomArray(9 * wc.C * wc.O, 5);
@@ -54,5 +55,8 @@ const wy = tf.conv2d(wxt, wwt, 1, 'same').dataSync() as Float32Array;
 const wAttrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [wc.B, wc.H, wc.W, wc.C] };
 const wdxt = tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(wdy, [wc.B, wc.H, wc.W, wc.O]), filter: wwt }, wAttrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 const wdx = wdxt.dataSync() as Float32Array;
-const winogradError = Math.max(relativeError(wy, conv2dRef(wx, ww, wc).y), relativeError(wdx, conv2dGradRef(wx, ww, wdy, wc).dx));
+const wdwt = tf.engine().runKernel('Conv2DBackpropFilter', { x: wxt, dy: tf.tensor4d(wdy, [wc.B, wc.H, wc.W, wc.O]) }, { ...wAttrs, filterShape: [3, 3, wc.C, wc.O] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+const wdw = wdwt.dataSync() as Float32Array;
+const wref = conv2dGradRef(wx, ww, wdy, wc);
+const winogradError = Math.max(relativeError(wy, conv2dRef(wx, ww, wc).y), relativeError(wdx, wref.dx), relativeError(wdw, wref.dw));
 console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError }));

@@ -100,6 +100,12 @@ export interface TileKernels {
   tile(rows: 1 | 4, vectors: 1 | 2): Tile;
   /** Runs what was queued (threaded kernels queue their calls); the products are complete when it returns. */
   finish?(): void;
+  /** Threads of threaded kernels. */
+  threads?: number;
+  /** Threaded kernels: queues a whole call of heap function `name` (one of `winogradFunctions`) for thread `thread`. */
+  call?(name: string, args: number[], thread: number): void;
+  /** Threaded kernels: queues a point that every thread reaches before any goes on. */
+  barrier?(): void;
 }
 
 /** Which SIMD the product kernels use: `auto` takes relaxed SIMD where the runtime validates it. */

@@ -8,45 +8,73 @@
 // threads never write the same rows: only products whose calls on one region of C always cover the same rows (as
 // `Conv2DBackpropFilter`'s do) may be queued.
 import { assembleModule } from './wasm-heap-module.ts';
-import { TILE_ROWS, TILE_VECTORS, tileFunctions, type Tile, type TileKernels } from './gemm.ts';
+import { TILE_ROWS, TILE_VECTORS, tileFunctions, type TileKernels } from './gemm.ts';
+import { winogradFunctions } from './winograd.ts';
 
-/** Integers per queued call: function index, then the ten arguments of a tile function. */
-const CALL_INTS = 11;
+/** Integers per queued call: function index (−1: a barrier), thread (−1: split by rows), then up to ten arguments. */
+const CALL_INTS = 12;
 /** Calls queued before the queue runs by itself. */
 const QUEUE_CALLS = 4096;
+
+/** The functions of the worker module, in index order: the tile kernels, then the whole-call heap functions. */
+const functionNames = (): string[] => [...TILE_ROWS.flatMap((r) => TILE_VECTORS.map((v) => `tile_${r}_${v}`)), ...WHOLE_CALLS];
+/** Functions queued whole on one thread (the Winograd transforms). */
+const WHOLE_CALLS = winogradFunctions().map((f) => f.name);
 
 /** What each worker runs (CommonJS, evaluated): wait for a generation, run its share of the queue, report. */
 const WORKER = `
 const { workerData } = require('node:worker_threads');
 const { memory, bytes, control, queue, index, threads } = workerData;
 const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { e: { m: memory } }).exports;
-const names = ${JSON.stringify(TILE_ROWS.flatMap((r) => TILE_VECTORS.map((v) => `tile_${r}_${v}`)))};
-const tiles = names.map((n) => exports[n]);
-const rows = names.map((n) => Number(n.split('_')[1]));
+const names = ${JSON.stringify(functionNames())};
+const functions = names.map((n) => exports[n]);
+const rows = names.map((n) => (n.startsWith('tile_') ? Number(n.split('_')[1]) : 0));
 const ctl = new Int32Array(control);
 const q = new Int32Array(queue);
+${runCall.toString()}
 ${runShare.toString()}
+${barrier.toString()}
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, 0, seen);
   seen = Atomics.load(ctl, 0);
   const count = Atomics.load(ctl, 1);
-  for (let i = 0; i < count; i++) runShare(tiles, rows, q, i, index, threads);
+  for (let i = 0; i < count; i++) runCall(functions, rows, q, i, index, threads);
   Atomics.add(ctl, 2, 1);
   Atomics.notify(ctl, 2);
 }
 `;
 
-/** Runs thread `index`'s share (of `threads`) of the row blocks of queued call `i`. */
-function runShare(tiles: Tile[], rows: number[], q: Int32Array, i: number, index: number, threads: number): void {
-  const o = i * 11;
+/** Runs thread `index`'s part of queued call `i`: its share of a tile call's rows, a whole call queued for it, or a barrier. */
+function runCall(functions: ((...args: number[]) => void)[], rows: number[], q: Int32Array, i: number, index: number, threads: number): void {
+  const o = i * 12;
   const f = q[o]!;
-  const blocks = q[o + 9]!;
+  const thread = q[o + 1]!;
+  if (f < 0) barrier(q, o, threads);
+  else if (thread < 0) runShare(functions, rows, q, i, index, threads);
+  else if (thread === index) functions[f]!(q[o + 2]!, q[o + 3]!, q[o + 4]!, q[o + 5]!, q[o + 6]!, q[o + 7]!, q[o + 8]!, q[o + 9]!, q[o + 10]!, q[o + 11]!);
+}
+
+/** Waits until every thread has reached the barrier queued as call `o / 12` (its arrival count is in the call's first argument). */
+function barrier(q: Int32Array, o: number, threads: number): void {
+  if (Atomics.add(q, o + 2, 1) + 1 === threads) {
+    Atomics.notify(q, o + 2);
+    return;
+  }
+  for (let arrived = Atomics.load(q, o + 2); arrived < threads; arrived = Atomics.load(q, o + 2)) Atomics.wait(q, o + 2, arrived);
+}
+
+/** Runs thread `index`'s share (of `threads`) of the row blocks of queued tile call `i`. */
+function runShare(tiles: ((...args: number[]) => void)[], rows: number[], q: Int32Array, i: number, index: number, threads: number): void {
+  const o = i * 12;
+  const f = q[o]!;
+  const a = o + 2;
+  const blocks = q[a + 8]!;
   const first = Math.floor((blocks * index) / threads);
   const end = Math.floor((blocks * (index + 1)) / threads);
   if (end <= first) return;
   const step = rows[f]! * first;
-  tiles[f]!(q[o + 1]! + step * q[o + 2]!, q[o + 2]!, q[o + 3]!, q[o + 4]!, q[o + 5]! + step * q[o + 6]!, q[o + 6]!, q[o + 7]!, q[o + 8]!, end - first, q[o + 10]!);
+  tiles[f]!(q[a]! + step * q[a + 1]!, q[a + 1]!, q[a + 2]!, q[a + 3]!, q[a + 4]! + step * q[a + 5]!, q[a + 5]!, q[a + 6]!, q[a + 7]!, end - first, q[a + 9]!);
 }
 
 interface WorkerLike {
@@ -58,6 +86,9 @@ interface Pool {
   threads: number;
   control: Int32Array;
   queue: Int32Array;
+  /** The worker module's functions instantiated on the calling thread, by index, and each tile function's rows (0: whole calls). */
+  functions: ((...args: number[]) => void)[];
+  rows: number[];
 }
 
 const pools = new WeakMap<object, Map<boolean, Pool | null>>();
@@ -76,12 +107,18 @@ function poolFor(memory: object, threads: number, relaxed: boolean): Pool | null
   }
   const control = new SharedArrayBuffer(3 * 4);
   const queue = new SharedArrayBuffer(QUEUE_CALLS * CALL_INTS * 4);
-  const bytes = assembleModule(tileFunctions(relaxed), true);
+  const bytes = assembleModule([...tileFunctions(relaxed), ...winogradFunctions()], true);
   for (let index = 1; index < threads; index++) {
     // Unref'd: a worker waiting for work must not keep the process alive.
     new workerThreads.Worker(WORKER, { eval: true, workerData: { memory, bytes, control, queue, index, threads } }).unref();
   }
-  const pool = { threads, control: new Int32Array(control), queue: new Int32Array(queue) };
+  // The calling thread runs the same module's functions as the workers.
+  const wasm = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => { exports: Record<string, (...args: number[]) => void> }; Module: new (b: Uint8Array) => object } }).WebAssembly;
+  const { exports } = new wasm.Instance(new wasm.Module(bytes), { e: { m: memory } });
+  const names = functionNames();
+  const functions = names.map((n) => exports[n]!);
+  const rows = names.map((n) => (n.startsWith('tile_') ? Number(n.split('_')[1]) : 0));
+  const pool = { threads, control: new Int32Array(control), queue: new Int32Array(queue), functions, rows };
   byKind.set(relaxed, pool);
   return pool;
 }
@@ -105,8 +142,7 @@ export function threadedTiles(kernels: TileKernels, memory: object | undefined, 
   const shared = typeof SharedArrayBuffer !== 'undefined' && (memory as { buffer?: unknown } | undefined)?.buffer instanceof SharedArrayBuffer;
   const pool = threads > 1 && memory && shared ? poolFor(memory, threads, kernels.relaxed) : null;
   if (!pool) return kernels;
-  const local = TILE_ROWS.flatMap((r) => TILE_VECTORS.map((v) => kernels.tile(r, v)));
-  const rows = TILE_ROWS.flatMap((r) => TILE_VECTORS.map(() => r));
+  const { functions, rows } = pool;
   let count = 0;
   const finish = () => {
     if (count === 0) return;
@@ -115,20 +151,26 @@ export function threadedTiles(kernels: TileKernels, memory: object | undefined, 
     Atomics.store(ctl, 2, 0);
     Atomics.add(ctl, 0, 1);
     Atomics.notify(ctl, 0);
-    for (let i = 0; i < count; i++) runShare(local, rows, pool.queue, i, 0, pool.threads);
+    for (let i = 0; i < count; i++) runCall(functions, rows, pool.queue, i, 0, pool.threads);
     for (let done = Atomics.load(ctl, 2); done < pool.threads - 1; done = Atomics.load(ctl, 2)) Atomics.wait(ctl, 2, done);
     count = 0;
   };
+  const queue = (f: number, thread: number, args: number[]) => {
+    if (count === QUEUE_CALLS) finish();
+    const o = count * CALL_INTS;
+    pool.queue.fill(0, o, o + CALL_INTS);
+    pool.queue.set([f, thread, ...args], o);
+    count++;
+  };
   return {
     relaxed: kernels.relaxed,
+    threads: pool.threads,
     tile: (r, v) => {
       const f = TILE_ROWS.indexOf(r) * TILE_VECTORS.length + TILE_VECTORS.indexOf(v);
-      return (...args) => {
-        if (count === QUEUE_CALLS) finish();
-        pool.queue.set([f, ...args], count * CALL_INTS);
-        count++;
-      };
+      return (...args) => queue(f, -1, args);
     },
+    call: (name, args, thread) => queue(functionNames().indexOf(name), thread % pool.threads, args),
+    barrier: () => queue(-1, 0, []),
     finish,
   };
 }

@@ -261,10 +261,32 @@ interface Transforms {
 }
 
 /** The assembled transforms on `backend`'s heap, or undefined where it is not tfjs-backend-wasm or has no SIMD. */
-export const winogradTransforms = (backend: object): Transforms | undefined =>
-  instantiateOnHeap<Transforms>(backend, 'winograd', () => [
-    inputTransform(), outputTransform(false), outputTransform(true), filterTransform(), outputGradientTransform(), filterGradientTransform(),
-  ]);
+/** The assembled transforms (heap-threads.ts runs them on worker threads too). */
+export const winogradFunctions = (): AssembledFunction[] => [
+  inputTransform(), outputTransform(false), outputTransform(true), filterTransform(), outputGradientTransform(), filterGradientTransform(),
+];
+
+export const winogradTransforms = (backend: object): Transforms | undefined => instantiateOnHeap<Transforms>(backend, 'winograd', winogradFunctions);
+
+/**
+ * Runs transform `name` now, or with threaded kernels queues it for thread `index` mod threads (the products after a
+ * `barrier` then see its results).
+ */
+function runner(kernels: TileKernels, transforms: Transforms) {
+  return (name: keyof Transforms, args: number[], index: number): void => {
+    if (kernels.call) kernels.call(name, args, index);
+    else (transforms[name] as (...values: number[]) => void)(...args);
+  };
+}
+
+/** Runs a filter transform over `rows` rows (each `rowBytes` long in both operands), split into one call per thread. */
+function filterRows(kernels: TileKernels, run: ReturnType<typeof runner>, name: 'winograd_filter' | 'winograd_filter_gradient', src: number, dst: number, taps: number, groups: number, rows: number): void {
+  const threads = kernels.threads ?? 1;
+  for (let t = 0; t < threads; t++) {
+    const [r0, r1] = [Math.floor((rows * t) / threads), Math.floor((rows * (t + 1)) / threads)];
+    if (r1 > r0) run(name, [src + r0 * groups * 16, dst + r0 * groups * 16, taps, groups, r1 - r0], t);
+  }
+}
 
 /** The geometry of one stride-1 3x3 convolution as Winograd runs it (explicit padding; zeros outside the input). */
 export interface WinogradShape {
@@ -347,7 +369,8 @@ export function winogradConv(
       temps.push(source);
       flipAndSwap(float32View(backend, filter), float32View(backend, source), O, C);
     }
-    transforms.winograd_filter(4 * heapFloats(backend, source), 4 * heapFloats(backend, u), 4 * C * O, O / 4, C);
+    const run = runner(kernels, transforms);
+    filterRows(kernels, run, 'winograd_filter', 4 * heapFloats(backend, source), 4 * heapFloats(backend, u), 4 * C * O, O / 4, C);
 
     // The input, zero-padded so that every tile's 4x4 pixels lie inside.
     const padded = paddedInput(backend, x, s);
@@ -373,7 +396,7 @@ export function winogradConv(
     const m = allocFloat32(backend, [16, chunkTiles, O]);
     temps.push(m);
     const [uBase, pBase, oBase, bBase, vBase, mBase] = [u, padded, out, biasVector, v, m].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number, number];
-    const output = options.relu ? transforms.winograd_output_relu : transforms.winograd_output;
+    const output = options.relu ? 'winograd_output_relu' : 'winograd_output';
     const mView = () => float32View(backend, m);
     // Tile rows of all images in one sequence: row R is image ⌊R / tilesH⌋, tile row R mod tilesH.
     const tileRows = B * tilesH;
@@ -383,9 +406,10 @@ export function winogradConv(
       for (let r = 0; r < rows; r++) {
         const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
         const src = pBase + ((b * HP + 2 * t) * WP) * C;
-        transforms.winograd_input(4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * chunkTiles * C, C / 4, tilesW);
+        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * chunkTiles * C, C / 4, tilesW], r);
       }
       mView().fill(0, 0, 16 * chunkTiles * O);
+      kernels.barrier?.();
       for (let k = 0; k < 16; k++) {
         multiplyAdd(kernels, {
           a: vBase + k * chunkTiles * C, lda: C,
@@ -394,12 +418,13 @@ export function winogradConv(
           m: tiles, n: O, k: C,
         });
       }
-      kernels.finish?.();
+      kernels.barrier?.();
       for (let r = 0; r < rows; r++) {
         const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
         const dst = oBase + ((b * OH2 + 2 * t) * OW2) * O;
-        output(4 * (mBase + r * tilesW * O), 4 * chunkTiles * O, 4 * dst, 4 * OW2 * O, 4 * O, O / 4, tilesW, 4 * bBase);
+        run(output, [4 * (mBase + r * tilesW * O), 4 * chunkTiles * O, 4 * dst, 4 * OW2 * O, 4 * O, O / 4, tilesW, 4 * bBase], r);
       }
+      kernels.finish?.();
     }
     if (!direct) {
       const ov = float32View(backend, out);
@@ -486,16 +511,18 @@ export function winogradFilterGradient(
     temps.push(z);
     const dw = allocFloat32(backend, [3, 3, C, O]);
     const [pBase, gBase, sBase, vBase, zBase] = [padded, grid, sums, v, z].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number];
+    const run = runner(kernels, transforms);
     const tileRows = B * tilesH;
     for (let r0 = 0; r0 < tileRows; r0 += rowsPerChunk) {
       const rows = Math.min(rowsPerChunk, tileRows - r0);
       for (let r = 0; r < rows; r++) {
         const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
         const src = pBase + ((b * HP + 2 * t) * WP) * C;
-        transforms.winograd_input(4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * chunkTiles * C, C / 4, tilesW);
+        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * chunkTiles * C, C / 4, tilesW], r);
         const from = gBase + ((b * OH2 + 2 * t) * OW2) * O;
-        transforms.winograd_dy(4 * from, 4 * OW2 * O, 4 * O, 4 * (zBase + r * tilesW * O), 4 * chunkTiles * O, O / 4, tilesW);
+        run('winograd_dy', [4 * from, 4 * OW2 * O, 4 * O, 4 * (zBase + r * tilesW * O), 4 * chunkTiles * O, O / 4, tilesW], r + 1);
       }
+      kernels.barrier?.();
       for (let k = 0; k < 16; k++) {
         multiplyAdd(kernels, {
           a: vBase + k * chunkTiles * C, lda: 1, aStep: C,
@@ -506,7 +533,8 @@ export function winogradFilterGradient(
       }
       kernels.finish?.();
     }
-    transforms.winograd_filter_gradient(4 * sBase, 4 * heapFloats(backend, dw), 4 * C * O, O / 4, C);
+    filterRows(kernels, run, 'winograd_filter_gradient', 4 * sBase, 4 * heapFloats(backend, dw), 4 * C * O, O / 4, C);
+    kernels.finish?.();
     return dw;
   } finally {
     for (let i = temps.length - 1; i >= 0; i--) disposeIntermediate(backend, temps[i]!);
