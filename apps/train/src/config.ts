@@ -172,6 +172,9 @@ export const PRESETS = {
     minArea: [0, 0, 0],
     tune: true,
     budgetMinutes: 14,
+    // A checkpoint holds the model and Adam's moments (~164 MB): every 50 steps instead of 10 keeps the steps for training;
+    // Ctrl-C still saves one.
+    checkpointEvery: 50,
   },
 } satisfies Record<string, TrainConfigInput>;
 export type PresetName = keyof typeof PRESETS;
