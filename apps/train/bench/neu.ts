@@ -97,13 +97,13 @@ const result = {
     steps: steps.length,
     plannedSteps: Number(config['epochs']) * Number(config['steps']),
     msPerStep: Math.round((1000 * stepSeconds) / Math.max(1, steps.length)),
-    seconds: { train: Math.round(train.seconds * 10) / 10, evaluate: Math.round(evaluation.seconds * 10) / 10 },
+    wallSeconds: { train: Math.round(train.seconds * 10) / 10, evaluate: Math.round(evaluation.seconds * 10) / 10 },
     loadAverage: { start: train.load.start, end: evaluation.load.end },
     config,
     postprocessing: steelEval.postprocessing,
     validation: steelEval,
   },
-  pytorch: { command: `${PYTHON} ${torchArgs.join(' ')}`, seconds: Math.round(torch.seconds * 10) / 10, ...pytorch },
+  pytorch: { command: `${PYTHON} ${torchArgs.join(' ')}`, wallSeconds: Math.round(torch.seconds * 10) / 10, ...pytorch },
 };
 if (pytorch.validation.images !== steelEval.images) {
   throw new Error(`steel scored ${steelEval.images} validation images and PyTorch ${pytorch.validation.images}: the splits differ.`);
@@ -112,8 +112,8 @@ writeJson(out, result);
 const row = (r: Scores) => `${r.mean.toFixed(4)} / ${r.meanDatasetDice.toFixed(4)} / ${r.meanIou.toFixed(4)}`;
 process.stdout.write(
   `\nNEU-Seg, ${minutes} min each, ${steelEval.images} validation images (competition Dice / dataset Dice / mIoU):\n` +
-    steelEval.rows.map((r) => `  steel ${r.step.padEnd(20)} ${row(r)}\n`).join('') +
-    `  PyTorch raw             ${row(pytorch.validation)}\n` +
-    `steel: ${steps.length} steps, ${result.steel.msPerStep} ms/step, train ${result.steel.seconds.train} s; ` +
-    `PyTorch: ${pytorch.steps} steps, ${pytorch.msPerStep} ms/step, ${result.pytorch.seconds} s. Wrote ${out}\n`,
+    steelEval.rows.map((r) => `${`  steel ${r.step.startsWith('raw ') ? 'raw' : r.step}`.padEnd(28)}${row(r)}\n`).join('') +
+    `${'  PyTorch raw'.padEnd(28)}${row(pytorch.validation)}\n` +
+    `steel: ${steps.length} steps, ${result.steel.msPerStep} ms/step, train ${result.steel.wallSeconds.train} s; ` +
+    `PyTorch: ${pytorch.steps} steps, ${pytorch.msPerStep} ms/step, ${result.pytorch.wallSeconds} s. Wrote ${out}\n`,
 );
