@@ -51,9 +51,15 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 function inputTransform(): AssembledFunction {
   const [src, rowStride, c4, dst, plane, groups, tiles] = [0, 1, 2, 3, 4, 5, 6];
   const [s, d, g, address] = [7, 8, 9, 10];
-  const D = (r: number, c: number) => 11 + r * 4 + c;
-  const T = (r: number, c: number) => 27 + r * 4 + c;
-  const pixel = (r: number, c: number): Code => i32Add(i32Add(get(s), i32Mul(get(rowStride), i32c(r))), i32Mul(get(c4), i32c(c)));
+  // Byte offset of pixel (r, c) of the 4x4 block from its first pixel, one i32 local each, computed once per call.
+  const offset = (k: number) => 10 + k;
+  const D = (r: number, c: number) => 26 + r * 4 + c;
+  const T = (r: number, c: number) => 42 + r * 4 + c;
+  const offsets: Code = range(15).flatMap((i) => {
+    const [r, c] = [(i + 1) >> 2, (i + 1) & 3];
+    return set(offset(i + 1), i32Add(i32Mul(get(rowStride), i32c(r)), i32Mul(get(c4), i32c(c))));
+  });
+  const pixel = (r: number, c: number): Code => (r === 0 && c === 0 ? get(s) : i32Add(get(s), get(offset(r * 4 + c))));
   const rowsOfBtD: ((c: number) => Code)[] = [
     (c) => sub(get(D(0, c)), get(D(2, c))),
     (c) => add(get(D(1, c)), get(D(2, c))),
@@ -85,7 +91,7 @@ function inputTransform(): AssembledFunction {
     ...set(src, i32Add(get(src), i32Add(get(c4), get(c4)))),
     ...set(dst, i32Add(get(dst), get(c4))),
   ];
-  return { name: 'winograd_input', type: functionType(7), code: functionCode([[4, I32], [32, V128]], countedLoop(tiles, tile)) };
+  return { name: 'winograd_input', type: functionType(7), code: functionCode([[19, I32], [32, V128]], [...offsets, ...countedLoop(tiles, tile)]) };
 }
 
 /**
@@ -139,15 +145,16 @@ function outputTransform(relu: boolean): AssembledFunction {
 }
 
 /**
- * `winograd_filter(w, u, taps, groups, rows)`: G g Gᵀ for `rows` rows of 4·`groups` columns of a [3, 3, rows, cols]
- * filter at w (taps `taps` bytes apart), stored as [16, rows, cols] at u.
+ * `winograd_filter(w, u, taps, groups, rows, uPlane, uRowPad)`: G g Gᵀ for `rows` rows of 4·`groups` columns of a
+ * [3, 3, rows, cols] filter at w (taps `taps` bytes apart), stored as 16 planes `uPlane` bytes apart at u, each [rows,
+ * cols] with `uRowPad` bytes after each row.
  */
 function filterTransform(): AssembledFunction {
-  const [w, u, taps, groups, rows] = [0, 1, 2, 3, 4];
-  const [g, p, q, address] = [5, 6, 7, 8];
-  const F = (t: number) => 9 + t;
-  const A = (r: number, c: number) => 18 + r * 3 + c;
-  const half = 30;
+  const [w, u, taps, groups, rows, uPlane, uRowPad] = [0, 1, 2, 3, 4, 5, 6];
+  const [g, p, q, address] = [7, 8, 9, 10];
+  const F = (t: number) => 11 + t;
+  const A = (r: number, c: number) => 20 + r * 3 + c;
+  const half = 32;
   const rowsOfGg: ((c: number) => Code)[] = [
     (c) => get(F(c)),
     (c) => mul(add(add(get(F(c)), get(F(3 + c))), get(F(6 + c))), get(half)),
@@ -165,14 +172,14 @@ function filterTransform(): AssembledFunction {
     ...range(9).flatMap((t) => [...set(F(t), load(get(address))), ...set(address, i32Add(get(address), get(taps)))]),
     ...range(12).flatMap((k) => set(A(Math.floor(k / 3), k % 3), rowsOfGg[Math.floor(k / 3)]!(k % 3))),
     ...set(address, get(q)),
-    ...range(16).flatMap((k) => [...store(get(address), columnsOfAGt[k & 3]!(k >> 2)), ...set(address, i32Add(get(address), get(taps)))]),
+    ...range(16).flatMap((k) => [...store(get(address), columnsOfAGt[k & 3]!(k >> 2)), ...set(address, i32Add(get(address), get(uPlane)))]),
     ...set(p, i32Add(get(p), i32c(16))),
     ...set(q, i32Add(get(q), i32c(16))),
   ];
-  const row: Code = [...set(g, get(groups)), ...countedLoop(g, group)];
+  const row: Code = [...set(g, get(groups)), ...countedLoop(g, group), ...set(q, i32Add(get(q), get(uRowPad)))];
   return {
     name: 'winograd_filter',
-    type: functionType(5),
+    type: functionType(7),
     code: functionCode([[4, I32], [22, V128]], [...set(half, f32x4Splat(0.5)), ...set(p, get(w)), ...set(q, get(u)), ...countedLoop(rows, row)]),
   };
 }
@@ -280,13 +287,23 @@ function runner(kernels: TileKernels, transforms: Transforms) {
 }
 
 /** Runs a filter transform over `rows` rows (each `rowBytes` long in both operands), split into one call per thread. */
-function filterRows(kernels: TileKernels, run: ReturnType<typeof runner>, name: 'winograd_filter' | 'winograd_filter_gradient', src: number, dst: number, taps: number, groups: number, rows: number): void {
+function filterRows(
+  kernels: TileKernels,
+  run: ReturnType<typeof runner>,
+  name: 'winograd_filter' | 'winograd_filter_gradient',
+  [src, dst, taps, groups, rows]: [number, number, number, number, number],
+  dstRow = 16 * groups,
+  extra: number[] = [],
+): void {
   const threads = kernels.threads ?? 1;
   for (let t = 0; t < threads; t++) {
     const [r0, r1] = [Math.floor((rows * t) / threads), Math.floor((rows * (t + 1)) / threads)];
-    if (r1 > r0) run(name, [src + r0 * groups * 16, dst + r0 * groups * 16, taps, groups, r1 - r0], t);
+    if (r1 > r0) run(name, [src + r0 * groups * 16, dst + r0 * dstRow, taps, groups, r1 - r0, ...extra], t);
   }
 }
+
+/** Row stride of U (floats): O plus 8, so that the product's walk down U's rows does not stay in a few cache sets. */
+const uRow = (O: number): number => O + 8;
 
 /** The geometry of one stride-1 3x3 convolution as Winograd runs it (explicit padding; zeros outside the input). */
 export interface WinogradShape {
@@ -338,6 +355,22 @@ export function winogradPays(s: WinogradShape): boolean {
   return Math.min(s.inChannels, s.outChannels) >= 16 && tiles >= 16 && inside >= 0.7;
 }
 
+/**
+ * Floats between the 16 planes of V, M or Z for `floats` floats per plane: 32 more than a multiple of 32, so that the
+ * 16 vectors of one tile, a plane apart, do not all fall into the same cache set (as planes a power of two apart do).
+ */
+const plane = (floats: number): number => 32 * Math.ceil(floats / 32) + 32;
+
+/**
+ * Tile rows per chunk: V (or M, or Z) of one chunk within `chunkFloats`, or within the size of U where U is larger (deep
+ * layers: every chunk streams all of U through the cache once, so fewer, larger chunks).
+ */
+function chunkRows(s: WinogradShape, chunkFloats: number): number {
+  const { tilesH, tilesW } = tileGrid(s);
+  const limit = Math.max(chunkFloats, 16 * s.inChannels * s.outChannels);
+  return Math.max(1, Math.min(s.batch * tilesH, Math.floor(limit / (16 * tilesW * Math.max(s.inChannels, s.outChannels)))));
+}
+
 /** Floats of V (16 planes of tiles x input channels) per chunk of tile rows. */
 const CHUNK_FLOATS = 1 << 18;
 
@@ -360,8 +393,8 @@ export function winogradConv(
   const { tilesH, tilesW, OH2, OW2, HP, WP } = tileGrid(s);
   const temps: TensorInfo[] = [];
   try {
-    // U = G g Gᵀ, [16, C, O].
-    const u = allocFloat32(backend, [16, C, O]);
+    // U = G g Gᵀ, [16, C, O] with padded rows.
+    const u = allocFloat32(backend, [16, C, uRow(O)]);
     temps.push(u);
     let source = filter;
     if (options.flipped) {
@@ -370,7 +403,10 @@ export function winogradConv(
       flipAndSwap(float32View(backend, filter), float32View(backend, source), O, C);
     }
     const run = runner(kernels, transforms);
-    filterRows(kernels, run, 'winograd_filter', 4 * heapFloats(backend, source), 4 * heapFloats(backend, u), 4 * C * O, O / 4, C);
+    filterRows(kernels, run, 'winograd_filter', [4 * heapFloats(backend, source), 4 * heapFloats(backend, u), 4 * C * O, O / 4, C], 4 * uRow(O), [
+      4 * C * uRow(O),
+      4 * (uRow(O) - O),
+    ]);
 
     // The input, zero-padded so that every tile's 4x4 pixels lie inside.
     const padded = paddedInput(backend, x, s);
@@ -389,11 +425,11 @@ export function winogradConv(
         for (let o = 0; o < O; o++) bv[o] = given[given.length === 1 ? 0 : o]!;
       } else bv.fill(0);
     }
-    const rowsPerChunk = Math.max(1, Math.min(B * tilesH, Math.floor(chunkFloats / (16 * tilesW * Math.max(C, O)))));
+    const rowsPerChunk = chunkRows(s, chunkFloats);
     const chunkTiles = rowsPerChunk * tilesW;
-    const v = allocFloat32(backend, [16, chunkTiles, C]);
+    const v = allocFloat32(backend, [16 * plane(chunkTiles * C)]);
     temps.push(v);
-    const m = allocFloat32(backend, [16, chunkTiles, O]);
+    const m = allocFloat32(backend, [16 * plane(chunkTiles * O)]);
     temps.push(m);
     const [uBase, pBase, oBase, bBase, vBase, mBase] = [u, padded, out, biasVector, v, m].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number, number];
     const output = options.relu ? 'winograd_output_relu' : 'winograd_output';
@@ -406,15 +442,15 @@ export function winogradConv(
       for (let r = 0; r < rows; r++) {
         const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
         const src = pBase + ((b * HP + 2 * t) * WP) * C;
-        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * chunkTiles * C, C / 4, tilesW], r);
+        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * plane(chunkTiles * C), C / 4, tilesW], r);
       }
-      mView().fill(0, 0, 16 * chunkTiles * O);
+      mView().fill(0, 0, 16 * plane(chunkTiles * O));
       kernels.barrier?.();
       for (let k = 0; k < 16; k++) {
         multiplyAdd(kernels, {
-          a: vBase + k * chunkTiles * C, lda: C,
-          b: uBase + k * C * O, ldb: O,
-          c: mBase + k * chunkTiles * O, ldc: O,
+          a: vBase + k * plane(chunkTiles * C), lda: C,
+          b: uBase + k * C * uRow(O), ldb: uRow(O),
+          c: mBase + k * plane(chunkTiles * O), ldc: O,
           m: tiles, n: O, k: C,
         });
       }
@@ -422,7 +458,7 @@ export function winogradConv(
       for (let r = 0; r < rows; r++) {
         const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
         const dst = oBase + ((b * OH2 + 2 * t) * OW2) * O;
-        run(output, [4 * (mBase + r * tilesW * O), 4 * chunkTiles * O, 4 * dst, 4 * OW2 * O, 4 * O, O / 4, tilesW, 4 * bBase], r);
+        run(output, [4 * (mBase + r * tilesW * O), 4 * plane(chunkTiles * O), 4 * dst, 4 * OW2 * O, 4 * O, O / 4, tilesW, 4 * bBase], r);
       }
       kernels.finish?.();
     }
@@ -503,11 +539,11 @@ export function winogradFilterGradient(
     const sums = allocFloat32(backend, [16, C, O]);
     temps.push(sums);
     float32View(backend, sums).fill(0);
-    const rowsPerChunk = Math.max(1, Math.min(B * tilesH, Math.floor(chunkFloats / (16 * tilesW * Math.max(C, O)))));
+    const rowsPerChunk = chunkRows(s, chunkFloats);
     const chunkTiles = rowsPerChunk * tilesW;
-    const v = allocFloat32(backend, [16, chunkTiles, C]);
+    const v = allocFloat32(backend, [16 * plane(chunkTiles * C)]);
     temps.push(v);
-    const z = allocFloat32(backend, [16, chunkTiles, O]);
+    const z = allocFloat32(backend, [16 * plane(chunkTiles * O)]);
     temps.push(z);
     const dw = allocFloat32(backend, [3, 3, C, O]);
     const [pBase, gBase, sBase, vBase, zBase] = [padded, grid, sums, v, z].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number];
@@ -518,22 +554,22 @@ export function winogradFilterGradient(
       for (let r = 0; r < rows; r++) {
         const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
         const src = pBase + ((b * HP + 2 * t) * WP) * C;
-        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * chunkTiles * C, C / 4, tilesW], r);
+        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * plane(chunkTiles * C), C / 4, tilesW], r);
         const from = gBase + ((b * OH2 + 2 * t) * OW2) * O;
-        run('winograd_dy', [4 * from, 4 * OW2 * O, 4 * O, 4 * (zBase + r * tilesW * O), 4 * chunkTiles * O, O / 4, tilesW], r + 1);
+        run('winograd_dy', [4 * from, 4 * OW2 * O, 4 * O, 4 * (zBase + r * tilesW * O), 4 * plane(chunkTiles * O), O / 4, tilesW], r + 1);
       }
       kernels.barrier?.();
       for (let k = 0; k < 16; k++) {
         multiplyAdd(kernels, {
-          a: vBase + k * chunkTiles * C, lda: 1, aStep: C,
-          b: zBase + k * chunkTiles * O, ldb: O,
+          a: vBase + k * plane(chunkTiles * C), lda: 1, aStep: C,
+          b: zBase + k * plane(chunkTiles * O), ldb: O,
           c: sBase + k * C * O, ldc: O,
           m: C, n: O, k: rows * tilesW,
         });
       }
       kernels.finish?.();
     }
-    filterRows(kernels, run, 'winograd_filter_gradient', 4 * sBase, 4 * heapFloats(backend, dw), 4 * C * O, O / 4, C);
+    filterRows(kernels, run, 'winograd_filter_gradient', [4 * sBase, 4 * heapFloats(backend, dw), 4 * C * O, O / 4, C]);
     kernels.finish?.();
     return dw;
   } finally {
