@@ -1,9 +1,8 @@
 // Convolution gradients on wasm, per layer of a UNet-ResNet18 training step on x[8,32,224,1] (the training app's batch):
 // the heap product kernels (register-tiled SIMD, plain and, where the runtime has it, relaxed) against the previous
 // route through XNNPACK (BatchMatMul for dW, one forward Conv2D per stride phase for dX), with the forward Conv2D of the
-// same layer for scale, and Winograd F(2x2, 3x3) for the forward pass and both gradients of the 3x3 stride-1 layers
-// (what the registered kernels use where `winogradPays`; the other columns are the routes without it), all in this
-// process, on one thread. Times are the process's CPU time (median of the runs), which
+// same layer for scale, and the registered kernels as a training step runs them ("as trained": Winograd F(2x2, 3x3) for
+// the 3x3 stride-1 layers where it pays; "heap": their other routes), all in this process, on one thread. Times are the process's CPU time (median of the runs), which
 // other processes on a loaded machine disturb much less than wall time; GFLOP/s = 2·multiply-adds / CPU time.
 // Run: pnpm --filter @steel/backend bench:conv   (with relaxed SIMD on Node 20: node --experimental-wasm-relaxed-simd
 // --import tsx bench/conv-gradients.ts in packages/backend)
@@ -15,8 +14,6 @@ import { stockKernel } from '../src/kernels/register.ts';
 import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput, matMulRunner } from '../src/kernels/conv2d-gradients.ts';
 import { setProductSimd, tileKernels } from '../src/kernels/gemm.ts';
 import { setWinograd } from '../src/kernels/winograd-route.ts';
-import { backpropInputShape, winogradConv, winogradFilterGradient, winogradShape, winogradTransforms } from '../src/kernels/winograd.ts';
-import { backend_util } from '@tensorflow/tfjs-core';
 
 const threads = 1;
 await setupBackend({ backend: 'wasm', threads });
@@ -84,33 +81,26 @@ for (const [xs, fs, s] of LAYERS) {
     k({ inputs, backend, attrs: { ...attrs, ...extra } as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
   const dW = { inputs: { x, dy }, extra: { filterShape: fs } };
   const dX = { inputs: { dy, filter: w }, extra: { inputShape: xs } };
-  const variants: [string, () => tf.TensorInfo, string?][] = [
-    ['forward Conv2D', call(kernel('FusedConv2D'), { x, filter: w }, { activation: 'linear' })],
+  const registered = (name: string) => tf.getKernel(name, 'wasm')!.kernelFunc;
+  // [name, run, SIMD of the heap products, Winograd on]: "as trained" is what a training step runs (the registered
+  // kernels, Winograd where it pays); "heap" the registered kernels' routes without Winograd.
+  const variants: [string, () => tf.TensorInfo, ('plain' | 'relaxed' | undefined)?, boolean?][] = [
+    ['forward XNNPACK', call(kernel('FusedConv2D'), { x, filter: w }, { activation: 'linear' })],
+    ['forward as trained', call(registered('FusedConv2D'), { x, filter: w }, { activation: 'linear' }), undefined, true],
     ['dW XNNPACK product', call(xnnFilter, dW.inputs, dW.extra)],
-    ['dW heap plain', call(tf.getKernel('Conv2DBackpropFilter', 'wasm')!.kernelFunc, dW.inputs, dW.extra), 'plain'],
+    ['dW heap plain', call(registered('Conv2DBackpropFilter'), dW.inputs, dW.extra), 'plain'],
+    ['dW as trained', call(registered('Conv2DBackpropFilter'), dW.inputs, dW.extra), undefined, true],
     ['dX XNNPACK conv', call(xnnInput, dX.inputs, dX.extra)],
-    ['dX heap plain', call(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc, dX.inputs, dX.extra), 'plain'],
+    ['dX heap plain', call(registered('Conv2DBackpropInput'), dX.inputs, dX.extra), 'plain'],
+    ['dX as trained', call(registered('Conv2DBackpropInput'), dX.inputs, dX.extra), undefined, true],
   ];
-  const info = backend_util.computeConv2DInfo(xs as [number, number, number, number], fs as [number, number, number, number], s, 1, 'same');
-  const transforms = winogradTransforms(backend);
-  const forwardShape = winogradShape(info);
-  const inputShape = backpropInputShape(info);
-  if (transforms && forwardShape && inputShape) {
-    const tiles = () => tileKernels(backend)!;
-    variants.push(
-      ['forward Winograd', () => winogradConv(backend, tiles(), transforms, x, w, forwardShape)],
-      ['dX Winograd', () => winogradConv(backend, tiles(), transforms, dy, w, inputShape, { flipped: true })],
-      ['dW Winograd', () => winogradFilterGradient(backend, tiles(), transforms, x, dy, forwardShape)],
-    );
-  }
   if (relaxedAvailable) {
-    variants.push(['dW heap relaxed', variants[2]![1], 'relaxed'], ['dX heap relaxed', variants[4]![1], 'relaxed']);
+    variants.push(['dW heap relaxed', variants[3]![1], 'relaxed'], ['dX heap relaxed', variants[6]![1], 'relaxed']);
   }
   const row: BenchRow = { x: `[${xs.join(',')}]`, filter: `${fs[0]}x${fs[1]} ${fs[2]}->${fs[3]}/${s}`, gflop: +gflop.toFixed(3) };
-  for (const [name, f, simd] of variants) {
-    setProductSimd((simd as 'plain' | 'relaxed' | undefined) ?? 'auto');
-    // The registered kernels' other routes, without Winograd (timed on its own below).
-    setWinograd(false);
+  for (const [name, f, simd, winograd] of variants) {
+    setProductSimd(simd ?? 'auto');
+    setWinograd(winograd === true);
     const ms = time(f);
     setWinograd(true);
     setProductSimd('auto');
