@@ -5,13 +5,14 @@
 // STEEL_BENCH_CASES=train-8x32x224x1,forward-1x256x1600x1 runs only those cases (op-shape, any encoder).
 // STEEL_BENCH_THREADS=1 runs wasm and PyTorch on that many threads (default: all cores) and names the result files
 // models-1t.json and models-profile-1t.json.
+// Wasm training rows also time the step without Winograd (`directMs`, `setWinograd(false)`), right after.
 // Each row has wall and CPU time per step (both sides; on one thread the CPU-time ratio is the one other processes' load
 // disturbs least), the peak resident memory of its steps (both sides) and the 1-minute load averages; each wasm
 // training case is also profiled per kernel (bench-results/models-profile.json), with the convolutions' GFLOP/s against
 // the measured peak of wasm SIMD on this machine (tooling/bench/wasm-peak.ts).
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { createAdam, setupBackend, type ResolvedBackendName } from '@steel/backend';
+import { createAdam, setupBackend, setWinograd, type ResolvedBackendName } from '@steel/backend';
 import { pytorchLabel, pytorchTimings } from '../../../tooling/bench/pytorch.ts';
 import { report, timeMsAsync, type BenchRow } from '../../../tooling/bench/report.ts';
 import { measureWasmPeak, type WasmPeak } from '../../../tooling/bench/wasm-peak.ts';
@@ -65,6 +66,8 @@ interface Timing {
   peakRssMiB: number;
   /** Per-kernel profile of one more step (wasm training steps only). */
   profile: KernelTime[] | null;
+  /** Wall and CPU time of the same step without Winograd (wasm training steps only), timed right after. */
+  direct: { ms: number; cpuMs: number } | null;
 }
 
 async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> {
@@ -99,11 +102,21 @@ async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> 
       cpu.push((used.user + used.system) / 1000);
     };
     const runs = slow ? 1 : 3;
+    const median = () => cpu.slice(-runs).sort((a, b) => a - b)[Math.floor(runs / 2)]!;
     const ms = await timeMsAsync(timed, { runs, warmup: slow ? 0 : 1 });
-    const cpuMs = cpu.slice(-runs).sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+    const cpuMs = median();
     const rss = peakRssMiB();
     const profile = backend === 'wasm' && c.op === 'train' ? await profileStep(step) : null;
-    return { ms, cpuMs, peakRssMiB: rss, profile };
+    let direct: Timing['direct'] = null;
+    if (backend === 'wasm' && c.op === 'train') {
+      setWinograd(false);
+      try {
+        direct = { ms: await timeMsAsync(timed, { runs, warmup: 1 }), cpuMs: median() };
+      } finally {
+        setWinograd(true);
+      }
+    }
+    return { ms, cpuMs, peakRssMiB: rss, profile, direct };
   } finally {
     optimizer.dispose();
     model.dispose();
@@ -165,7 +178,7 @@ for (const backend of wanted) {
       skipped[`cpu ${c.op} unet-${c.encoder}`] = 'stock cpu Conv2DBackpropFilter takes minutes per step; set STEEL_BENCH_CPU_TRAIN=1';
       continue;
     }
-    const { ms, cpuMs, peakRssMiB: rssMiB, profile } = await timeCase(c, backend);
+    const { ms, cpuMs, peakRssMiB: rssMiB, profile, direct } = await timeCase(c, backend);
     const load = load1();
     const { ms: torchTime, cpuMs: torchCpu, peakRssMiB: torchRssMiB } = torch(c);
     const loadAfter = load1();
@@ -184,6 +197,9 @@ for (const backend of wanted) {
       pytorchCpuMs: torchCpu === null ? null : Math.round(torchCpu),
       cpuVsPytorch: torchCpu === null ? null : `${(cpuMs / torchCpu).toFixed(2)}x`,
       floorMs: backend === 'wasm' ? (c.wasmFloorMs ?? null) : null,
+      // The same step with the 3x3 convolutions computed directly (no Winograd), right after.
+      directMs: direct ? Math.round(direct.ms) : null,
+      directCpuMs: direct ? Math.round(direct.cpuMs) : null,
       peakRssMiB: rssMiB,
       pytorchPeakRssMiB: torchRssMiB,
       load1: load,
