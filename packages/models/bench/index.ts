@@ -34,6 +34,8 @@ const CASES: Case[] = [
   { op: 'train', encoder: 'resnet34', shape: [2, 256, 384, 1] },
   // `train bench --shape 8x192x192x1`: full-resolution NEU-Seg-sized crops.
   { op: 'train', encoder: 'resnet18', shape: [8, 192, 192, 1] },
+  // The main job's batch (`pnpm --filter train start`): 16 crops of 32 x 96.
+  { op: 'train', encoder: 'resnet18', shape: [16, 32, 96, 1] },
   { op: 'forward', encoder: 'resnet18', shape: [1, 256, 1600, 1] },
   { op: 'forward', encoder: 'resnet34', shape: [1, 256, 1600, 1] },
 ];
