@@ -44,6 +44,32 @@ const countedLoop = (counter: number, body: Code): Code => [
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /**
+ * The two loops shared by the tile transforms: over `tiles` tiles along a row (src advancing by `srcStep`, dst by
+ * `dstStep`), and within a tile over `groups` groups of 4 channels (s and d advancing 16 bytes, `perGroup` more pointers
+ * too); `group` is the code of one group. Locals: the parameters src, dst, groups, tiles and the loop locals s, d, g.
+ */
+function tileRows(
+  l: { src: number; dst: number; groups: number; tiles: number; s: number; d: number; g: number },
+  group: Code,
+  srcStep: Code,
+  dstStep: Code,
+  perGroup: number[] = [],
+  tileStart: Code = [],
+): Code {
+  const advance = [l.s, l.d, ...perGroup].flatMap((p) => set(p, i32Add(get(p), i32c(16))));
+  const tile: Code = [
+    ...tileStart,
+    ...set(l.s, get(l.src)),
+    ...set(l.d, get(l.dst)),
+    ...set(l.g, get(l.groups)),
+    ...countedLoop(l.g, [...group, ...advance]),
+    ...set(l.src, i32Add(get(l.src), srcStep)),
+    ...set(l.dst, i32Add(get(l.dst), dstStep)),
+  ];
+  return countedLoop(l.tiles, tile);
+}
+
+/**
  * `winograd_input(src, rowStride, c4, dst, plane, groups, tiles)`: for `tiles` tiles along a row (the next tile's input
  * starts 2 pixels right), Bᵀ d B of the 4x4 pixels at src (rows `rowStride` bytes apart, pixels `c4` bytes apart) for
  * `groups` groups of 4 channels, stored as 16 vectors `plane` bytes apart at dst (the next tile's at dst + c4).
@@ -80,18 +106,9 @@ function inputTransform(): AssembledFunction {
       ...store(get(address), columnsOfTB[k & 3]!(k >> 2)),
       ...set(address, i32Add(get(address), get(plane))),
     ]),
-    ...set(s, i32Add(get(s), i32c(16))),
-    ...set(d, i32Add(get(d), i32c(16))),
   ];
-  const tile: Code = [
-    ...set(s, get(src)),
-    ...set(d, get(dst)),
-    ...set(g, get(groups)),
-    ...countedLoop(g, group),
-    ...set(src, i32Add(get(src), i32Add(get(c4), get(c4)))),
-    ...set(dst, i32Add(get(dst), get(c4))),
-  ];
-  return { name: 'winograd_input', type: functionType(7), code: functionCode([[19, I32], [32, V128]], [...offsets, ...countedLoop(tiles, tile)]) };
+  const loops = tileRows({ src, dst, groups, tiles, s, d, g }, group, i32Add(get(c4), get(c4)), get(c4));
+  return { name: 'winograd_input', type: functionType(7), code: functionCode([[19, I32], [32, V128]], [...offsets, ...loops]) };
 }
 
 /**
@@ -124,23 +141,12 @@ function outputTransform(relu: boolean): AssembledFunction {
     ]),
     ...set(biasVector, load(get(b))),
     ...range(4).flatMap((k) => store(destinations[k]!, out(y[k]!))),
-    ...set(s, i32Add(get(s), i32c(16))),
-    ...set(d, i32Add(get(d), i32c(16))),
-    ...set(b, i32Add(get(b), i32c(16))),
   ];
-  const tile: Code = [
-    ...set(s, get(src)),
-    ...set(d, get(dst)),
-    ...set(b, get(bias)),
-    ...set(g, get(groups)),
-    ...countedLoop(g, group),
-    ...set(src, i32Add(get(src), get(c4))),
-    ...set(dst, i32Add(get(dst), i32Add(get(c4), get(c4)))),
-  ];
+  const loops = tileRows({ src, dst, groups, tiles, s, d, g }, group, get(c4), i32Add(get(c4), get(c4)), [b], set(b, get(bias)));
   return {
     name: relu ? 'winograd_output_relu' : 'winograd_output',
     type: functionType(8),
-    code: functionCode([[5, I32], [26, V128]], [...set(zero, f32x4Splat(0)), ...countedLoop(tiles, tile)]),
+    code: functionCode([[5, I32], [26, V128]], [...set(zero, f32x4Splat(0)), ...loops]),
   };
 }
 
@@ -205,18 +211,9 @@ function outputGradientTransform(): AssembledFunction {
     ...range(4).flatMap((r) =>
       adjoint(get(R(r, 0)), get(R(r, 1))).flatMap((value) => [...store(get(address), value), ...set(address, i32Add(get(address), get(plane)))]),
     ),
-    ...set(s, i32Add(get(s), i32c(16))),
-    ...set(d, i32Add(get(d), i32c(16))),
   ];
-  const tile: Code = [
-    ...set(s, get(src)),
-    ...set(d, get(dst)),
-    ...set(g, get(groups)),
-    ...countedLoop(g, group),
-    ...set(src, i32Add(get(src), i32Add(get(c4), get(c4)))),
-    ...set(dst, i32Add(get(dst), get(c4))),
-  ];
-  return { name: 'winograd_dy', type: functionType(7), code: functionCode([[4, I32], [12, V128]], countedLoop(tiles, tile)) };
+  const loops = tileRows({ src, dst, groups, tiles, s, d, g }, group, i32Add(get(c4), get(c4)), get(c4));
+  return { name: 'winograd_dy', type: functionType(7), code: functionCode([[4, I32], [12, V128]], loops) };
 }
 
 /**
