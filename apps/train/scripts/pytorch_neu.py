@@ -5,7 +5,7 @@ Trains the repository's PyTorch UNet-ResNet18 (packages/models/scripts/pytorch_r
 1 input channel, no pretrained weights) on a folder written by `train import` (train.csv, train_images/, and the split in
 train_imgids.txt / valid_imgids.txt, or the split.json of a steel run with --split) for a wall-time budget counted from
 process start, with PyTorch's best recipe for that budget: images area-resized to --scale (200x200 -> 64x64), batch 16,
-Adam 3e-3 with a cosine schedule to 0 over the planned steps, BCE, head bias -2.5, random horizontal and vertical flips.
+Adam 3e-3 with a cosine schedule to 0 over the training time, BCE, head bias -2.5, random horizontal and vertical flips.
 It then scores the validation images at their stored size exactly as steel's `evaluate` does (area resize to the training
 size, logits resized back bilinearly with half-pixel centres, sigmoid > 0.5): competition Dice (mean over image x class
 pairs, 1 where both masks are empty), dataset Dice per class (2*sum(I) / (sum(P) + sum(T)) over the split, 1 where both
@@ -286,33 +286,31 @@ def run(args):
         optimizer.step()
         return loss.item()
 
-    # Plan: time 1 warm-up and 3 steps at the initial learning rate and a validation batch, then fit the steps into what
-    # the budget leaves after the validation pass and 3 s for the result file.
+    # The schedule runs on the clock: after one step and one timed validation batch, the learning rate follows a cosine
+    # from lr to 0 over the training time that the budget leaves after the validation pass and 3 s for the result file,
+    # and no step starts that would end past it (so a slower or faster moment of the machine cannot leave time unused).
     model.train()
     train_start = time.monotonic()
-    timed = []
-    for _ in range(4):
-        t = time.monotonic()
-        step(args.lr)
-        timed.append(time.monotonic() - t)
-    step_seconds = sorted(timed[1:])[1]
+    last = time.monotonic()
+    step(args.lr)
+    step_seconds = time.monotonic() - last
     t = time.monotonic()
     evaluate(limit=args.batch_size)
-    eval_seconds = (time.monotonic() - t) * math.ceil(len(val_ids) / args.batch_size)
+    eval_batch = time.monotonic() - t
+    eval_seconds = eval_batch * math.ceil(len(val_ids) / args.batch_size)
     train_end = START + budget - eval_seconds - 3
-    planned = max(len(timed), len(timed) + int((train_end - time.monotonic()) / step_seconds))
-    print(
-        f"Budget {args.minutes} min: one step takes {step_seconds:.2f} s, validation ~{eval_seconds:.0f} s: {planned} steps planned.",
-        file=sys.stderr,
-    )
-    done, last_loss = len(timed), float("nan")
-    while done < planned and time.monotonic() < train_end:
-        lr = 0.5 * args.lr * (1 + math.cos(math.pi * done / planned))
+    span = max(train_end - train_start, 1e-9)
+    print(f"Budget {args.minutes} min: training until {train_end - START:.0f} s, validation ~{eval_seconds:.0f} s.", file=sys.stderr)
+    done, last_loss = 1, float("nan")
+    while time.monotonic() + step_seconds <= train_end:
+        lr = 0.5 * args.lr * (1 + math.cos(math.pi * min(1.0, (time.monotonic() - train_start) / span)))
+        last = time.monotonic()
         last_loss = step(lr)
+        step_seconds = time.monotonic() - last
         done += 1
         if done % 50 == 0:
-            print(f"step {done}/{planned} loss {last_loss:.4f} lr {lr:.2e} {time.monotonic() - START:.0f} s", file=sys.stderr)
-    train_seconds = time.monotonic() - train_start - eval_seconds / math.ceil(len(val_ids) / args.batch_size)
+            print(f"step {done} loss {last_loss:.4f} lr {lr:.2e} {time.monotonic() - START:.0f} s", file=sys.stderr)
+    train_seconds = time.monotonic() - train_start - eval_batch
     t = time.monotonic()
     validation = evaluate().summary()
     eval_done = time.monotonic() - t
@@ -328,7 +326,7 @@ def run(args):
             "batchSize": args.batch_size,
             "optimizer": "adam",
             "lr": args.lr,
-            "schedule": "cosine to 0 over the planned steps",
+            "schedule": "cosine to 0 over the training time the budget leaves",
             "loss": "bce",
             "headBias": args.head_bias,
             "augment": "flips",
@@ -338,7 +336,6 @@ def run(args):
         "split": split_from,
         "trainImages": len(train_ids),
         "steps": done,
-        "plannedSteps": planned,
         "epochs": round(done * args.batch_size / len(train_ids), 2),
         "msPerStep": round(1000 * train_seconds / max(done, 1), 1),
         "seconds": {

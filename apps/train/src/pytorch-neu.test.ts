@@ -118,7 +118,6 @@ describe.skipIf(!hasTorch && !ci)('scripts/pytorch_neu.py', () => {
       expect(r.status, r.stderr).toBe(0);
       const result = JSON.parse(readFileSync(out, 'utf8')) as {
         steps: number;
-        plannedSteps: number;
         trainImages: number;
         msPerStep: number;
         seconds: { total: number };
@@ -127,8 +126,7 @@ describe.skipIf(!hasTorch && !ci)('scripts/pytorch_neu.py', () => {
       };
       expect(result.trainImages).toBe(8);
       expect(result.recipe.size).toEqual([32, 32]);
-      expect(result.steps).toBeGreaterThanOrEqual(4);
-      expect(result.steps).toBeLessThanOrEqual(result.plannedSteps);
+      expect(result.steps).toBeGreaterThanOrEqual(2);
       expect(result.msPerStep).toBeGreaterThan(0);
       // Equal wall time is the point: the run ends near its budget (a few steps of slack on a loaded machine).
       expect(result.seconds.total).toBeLessThan(minutes * 60 + 40);
