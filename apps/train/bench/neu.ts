@@ -1,5 +1,5 @@
 // NEU-Seg at equal wall time: steel's `train --preset neu-seg --budget-minutes M` then `evaluate --json` on the dataset's
-// validation images, then the PyTorch run of the same architecture for the same M minutes (scripts/pytorch_neu.py,
+// validation images, then the PyTorch run of the same architecture for as long as steel's train took (at least M minutes) (scripts/pytorch_neu.py,
 // Debian's python3-torch, 2 threads, its own best recipe, the steel run's split.json), one after the other. Writes both
 // sides (steps, ms/step, wall times, metrics, load averages, machine) to docs/results/neu-seg-equal-time.json.
 // Imports ../shared/data/neu-seg into .cache/neu-seg first if that folder is missing.
@@ -69,7 +69,9 @@ const evalJson = join(runDir, 'evaluate.json');
 const evalArgs = ['evaluate', '--models', `runs/${name}`, '--data', rel(data), '--split', 'val', '--postprocess', `runs/${name}/tuned.json`, '--json', rel(evalJson)];
 const evaluation = timed('steel evaluate', ...steelCli(evalArgs));
 const torchJson = join(runDir, 'pytorch.json');
-const torchArgs = ['scripts/pytorch_neu.py', '--data', rel(data), '--minutes', String(minutes), '--split', `runs/${name}/split.json`, '--out', rel(torchJson)];
+// PyTorch gets the wall time steel's train command took (its budget plus what it overran), so both sides have equal time.
+const torchMinutes = Math.max(minutes, Math.round((train.seconds / 60) * 100) / 100);
+const torchArgs = ['scripts/pytorch_neu.py', '--data', rel(data), '--minutes', String(torchMinutes), '--split', `runs/${name}/split.json`, '--out', rel(torchJson)];
 const torch = timed('PyTorch', PYTHON, torchArgs);
 
 interface StepRecord { type: string; seconds?: number }
@@ -103,7 +105,7 @@ const result = {
     postprocessing: steelEval.postprocessing,
     validation: steelEval,
   },
-  pytorch: { command: `${PYTHON} ${torchArgs.join(' ')}`, wallSeconds: Math.round(torch.seconds * 10) / 10, ...pytorch },
+  pytorch: { command: `${PYTHON} ${torchArgs.join(' ')}`, minutes: torchMinutes, wallSeconds: Math.round(torch.seconds * 10) / 10, ...pytorch },
 };
 if (pytorch.validation.images !== steelEval.images) {
   throw new Error(`steel scored ${steelEval.images} validation images and PyTorch ${pytorch.validation.images}: the splits differ.`);
