@@ -8,6 +8,7 @@ import { threadedTiles } from './kernels/heap-threads.ts';
 import { heapMemory } from './kernels/wasm-heap-module.ts';
 import { conv2dGradRef, conv2dRef, randomArray, relativeError } from './kernels/reference.test-utils.ts';
 import { winogradRoute } from './kernels/winograd-route.ts';
+import { backpropInputShape, winogradConv, winogradFilterGradient, winogradShape, winogradTransforms } from './kernels/winograd.ts';
 import { backend_util } from '@tensorflow/tfjs-core';
 
 const setup = await setupBackend({ backend: 'wasm', threads: 2 });
@@ -58,5 +59,16 @@ const wdx = wdxt.dataSync() as Float32Array;
 const wdwt = tf.engine().runKernel('Conv2DBackpropFilter', { x: wxt, dy: tf.tensor4d(wdy, [wc.B, wc.H, wc.W, wc.O]) }, { ...wAttrs, filterShape: [3, 3, wc.C, wc.O] } as unknown as tf.NamedAttrMap) as tf.Tensor;
 const wdw = wdwt.dataSync() as Float32Array;
 const wref = conv2dGradRef(wx, ww, wdy, wc);
-const winogradError = Math.max(relativeError(wy, conv2dRef(wx, ww, wc).y), relativeError(wdx, wref.dx), relativeError(wdw, wref.dw));
+// The same layer in one-tile-row chunks: each thread takes whole chunks with its own buffers (no barriers).
+const winfo = backend_util.computeConv2DInfo([wc.B, wc.H, wc.W, wc.C], [3, 3, wc.C, wc.O], 1, 1, 'same');
+const threaded = threadedTiles(tileKernels(tf.backend())!, heapMemory(tf.backend()));
+const transforms = winogradTransforms(tf.backend())!;
+const readInfo = (info: tf.TensorInfo) => tf.engine().makeTensorFromTensorInfo(info).dataSync() as Float32Array;
+const wdyt = tf.tensor4d(wdy, [wc.B, wc.H, wc.W, wc.O]);
+const chunked = [
+  relativeError(readInfo(winogradConv(tf.backend(), threaded, transforms, wxt, wwt, winogradShape(winfo)!, {}, 1)), conv2dRef(wx, ww, wc).y),
+  relativeError(readInfo(winogradConv(tf.backend(), threaded, transforms, wdyt, wwt, backpropInputShape(winfo)!, { flipped: true }, 1)), wref.dx),
+  relativeError(readInfo(winogradFilterGradient(tf.backend(), threaded, transforms, wxt, wdyt, winogradShape(winfo)!, 1)), wref.dw),
+];
+const winogradError = Math.max(relativeError(wy, conv2dRef(wx, ww, wc).y), relativeError(wdx, wref.dx), relativeError(wdw, wref.dw), ...chunked);
 console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError }));

@@ -252,10 +252,19 @@ function filterGradientTransform(): AssembledFunction {
   };
 }
 
+/** `winograd_zero(dst, count)`: stores `count` zero vectors from dst on (clears M before the products add to it). */
+function zeroFill(): AssembledFunction {
+  const [dst, count] = [0, 1];
+  const zero = 2;
+  const body: Code = [...store(get(dst), get(zero)), ...set(dst, i32Add(get(dst), i32c(16)))];
+  return { name: 'winograd_zero', type: functionType(2), code: functionCode([[1, V128]], [...set(zero, f32x4Splat(0)), ...countedLoop(count, body)]) };
+}
+
 type Input = (src: number, rowStride: number, c4: number, dst: number, plane: number, groups: number, tiles: number) => void;
 type Output = (src: number, plane: number, dst: number, rowStride: number, c4: number, groups: number, tiles: number, bias: number) => void;
 type Filter = (w: number, u: number, taps: number, groups: number, rows: number) => void;
 interface Transforms {
+  winograd_zero: (dst: number, count: number) => void;
   winograd_input: Input;
   winograd_dy: Input;
   winograd_filter_gradient: Filter;
@@ -267,7 +276,7 @@ interface Transforms {
 /** The assembled transforms on `backend`'s heap, or undefined where it is not tfjs-backend-wasm or has no SIMD. */
 /** The assembled transforms (heap-threads.ts runs them on worker threads too). */
 export const winogradFunctions = (): AssembledFunction[] => [
-  inputTransform(), outputTransform(false), outputTransform(true), filterTransform(), outputGradientTransform(), filterGradientTransform(),
+  inputTransform(), outputTransform(false), outputTransform(true), filterTransform(), outputGradientTransform(), filterGradientTransform(), zeroFill(),
 ];
 
 export const winogradTransforms = (backend: object): Transforms | undefined => instantiateOnHeap<Transforms>(backend, 'winograd', winogradFunctions);
@@ -282,6 +291,22 @@ function runner(kernels: TileKernels, transforms: Transforms) {
     else (transforms[name] as (...values: number[]) => void)(...args);
   };
 }
+
+/**
+ * How a convolution's chunks use the threads: with at least two chunks per thread, each chunk goes whole to one thread
+ * (chunk c to thread c mod threads, which has its own buffers), so threads never wait for each other within the
+ * convolution; with fewer chunks, every chunk's transforms and products are split over all threads, with barriers.
+ */
+function lanesFor(kernels: TileKernels, chunks: number): number {
+  const threads = kernels.threads ?? 1;
+  return threads > 1 && chunks >= 2 * threads ? threads : 1;
+}
+
+/** `kernels` with every tile call queued whole for thread `thread` (threaded kernels only). */
+const onThread = (kernels: TileKernels, thread: number): TileKernels => ({
+  relaxed: kernels.relaxed,
+  tile: (r, v) => (...args) => kernels.call!(`tile_${r}_${v}`, args, thread),
+});
 
 /** Runs a filter transform over `rows` rows (each `rowBytes` long in both operands), split into one call per thread. */
 function filterRows(
@@ -424,41 +449,50 @@ export function winogradConv(
     }
     const rowsPerChunk = chunkRows(s, chunkFloats);
     const chunkTiles = rowsPerChunk * tilesW;
-    const v = allocFloat32(backend, [16 * plane(chunkTiles * C)]);
-    temps.push(v);
-    const m = allocFloat32(backend, [16 * plane(chunkTiles * O)]);
-    temps.push(m);
-    const [uBase, pBase, oBase, bBase, vBase, mBase] = [u, padded, out, biasVector, v, m].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number, number];
-    const output = options.relu ? 'winograd_output_relu' : 'winograd_output';
-    const mView = () => float32View(backend, m);
     // Tile rows of all images in one sequence: row R is image ⌊R / tilesH⌋, tile row R mod tilesH.
     const tileRows = B * tilesH;
-    for (let r0 = 0; r0 < tileRows; r0 += rowsPerChunk) {
+    const lanes = lanesFor(kernels, Math.ceil(tileRows / rowsPerChunk));
+    const [vPlane, mPlane] = [plane(chunkTiles * C), plane(chunkTiles * O)];
+    const v = allocFloat32(backend, [lanes * 16 * vPlane]);
+    temps.push(v);
+    const m = allocFloat32(backend, [lanes * 16 * mPlane]);
+    temps.push(m);
+    const [uBase, pBase, oBase, bBase, v0, m0] = [u, padded, out, biasVector, v, m].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number, number];
+    const output = options.relu ? 'winograd_output_relu' : 'winograd_output';
+    kernels.barrier?.(); // U complete
+    for (let r0 = 0, chunk = 0; r0 < tileRows; r0 += rowsPerChunk, chunk++) {
       const rows = Math.min(rowsPerChunk, tileRows - r0);
       const tiles = rows * tilesW;
+      const lane = chunk % lanes;
+      // Whole chunks on one thread each (lanes > 1), or every step split over the threads.
+      const thread = (r: number) => (lanes > 1 ? lane : r);
+      const [vBase, mBase] = [v0 + lane * 16 * vPlane, m0 + lane * 16 * mPlane];
       for (let r = 0; r < rows; r++) {
         const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
         const src = pBase + ((b * HP + 2 * t) * WP) * C;
-        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * plane(chunkTiles * C), C / 4, tilesW], r);
+        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * vPlane, C / 4, tilesW], thread(r));
       }
-      mView().fill(0, 0, 16 * plane(chunkTiles * O));
-      kernels.barrier?.();
+      run('winograd_zero', [4 * mBase, 4 * mPlane], thread(1));
+      if (lanes === 1) kernels.barrier?.();
+      const products = lanes > 1 ? onThread(kernels, lane) : kernels;
       for (let k = 0; k < 16; k++) {
-        multiplyAdd(kernels, {
-          a: vBase + k * plane(chunkTiles * C), lda: C,
+        multiplyAdd(products, {
+          a: vBase + k * vPlane, lda: C,
           b: uBase + k * C * uRow(O), ldb: uRow(O),
-          c: mBase + k * plane(chunkTiles * O), ldc: O,
+          c: mBase + k * mPlane, ldc: O,
           m: tiles, n: O, k: C,
         });
       }
-      kernels.barrier?.();
+      if (lanes === 1) kernels.barrier?.();
       for (let r = 0; r < rows; r++) {
         const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
         const dst = oBase + ((b * OH2 + 2 * t) * OW2) * O;
-        run(output, [4 * (mBase + r * tilesW * O), 4 * plane(chunkTiles * O), 4 * dst, 4 * OW2 * O, 4 * O, O / 4, tilesW, 4 * bBase], r);
+        run(output, [4 * (mBase + r * tilesW * O), 4 * mPlane, 4 * dst, 4 * OW2 * O, 4 * O, O / 4, tilesW, 4 * bBase], thread(r));
       }
-      kernels.finish?.();
+      // The next chunk reuses this lane's V and M: with split steps, everything must be done first.
+      if (lanes === 1) kernels.finish?.();
     }
+    kernels.finish?.();
     if (!direct) {
       const ov = float32View(backend, out);
       const yv = float32View(backend, y);
@@ -533,39 +567,53 @@ export function winogradFilterGradient(
       grid = padTo(backend, dy, [B, OH, OW, O], OH2, OW2, 0, 0);
       temps.push(grid);
     }
-    const sums = allocFloat32(backend, [16, C, O]);
-    temps.push(sums);
-    float32View(backend, sums).fill(0);
     const rowsPerChunk = chunkRows(s, chunkFloats);
     const chunkTiles = rowsPerChunk * tilesW;
-    const v = allocFloat32(backend, [16 * plane(chunkTiles * C)]);
+    const tileRows = B * tilesH;
+    // With whole chunks per thread (lanes > 1) each thread adds into its own sums, added up at the end.
+    const lanes = lanesFor(kernels, Math.ceil(tileRows / rowsPerChunk));
+    const sums = allocFloat32(backend, [lanes * 16 * C * O]);
+    temps.push(sums);
+    const [vPlane, zPlane] = [plane(chunkTiles * C), plane(chunkTiles * O)];
+    const v = allocFloat32(backend, [lanes * 16 * vPlane]);
     temps.push(v);
-    const z = allocFloat32(backend, [16 * plane(chunkTiles * O)]);
+    const z = allocFloat32(backend, [lanes * 16 * zPlane]);
     temps.push(z);
     const dw = allocFloat32(backend, [3, 3, C, O]);
-    const [pBase, gBase, sBase, vBase, zBase] = [padded, grid, sums, v, z].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number];
+    float32View(backend, sums).fill(0);
+    const [pBase, gBase, s0, v0, z0] = [padded, grid, sums, v, z].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number];
     const run = runner(kernels, transforms);
-    const tileRows = B * tilesH;
-    for (let r0 = 0; r0 < tileRows; r0 += rowsPerChunk) {
+    for (let r0 = 0, chunk = 0; r0 < tileRows; r0 += rowsPerChunk, chunk++) {
       const rows = Math.min(rowsPerChunk, tileRows - r0);
+      const lane = chunk % lanes;
+      const thread = (r: number) => (lanes > 1 ? lane : r);
+      const [vBase, zBase, sBase] = [v0 + lane * 16 * vPlane, z0 + lane * 16 * zPlane, s0 + lane * 16 * C * O];
       for (let r = 0; r < rows; r++) {
         const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
         const src = pBase + ((b * HP + 2 * t) * WP) * C;
-        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * plane(chunkTiles * C), C / 4, tilesW], r);
+        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * vPlane, C / 4, tilesW], thread(r));
         const from = gBase + ((b * OH2 + 2 * t) * OW2) * O;
-        run('winograd_dy', [4 * from, 4 * OW2 * O, 4 * O, 4 * (zBase + r * tilesW * O), 4 * plane(chunkTiles * O), O / 4, tilesW], r + 1);
+        run('winograd_dy', [4 * from, 4 * OW2 * O, 4 * O, 4 * (zBase + r * tilesW * O), 4 * zPlane, O / 4, tilesW], thread(r + 1));
       }
-      kernels.barrier?.();
+      if (lanes === 1) kernels.barrier?.();
+      const products = lanes > 1 ? onThread(kernels, lane) : kernels;
       for (let k = 0; k < 16; k++) {
-        multiplyAdd(kernels, {
-          a: vBase + k * plane(chunkTiles * C), lda: 1, aStep: C,
-          b: zBase + k * plane(chunkTiles * O), ldb: O,
+        multiplyAdd(products, {
+          a: vBase + k * vPlane, lda: 1, aStep: C,
+          b: zBase + k * zPlane, ldb: O,
           c: sBase + k * C * O, ldc: O,
           m: C, n: O, k: rows * tilesW,
         });
       }
-      kernels.finish?.();
+      if (lanes === 1) kernels.finish?.();
     }
+    kernels.finish?.();
+    if (lanes > 1) {
+      const sv = float32View(backend, sums);
+      const n = 16 * C * O;
+      for (let lane = 1; lane < lanes; lane++) for (let i = 0; i < n; i++) sv[i] = sv[i]! + sv[lane * n + i]!;
+    }
+    const sBase = s0;
     filterRows(kernels, run, 'winograd_filter_gradient', [4 * sBase, 4 * heapFloats(backend, dw), 4 * C * O, O / 4, C]);
     kernels.finish?.();
     return dw;
