@@ -5,20 +5,5 @@ set -euo pipefail
 if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-redis: redis-server is missing and apt-get is not available; install Redis 7 by hand (https://redis.io/docs/latest/get-started/)." >&2
-  exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO="sudo"
-  else
-    echo "ensure-redis: redis-server is missing; run as root (or with sudo): apt-get install -y redis-server" >&2
-    exit 1
-  fi
-fi
-echo "ensure-redis: installing redis-server with apt-get"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+bash "$(dirname "$0")/../../../scripts/apt-install.sh" ensure-redis "install Redis 7 by hand (https://redis.io/docs/latest/get-started/)." redis-server
 redis-server --version

@@ -5,13 +5,5 @@ set -euo pipefail
 if /usr/bin/python3 -c 'import torch, torchvision, PIL, numpy' >/dev/null 2>&1; then
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-torch: /usr/bin/python3 lacks torch and apt-get is not available; install PyTorch 1.13+ with torchvision and Pillow by hand." >&2
-  exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "ensure-torch: installing python3-torch python3-torchvision python3-pil with apt-get"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-torch python3-torchvision python3-pil >/dev/null
+bash "$(dirname "$0")/../../../scripts/apt-install.sh" ensure-torch "install PyTorch 1.13+ with torchvision and Pillow by hand." --no-recommends python3-torch python3-torchvision python3-pil
 /usr/bin/python3 -c 'import torch; print("ensure-torch: torch", torch.__version__)'
