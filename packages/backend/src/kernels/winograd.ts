@@ -8,8 +8,11 @@
 // positions k = (ξ, ν) of the 4x4 transformed tile:
 //   V_k[tile, c] = (Bᵀ d B)[ξ, ν]   U_k[c, o] = (G g Gᵀ)[ξ, ν]   M_k[tile, o] = Σ_c V_k[tile, c] · U_k[c, o]
 // and Y is Aᵀ M A per tile. The input and output transforms run as assembled SIMD loops over 4 channels at a time on
-// the heap, the 16 products with the register-tiled kernels of gemm.ts (threaded where those are). Tiles are processed
-// in chunks of whole tile rows, so V and M of one chunk stay small.
+// the heap, the 16 products with the register-tiled kernels of gemm.ts. Tiles are processed in chunks of whole tile
+// rows, so V and M of one chunk stay small; on several threads (heap-threads.ts) the transforms and products of a chunk
+// are split over the threads, or, with enough chunks, each chunk runs whole on one thread. The input gradient is the
+// same algorithm on dy with the flipped, transposed filter; the weight gradient is its adjoint in the filter
+// (`winogradFilterGradient`).
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { heapFloats, multiplyAdd, type TileKernels } from './gemm.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
@@ -270,15 +273,15 @@ interface Transforms {
   winograd_filter_gradient: Filter;
   winograd_output: Output;
   winograd_output_relu: Output;
-  winograd_filter: Filter;
+  winograd_filter: (w: number, u: number, taps: number, groups: number, rows: number, uPlane: number, uRowPad: number) => void;
 }
 
-/** The assembled transforms on `backend`'s heap, or undefined where it is not tfjs-backend-wasm or has no SIMD. */
 /** The assembled transforms (heap-threads.ts runs them on worker threads too). */
 export const winogradFunctions = (): AssembledFunction[] => [
   inputTransform(), outputTransform(false), outputTransform(true), filterTransform(), outputGradientTransform(), filterGradientTransform(), zeroFill(),
 ];
 
+/** The assembled transforms on `backend`'s heap, or undefined where it is not tfjs-backend-wasm or has no SIMD. */
 export const winogradTransforms = (backend: object): Transforms | undefined => instantiateOnHeap<Transforms>(backend, 'winograd', winogradFunctions);
 
 /**
