@@ -16,6 +16,7 @@
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { heapFloats, multiplyAdd, type TileKernels } from './gemm.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
+import { flippedPhaseFilter } from './flipped-filter.ts';
 import { functionCode, functionType, i32c, instantiateOnHeap, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
 
 const I32 = 0x7f;
@@ -425,7 +426,8 @@ export function winogradConv(
     if (options.flipped) {
       source = allocFloat32(backend, [3, 3, C, O]);
       temps.push(source);
-      flipAndSwap(float32View(backend, filter), float32View(backend, source), O, C);
+      // f[p, q, c, o] = w[2 − p, 2 − q, o, c] of the forward filter w [3, 3, O, C].
+      flippedPhaseFilter(float32View(backend, filter), float32View(backend, source), { KW: 3, C: O, O: C, sh: 1, sw: 1 }, 0, 0, 3, 3);
     }
     const run = runner(kernels, transforms);
     filterRows(kernels, run, 'winograd_filter', [4 * heapFloats(backend, source), 4 * heapFloats(backend, u), 4 * C * O, O / 4, C], 4 * uRow(O), [
@@ -622,24 +624,5 @@ export function winogradFilterGradient(
     return dw;
   } finally {
     for (let i = temps.length - 1; i >= 0; i--) disposeIntermediate(backend, temps[i]!);
-  }
-}
-
-/** f[p, q, c, r] = w[2 − p, 2 − q, r, c]: the [3, 3, inRows, inCols] filter w flipped and transposed to [3, 3, inCols, inRows]. */
-function flipAndSwap(wv: Float32Array, f: Float32Array, inRows: number, inCols: number): void {
-  const BLOCK = 16;
-  for (let t = 0; t < 9; t++) {
-    const src = (8 - t) * inRows * inCols;
-    const dst = t * inRows * inCols;
-    for (let r0 = 0; r0 < inRows; r0 += BLOCK) {
-      const r1 = Math.min(inRows, r0 + BLOCK);
-      for (let c0 = 0; c0 < inCols; c0 += BLOCK) {
-        const c1 = Math.min(inCols, c0 + BLOCK);
-        for (let r = r0; r < r1; r++) {
-          const s = src + r * inCols;
-          for (let c = c0; c < c1; c++) f[dst + c * inRows + r] = wv[s + c]!;
-        }
-      }
-    }
   }
 }
