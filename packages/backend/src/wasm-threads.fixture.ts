@@ -59,16 +59,18 @@ const wdx = wdxt.dataSync() as Float32Array;
 const wdwt = tf.engine().runKernel('Conv2DBackpropFilter', { x: wxt, dy: tf.tensor4d(wdy, [wc.B, wc.H, wc.W, wc.O]) }, { ...wAttrs, filterShape: [3, 3, wc.C, wc.O] } as unknown as tf.NamedAttrMap) as tf.Tensor;
 const wdw = wdwt.dataSync() as Float32Array;
 const wref = conv2dGradRef(wx, ww, wdy, wc);
-// The same layer in one-tile-row chunks: each thread takes whole chunks with its own buffers (no barriers).
+// The same layer in chunks: one tile row each (each thread takes whole chunks with its own buffers, no barriers), and
+// with each chunk padding its own strip of input: one tile, a few tiles, or a whole image per chunk (two chunks: every
+// step split over both threads, with barriers).
 const winfo = backend_util.computeConv2DInfo([wc.B, wc.H, wc.W, wc.C], [3, 3, wc.C, wc.O], 1, 1, 'same');
 const threaded = threadedTiles(tileKernels(tf.backend())!, heapMemory(tf.backend()));
 const transforms = winogradTransforms(tf.backend())!;
 const readInfo = (info: tf.TensorInfo) => tf.engine().makeTensorFromTensorInfo(info).dataSync() as Float32Array;
 const wdyt = tf.tensor4d(wdy, [wc.B, wc.H, wc.W, wc.O]);
-const chunked = [
-  relativeError(readInfo(winogradConv(tf.backend(), threaded, transforms, wxt, wwt, winogradShape(winfo)!, {}, 1)), conv2dRef(wx, ww, wc).y),
-  relativeError(readInfo(winogradConv(tf.backend(), threaded, transforms, wdyt, wwt, backpropInputShape(winfo)!, { flipped: true }, 1)), wref.dx),
-  relativeError(readInfo(winogradFilterGradient(tf.backend(), threaded, transforms, wxt, wdyt, winogradShape(winfo)!, 1)), wref.dw),
-];
+const chunked = [{ chunkFloats: 1, strips: false }, { chunkFloats: 1, strips: true }, { chunkFloats: 1500, strips: true }, { chunkFloats: 1 << 20, strips: true }].flatMap((chunks) => [
+  relativeError(readInfo(winogradConv(tf.backend(), threaded, transforms, wxt, wwt, winogradShape(winfo)!, {}, chunks)), conv2dRef(wx, ww, wc).y),
+  relativeError(readInfo(winogradConv(tf.backend(), threaded, transforms, wdyt, wwt, backpropInputShape(winfo)!, { flipped: true }, chunks)), wref.dx),
+  relativeError(readInfo(winogradFilterGradient(tf.backend(), threaded, transforms, wxt, wdyt, winogradShape(winfo)!, chunks)), wref.dw),
+]);
 const winogradError = Math.max(relativeError(wy, conv2dRef(wx, ww, wc).y), relativeError(wdx, wref.dx), relativeError(wdw, wref.dw), ...chunked);
 console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError }));

@@ -18,6 +18,9 @@ const QUEUE_CALLS = 4096;
 
 /** The functions of the worker module, in index order: the tile kernels, then the whole-call heap functions. */
 const functionNames = (): string[] => [...TILE_ROWS.flatMap((r) => TILE_VECTORS.map((v) => `tile_${r}_${v}`)), ...WHOLE_CALLS];
+let indexByName: Map<string, number> | undefined;
+/** Each worker function's index by name. */
+const functionIndex = (): Map<string, number> => (indexByName ??= new Map(functionNames().map((n, i) => [n, i])));
 /** Functions queued whole on one thread (the Winograd transforms). */
 const WHOLE_CALLS = winogradFunctions().map((f) => f.name);
 
@@ -155,11 +158,13 @@ export function threadedTiles(kernels: TileKernels, memory: object | undefined, 
     for (let done = Atomics.load(ctl, 2); done < pool.threads - 1; done = Atomics.load(ctl, 2)) Atomics.wait(ctl, 2, done);
     count = 0;
   };
+  const q = pool.queue;
   const queue = (f: number, thread: number, args: number[]) => {
     if (count === QUEUE_CALLS) finish();
     const o = count * CALL_INTS;
-    pool.queue.fill(0, o, o + CALL_INTS);
-    pool.queue.set([f, thread, ...args], o);
+    q[o] = f;
+    q[o + 1] = thread;
+    for (let i = 0; i < CALL_INTS - 2; i++) q[o + 2 + i] = i < args.length ? args[i]! : 0;
     count++;
   };
   return {
@@ -169,7 +174,11 @@ export function threadedTiles(kernels: TileKernels, memory: object | undefined, 
       const f = TILE_ROWS.indexOf(r) * TILE_VECTORS.length + TILE_VECTORS.indexOf(v);
       return (...args) => queue(f, -1, args);
     },
-    call: (name, args, thread) => queue(functionNames().indexOf(name), thread % pool.threads, args),
+    call: (name, args, thread) => {
+      const f = functionIndex().get(name);
+      if (f === undefined) throw new Error(`No heap function named ${name} in the worker module.`);
+      queue(f, thread % pool.threads, args);
+    },
     barrier: () => queue(-1, 0, []),
     finish,
   };

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../setup-backend.ts';
 import { type ConvCase, conv2dGradRef, conv2dRef, convGeometry, dot, randomArray, relativeError } from './reference.test-utils.ts';
 import { setProductSimd, tileKernels, type TileKernels } from './gemm.ts';
-import { backpropInputShape, winogradConv, winogradFilterGradient, winogradShape, winogradTransforms } from './winograd.ts';
+import { backpropInputShape, type ChunkOptions, winogradConv, winogradFilterGradient, winogradShape, winogradTransforms } from './winograd.ts';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -23,7 +23,7 @@ function read(out: tf.TensorInfo): Float32Array {
 }
 
 /** Forward output (+ bias, ReLU) and dx of one case by Winograd, with the float64 references. */
-function run(kernels: TileKernels, k: ConvCase, seed: number, relu: boolean, chunkFloats?: number) {
+function run(kernels: TileKernels, k: ConvCase, seed: number, relu: boolean, chunking: ChunkOptions = {}) {
   const { gh, gw } = convGeometry(k);
   const x = randomArray(k.B * k.H * k.W * k.C, seed);
   const w = randomArray(9 * k.C * k.O, seed + 1);
@@ -33,9 +33,9 @@ function run(kernels: TileKernels, k: ConvCase, seed: number, relu: boolean, chu
   const backend = tf.backend();
   const transforms = winogradTransforms(backend)!;
   const [xt, wt, bt, dyt] = [tf.tensor4d(x, [k.B, k.H, k.W, k.C]), tf.tensor4d(w, [3, 3, k.C, k.O]), tf.tensor1d(bias), tf.tensor4d(dy, [k.B, gh.out, gw.out, k.O])];
-  const y = read(winogradConv(backend, kernels, transforms, xt, wt, winogradShape(info)!, { bias: bt, relu }, chunkFloats));
-  const dx = read(winogradConv(backend, kernels, transforms, dyt, wt, backpropInputShape(info)!, { flipped: true }, chunkFloats));
-  const dw = read(winogradFilterGradient(backend, kernels, transforms, xt, dyt, winogradShape(info)!, chunkFloats));
+  const y = read(winogradConv(backend, kernels, transforms, xt, wt, winogradShape(info)!, { bias: bt, relu }, chunking));
+  const dx = read(winogradConv(backend, kernels, transforms, dyt, wt, backpropInputShape(info)!, { flipped: true }, chunking));
+  const dw = read(winogradFilterGradient(backend, kernels, transforms, xt, dyt, winogradShape(info)!, chunking));
   tf.dispose([xt, wt, bt, dyt]);
   const yRef = conv2dRef(x, w, k).y.map((v, i) => v + bias[i % k.O]!).map((v) => (relu ? Math.max(0, v) : v));
   const ref = conv2dGradRef(x, w, dy, k);
@@ -73,10 +73,13 @@ describe.each([
   });
   afterAll(() => setProductSimd('auto'));
 
-  test.prop([convCase, fc.boolean(), fc.integer({ min: 0, max: 2 ** 30 })], { numRuns: 40 })(
+  // Chunks: the defaults, or as few tiles as 1 per chunk (strips: parts of one tile row), padding whole or by strips.
+  const chunking = fc.record({ chunkFloats: fc.integer({ min: 1, max: 4096 }), strips: fc.boolean() }, { requiredKeys: ['strips'] });
+
+  test.prop([convCase, fc.boolean(), fc.integer({ min: 0, max: 2 ** 30 }), chunking], { numRuns: 40 })(
     'forward (bias, ReLU), dx and dW match float64 references; dx and dW are adjoint to the forward convolution',
-    (k, relu, seed) => {
-      const { x, w, dy, y, dx, dw, yRef, dxRef, dwRef, yPlain } = run(kernels, k, seed, relu);
+    (k, relu, seed, chunks) => {
+      const { x, w, dy, y, dx, dw, yRef, dxRef, dwRef, yPlain } = run(kernels, k, seed, relu, chunks);
       expect(relativeError(y, yRef)).toBeLessThan(1e-5);
       expect(relativeError(dx, dxRef)).toBeLessThan(1e-5);
       expect(relativeError(dw, dwRef)).toBeLessThan(1e-5);
@@ -89,9 +92,9 @@ describe.each([
   it.each([
     { B: 2, H: 16, W: 40, C: 16, O: 32, KH: 3, KW: 3, sh: 1, sw: 1, pad: 'same' as const },
     { B: 1, H: 9, W: 13, C: 32, O: 8, KH: 3, KW: 3, sh: 1, sw: 1, pad: 'same' as const },
-  ])('matches the references on a UNet-like layer, whole and in one-row chunks %o', (k: ConvCase) => {
-    for (const chunk of [undefined, 1]) {
-      const { y, dx, dw, yRef, dxRef, dwRef } = run(kernels, k, 11, true, chunk);
+  ])('matches the references on a UNet-like layer, whole, in one-row chunks and in padded strips of a few tiles %o', (k: ConvCase) => {
+    for (const chunks of [{}, { chunkFloats: 1, strips: false }, { strips: true }, { chunkFloats: 1, strips: true }, { chunkFloats: 2000, strips: true }]) {
+      const { y, dx, dw, yRef, dxRef, dwRef } = run(kernels, k, 11, true, chunks);
       expect(relativeError(y, yRef)).toBeLessThan(1e-5);
       expect(relativeError(dx, dxRef)).toBeLessThan(1e-5);
       expect(relativeError(dw, dwRef)).toBeLessThan(1e-5);

@@ -8,9 +8,11 @@
 // positions k = (ξ, ν) of the 4x4 transformed tile:
 //   V_k[tile, c] = (Bᵀ d B)[ξ, ν]   U_k[c, o] = (G g Gᵀ)[ξ, ν]   M_k[tile, o] = Σ_c V_k[tile, c] · U_k[c, o]
 // and Y is Aᵀ M A per tile. The input and output transforms run as assembled SIMD loops over 4 channels at a time on
-// the heap, the 16 products with the register-tiled kernels of gemm.ts. Tiles are processed in chunks of whole tile
-// rows, so V and M of one chunk stay small; on several threads (heap-threads.ts) the transforms and products of a chunk
-// are split over the threads, or, with enough chunks, each chunk runs whole on one thread. The input gradient is the
+// the heap, the 16 products with the register-tiled kernels of gemm.ts. Tiles are processed in chunks (tile rows, or
+// parts of one) small enough that V, M and the chunk's input stay in one core's L2 cache: two threads that stream
+// through L3 or memory share its bandwidth and barely run faster than one. Large inputs are not padded whole first:
+// each chunk copies its own zero-padded strip of input rows. On several threads (heap-threads.ts) the transforms and
+// products of a chunk are split over the threads, or, with enough chunks, each chunk runs whole on one thread. The input gradient is the
 // same algorithm on dy with the flipped, transposed filter; the weight gradient is its adjoint in the filter
 // (`winogradFilterGradient`).
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
@@ -264,11 +266,30 @@ function zeroFill(): AssembledFunction {
   return { name: 'winograd_zero', type: functionType(2), code: functionCode([[1, V128]], [...set(zero, f32x4Splat(0)), ...countedLoop(count, body)]) };
 }
 
+/**
+ * `winograd_strip(src, srcRow, dst, dstRow, rows, left, copy, right)`: for `rows` rows (src and dst advancing `srcRow`
+ * and `dstRow` bytes), `left` zero bytes at dst, then `copy` bytes from src, then `right` zero bytes: one chunk's part
+ * of the zero-padded input, written where the chunk's thread reads it next.
+ */
+function stripFill(): AssembledFunction {
+  const [src, srcRow, dst, dstRow, rows, left, copy, right] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const fill = (at: Code, bytes: Code): Code => [...at, ...i32c(0), ...bytes, 0xfc, 11, 0];
+  const body: Code = [
+    ...fill(get(dst), get(left)),
+    ...i32Add(get(dst), get(left)), ...get(src), ...get(copy), 0xfc, 10, 0, 0,
+    ...fill(i32Add(i32Add(get(dst), get(left)), get(copy)), get(right)),
+    ...set(src, i32Add(get(src), get(srcRow))),
+    ...set(dst, i32Add(get(dst), get(dstRow))),
+  ];
+  return { name: 'winograd_strip', type: functionType(8), code: functionCode([], countedLoop(rows, body)) };
+}
+
 type Input = (src: number, rowStride: number, c4: number, dst: number, plane: number, groups: number, tiles: number) => void;
 type Output = (src: number, plane: number, dst: number, rowStride: number, c4: number, groups: number, tiles: number, bias: number) => void;
 type Filter = (w: number, u: number, taps: number, groups: number, rows: number) => void;
 interface Transforms {
   winograd_zero: (dst: number, count: number) => void;
+  winograd_strip: (src: number, srcRow: number, dst: number, dstRow: number, rows: number, left: number, copy: number, right: number) => void;
   winograd_input: Input;
   winograd_dy: Input;
   winograd_filter_gradient: Filter;
@@ -279,7 +300,7 @@ interface Transforms {
 
 /** The assembled transforms (heap-threads.ts runs them on worker threads too). */
 export const winogradFunctions = (): AssembledFunction[] => [
-  inputTransform(), outputTransform(false), outputTransform(true), filterTransform(), outputGradientTransform(), filterGradientTransform(), zeroFill(),
+  inputTransform(), outputTransform(false), outputTransform(true), filterTransform(), outputGradientTransform(), filterGradientTransform(), zeroFill(), stripFill(),
 ];
 
 /** The assembled transforms on `backend`'s heap, or undefined where it is not tfjs-backend-wasm or has no SIMD. */
@@ -387,18 +408,111 @@ export function winogradPays(s: WinogradShape): boolean {
  */
 const plane = (floats: number): number => 32 * Math.ceil(floats / 32) + 32;
 
-/**
- * Tile rows per chunk: V (or M, or Z) of one chunk within `chunkFloats`, or within the size of U where U is larger (deep
- * layers: every chunk streams all of U through the cache once, so fewer, larger chunks).
- */
-function chunkRows(s: WinogradShape, chunkFloats: number): number {
-  const { tilesH, tilesW } = tileGrid(s);
-  const limit = Math.max(chunkFloats, 16 * s.inChannels * s.outChannels);
-  return Math.max(1, Math.min(s.batch * tilesH, Math.floor(limit / (16 * tilesW * Math.max(s.inChannels, s.outChannels)))));
+/** Floats of V (16 planes of tiles x input channels) per chunk where the whole input is padded first. */
+const CHUNK_FLOATS = 1 << 18;
+/** Floats of V per chunk where each chunk pads its own strip of input: V, M and the strip stay in one core's L2 cache. */
+const STRIP_CHUNK_FLOATS = 1 << 16;
+/** Inputs larger than this (bytes) are padded strip by strip, by the threads, instead of whole on the calling thread. */
+const STRIP_INPUT_BYTES = 2 << 20;
+
+/** `rows` tile rows from tile row `row` of all images in sequence (image ⌊row / tilesH⌋), tile columns [col, col + cols). */
+interface Chunk {
+  row: number;
+  rows: number;
+  col: number;
+  cols: number;
 }
 
-/** Floats of V (16 planes of tiles x input channels) per chunk of tile rows. */
-const CHUNK_FLOATS = 1 << 18;
+/** How the tiles are split into chunks (tests force small chunks and both ways of padding). */
+export interface ChunkOptions {
+  /** Floats of V (or M) per chunk (at least one tile). */
+  chunkFloats?: number;
+  /**
+   * Pad each chunk's input rows into a strip of its thread's own instead of padding the whole input first: the input is
+   * read once, and nothing runs on one thread alone (default: for inputs over 2 MiB).
+   */
+  strips?: boolean;
+}
+
+/**
+ * The chunks of a convolution: whole tile rows across images where the whole input is padded first; with strips, tile
+ * rows of one image, or parts of one tile row where a row holds more tiles than a chunk.
+ */
+function planChunks(s: WinogradShape, options: ChunkOptions) {
+  const { tilesH, tilesW, HP, WP } = tileGrid(s);
+  const strips = options.strips ?? 4 * s.batch * HP * WP * s.inChannels > STRIP_INPUT_BYTES;
+  // By default at least U's size: deep layers stream all of U once per chunk, so fewer, larger chunks.
+  const target = options.chunkFloats ?? Math.max(strips ? STRIP_CHUNK_FLOATS : CHUNK_FLOATS, 16 * s.inChannels * s.outChannels);
+  const maxTiles = Math.max(1, Math.floor(target / (16 * Math.max(s.inChannels, s.outChannels))));
+  const chunks: Chunk[] = [];
+  if (!strips) {
+    const all = s.batch * tilesH;
+    const rows = Math.max(1, Math.min(all, Math.floor(maxTiles / tilesW)));
+    for (let row = 0; row < all; row += rows) chunks.push({ row, rows: Math.min(rows, all - row), col: 0, cols: tilesW });
+  } else {
+    const rows = Math.max(1, Math.min(tilesH, Math.floor(maxTiles / tilesW)));
+    const segments = Math.ceil(tilesW / Math.min(tilesW, maxTiles));
+    for (let b = 0; b < s.batch; b++) {
+      for (let t = 0; t < tilesH; t += rows) {
+        for (let k = 0; k < segments; k++) {
+          const [c0, c1] = [Math.floor((tilesW * k) / segments), Math.floor((tilesW * (k + 1)) / segments)];
+          chunks.push({ row: b * tilesH + t, rows: Math.min(rows, tilesH - t), col: c0, cols: c1 - c0 });
+        }
+      }
+    }
+  }
+  const maxRows = Math.max(...chunks.map((c) => c.rows));
+  const maxCols = Math.max(...chunks.map((c) => c.cols));
+  return { chunks, strips, maxTiles: maxRows * maxCols, stripFloats: strips ? (2 * maxRows + 2) * (2 * maxCols + 2) * s.inChannels : 0 };
+}
+
+type Run = ReturnType<typeof runner>;
+
+/**
+ * Where `winograd_input` reads a chunk's tiles. With strips, first queues the chunk's strip (its 2·rows + 2 input rows
+ * and 2·cols + 2 columns, zero-padded) at `strip`: on the chunk's thread, or split over all threads (`lane` undefined).
+ * Returns, per tile row r of the chunk, the byte offset of its first tile's pixels and the byte stride of pixel rows.
+ */
+function chunkInput(
+  run: Run,
+  s: WinogradShape,
+  chunk: Chunk,
+  source: { strip: number } | { padded: number },
+  x: number,
+  threads: number,
+  lane: number | undefined,
+): (r: number) => [number, number] {
+  const { tilesH, HP, WP } = tileGrid(s);
+  const C = s.inChannels;
+  if ('padded' in source) {
+    return (r) => {
+      const [b, t] = [Math.floor((chunk.row + r) / tilesH), (chunk.row + r) % tilesH];
+      return [4 * (source.padded + ((b * HP + 2 * t) * WP + 2 * chunk.col) * C), 4 * WP * C];
+    };
+  }
+  const [b, t] = [Math.floor(chunk.row / tilesH), chunk.row % tilesH];
+  const [SH, SW] = [2 * chunk.rows + 2, 2 * chunk.cols + 2];
+  const rowBytes = 4 * SW * C;
+  // Strip row i is input row h0 + i, strip column j input column w0 + j.
+  const [h0, w0] = [2 * t - s.top, 2 * chunk.col - s.left];
+  const left = Math.min(SW, Math.max(0, -w0));
+  const copy = Math.max(0, Math.min(s.inWidth, w0 + SW) - Math.max(0, w0));
+  const first = Math.min(SH, Math.max(0, -h0));
+  const end = Math.max(first, Math.min(SH, s.inHeight - h0));
+  const zeros = (i: number, n: number, thread: number) => {
+    if (n > 0) run('winograd_strip', [0, 0, 4 * (source.strip + i * SW * C), rowBytes, n, rowBytes, 0, 0], thread);
+  };
+  zeros(0, first, lane ?? 0);
+  zeros(end, SH - end, lane ?? threads - 1);
+  const parts = lane === undefined ? threads : 1;
+  for (let p = 0; p < parts; p++) {
+    const [i0, i1] = [first + Math.floor(((end - first) * p) / parts), first + Math.floor(((end - first) * (p + 1)) / parts)];
+    if (i1 <= i0) continue;
+    const src = x + ((b * s.inHeight + h0 + i0) * s.inWidth + Math.max(0, w0)) * C;
+    run('winograd_strip', [4 * src, 4 * s.inWidth * C, 4 * (source.strip + i0 * SW * C), rowBytes, i1 - i0, 4 * left * C, 4 * copy * C, 4 * (SW - left - copy) * C], lane ?? p);
+  }
+  return (r) => [4 * (source.strip + 2 * r * SW * C), rowBytes];
+}
 
 /**
  * Winograd's F(2x2, 3x3) on the heap. `filter` is [3, 3, C, O] (HWIO) for the forward convolution; with `flipped`, it
@@ -413,10 +527,10 @@ export function winogradConv(
   filter: TensorInfo,
   s: WinogradShape,
   options: { flipped?: boolean; bias?: TensorInfo | undefined; relu?: boolean } = {},
-  chunkFloats = CHUNK_FLOATS,
+  chunking: ChunkOptions = {},
 ): TensorInfo {
   const { batch: B, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = s;
-  const { tilesH, tilesW, OH2, OW2, HP, WP } = tileGrid(s);
+  const { tilesH, OH2, OW2 } = tileGrid(s);
   const temps: TensorInfo[] = [];
   try {
     // U = G g Gᵀ, [16, C, O] with padded rows.
@@ -435,9 +549,10 @@ export function winogradConv(
       4 * (uRow(O) - O),
     ]);
 
-    // The input, zero-padded so that every tile's 4x4 pixels lie inside.
-    const padded = paddedInput(backend, x, s);
-    temps.push(padded);
+    const plan = planChunks(s, chunking);
+    // The input zero-padded so that every tile's 4x4 pixels lie inside, unless each chunk pads its own strip.
+    const padded = plan.strips ? undefined : paddedInput(backend, x, s);
+    if (padded) temps.push(padded);
     const direct = OH2 === OH && OW2 === OW;
     const y = allocFloat32(backend, [B, OH, OW, O]);
     const out = direct ? y : allocFloat32(backend, [B, OH2, OW2, O]);
@@ -452,30 +567,26 @@ export function winogradConv(
         for (let o = 0; o < O; o++) bv[o] = given[given.length === 1 ? 0 : o]!;
       } else bv.fill(0);
     }
-    const rowsPerChunk = chunkRows(s, chunkFloats);
-    const chunkTiles = rowsPerChunk * tilesW;
-    // Tile rows of all images in one sequence: row R is image ⌊R / tilesH⌋, tile row R mod tilesH.
-    const tileRows = B * tilesH;
-    const lanes = lanesFor(kernels, Math.ceil(tileRows / rowsPerChunk));
-    const [vPlane, mPlane] = [plane(chunkTiles * C), plane(chunkTiles * O)];
-    const v = allocFloat32(backend, [lanes * 16 * vPlane]);
-    temps.push(v);
-    const m = allocFloat32(backend, [lanes * 16 * mPlane]);
-    temps.push(m);
-    const [uBase, pBase, oBase, bBase, v0, m0] = [u, padded, out, biasVector, v, m].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number, number];
+    const threads = kernels.threads ?? 1;
+    const lanes = lanesFor(kernels, plan.chunks.length);
+    const [vPlane, mPlane] = [plane(plan.maxTiles * C), plane(plan.maxTiles * O)];
+    const [v, m, strip] = [lanes * 16 * vPlane, lanes * 16 * mPlane, lanes * plan.stripFloats].map((n) => allocFloat32(backend, [Math.max(1, n)])) as [TensorInfo, TensorInfo, TensorInfo];
+    temps.push(v, m, strip);
+    const [uBase, xBase, oBase, bBase, v0, m0, strip0] = [u, x, out, biasVector, v, m, strip].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number, number, number];
     const output = options.relu ? 'winograd_output_relu' : 'winograd_output';
     kernels.barrier?.(); // U complete
-    for (let r0 = 0, chunk = 0; r0 < tileRows; r0 += rowsPerChunk, chunk++) {
-      const rows = Math.min(rowsPerChunk, tileRows - r0);
-      const tiles = rows * tilesW;
-      const lane = chunk % lanes;
+    plan.chunks.forEach((chunk, index) => {
+      const tiles = chunk.rows * chunk.cols;
+      const lane = index % lanes;
       // Whole chunks on one thread each (lanes > 1), or every step split over the threads.
       const thread = (r: number) => (lanes > 1 ? lane : r);
       const [vBase, mBase] = [v0 + lane * 16 * vPlane, m0 + lane * 16 * mPlane];
-      for (let r = 0; r < rows; r++) {
-        const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
-        const src = pBase + ((b * HP + 2 * t) * WP) * C;
-        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * vPlane, C / 4, tilesW], thread(r));
+      const from = padded ? { padded: heapFloats(backend, padded) } : { strip: strip0 + lane * plan.stripFloats };
+      const input = chunkInput(run, s, chunk, from, xBase, threads, lanes > 1 ? lane : undefined);
+      if (lanes === 1 && !padded) kernels.barrier?.();
+      for (let r = 0; r < chunk.rows; r++) {
+        const [src, rowStride] = input(r);
+        run('winograd_input', [src, rowStride, 4 * C, 4 * (vBase + r * chunk.cols * C), 4 * vPlane, C / 4, chunk.cols], thread(r));
       }
       run('winograd_zero', [4 * mBase, 4 * mPlane], thread(1));
       if (lanes === 1) kernels.barrier?.();
@@ -489,14 +600,14 @@ export function winogradConv(
         });
       }
       if (lanes === 1) kernels.barrier?.();
-      for (let r = 0; r < rows; r++) {
-        const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
-        const dst = oBase + ((b * OH2 + 2 * t) * OW2) * O;
-        run(output, [4 * (mBase + r * tilesW * O), 4 * mPlane, 4 * dst, 4 * OW2 * O, 4 * O, O / 4, tilesW, 4 * bBase], thread(r));
+      for (let r = 0; r < chunk.rows; r++) {
+        const [b, t] = [Math.floor((chunk.row + r) / tilesH), (chunk.row + r) % tilesH];
+        const dst = oBase + ((b * OH2 + 2 * t) * OW2 + 2 * chunk.col) * O;
+        run(output, [4 * (mBase + r * chunk.cols * O), 4 * mPlane, 4 * dst, 4 * OW2 * O, 4 * O, O / 4, chunk.cols, 4 * bBase], thread(r));
       }
-      // The next chunk reuses this lane's V and M: with split steps, everything must be done first.
+      // The next chunk reuses this lane's buffers: with split steps, everything must be done first.
       if (lanes === 1) kernels.finish?.();
-    }
+    });
     kernels.finish?.();
     if (!direct) {
       const ov = float32View(backend, out);
@@ -559,46 +670,45 @@ export function winogradFilterGradient(
   x: TensorInfo,
   dy: TensorInfo,
   s: WinogradShape,
-  chunkFloats = CHUNK_FLOATS,
+  chunking: ChunkOptions = {},
 ): TensorInfo {
   const { batch: B, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = s;
-  const { tilesH, tilesW, OH2, OW2, HP, WP } = tileGrid(s);
+  const { tilesH, OH2, OW2 } = tileGrid(s);
   const temps: TensorInfo[] = [];
   try {
-    const padded = paddedInput(backend, x, s);
-    temps.push(padded);
+    const plan = planChunks(s, chunking);
+    const padded = plan.strips ? undefined : paddedInput(backend, x, s);
+    if (padded) temps.push(padded);
     let grid = dy;
     if (OH2 !== OH || OW2 !== OW) {
       grid = padTo(backend, dy, [B, OH, OW, O], OH2, OW2, 0, 0);
       temps.push(grid);
     }
-    const rowsPerChunk = chunkRows(s, chunkFloats);
-    const chunkTiles = rowsPerChunk * tilesW;
-    const tileRows = B * tilesH;
+    const threads = kernels.threads ?? 1;
     // With whole chunks per thread (lanes > 1) each thread adds into its own sums, added up at the end.
-    const lanes = lanesFor(kernels, Math.ceil(tileRows / rowsPerChunk));
-    const sums = allocFloat32(backend, [lanes * 16 * C * O]);
-    temps.push(sums);
-    const [vPlane, zPlane] = [plane(chunkTiles * C), plane(chunkTiles * O)];
-    const v = allocFloat32(backend, [lanes * 16 * vPlane]);
-    temps.push(v);
-    const z = allocFloat32(backend, [lanes * 16 * zPlane]);
-    temps.push(z);
+    const lanes = lanesFor(kernels, plan.chunks.length);
+    const [vPlane, zPlane] = [plane(plan.maxTiles * C), plane(plan.maxTiles * O)];
+    const [sums, v, z, strip] = [lanes * 16 * C * O, lanes * 16 * vPlane, lanes * 16 * zPlane, lanes * plan.stripFloats].map((n) =>
+      allocFloat32(backend, [Math.max(1, n)]),
+    ) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
+    temps.push(sums, v, z, strip);
     const dw = allocFloat32(backend, [3, 3, C, O]);
     float32View(backend, sums).fill(0);
-    const [pBase, gBase, s0, v0, z0] = [padded, grid, sums, v, z].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number];
+    const [xBase, gBase, s0, v0, z0, strip0] = [x, grid, sums, v, z, strip].map((t) => heapFloats(backend, t)) as number[] as [number, number, number, number, number, number];
     const run = runner(kernels, transforms);
-    for (let r0 = 0, chunk = 0; r0 < tileRows; r0 += rowsPerChunk, chunk++) {
-      const rows = Math.min(rowsPerChunk, tileRows - r0);
-      const lane = chunk % lanes;
+    plan.chunks.forEach((chunk, index) => {
+      const lane = index % lanes;
       const thread = (r: number) => (lanes > 1 ? lane : r);
       const [vBase, zBase, sBase] = [v0 + lane * 16 * vPlane, z0 + lane * 16 * zPlane, s0 + lane * 16 * C * O];
-      for (let r = 0; r < rows; r++) {
-        const [b, t] = [Math.floor((r0 + r) / tilesH), (r0 + r) % tilesH];
-        const src = pBase + ((b * HP + 2 * t) * WP) * C;
-        run('winograd_input', [4 * src, 4 * WP * C, 4 * C, 4 * (vBase + r * tilesW * C), 4 * vPlane, C / 4, tilesW], thread(r));
-        const from = gBase + ((b * OH2 + 2 * t) * OW2) * O;
-        run('winograd_dy', [4 * from, 4 * OW2 * O, 4 * O, 4 * (zBase + r * tilesW * O), 4 * zPlane, O / 4, tilesW], thread(r + 1));
+      const from = padded ? { padded: heapFloats(backend, padded) } : { strip: strip0 + lane * plan.stripFloats };
+      const input = chunkInput(run, s, chunk, from, xBase, threads, lanes > 1 ? lane : undefined);
+      if (lanes === 1 && !padded) kernels.barrier?.();
+      for (let r = 0; r < chunk.rows; r++) {
+        const [b, t] = [Math.floor((chunk.row + r) / tilesH), (chunk.row + r) % tilesH];
+        const [src, rowStride] = input(r);
+        run('winograd_input', [src, rowStride, 4 * C, 4 * (vBase + r * chunk.cols * C), 4 * vPlane, C / 4, chunk.cols], thread(r));
+        const at = gBase + ((b * OH2 + 2 * t) * OW2 + 2 * chunk.col) * O;
+        run('winograd_dy', [4 * at, 4 * OW2 * O, 4 * O, 4 * (zBase + r * chunk.cols * O), 4 * zPlane, O / 4, chunk.cols], thread(r + 1));
       }
       if (lanes === 1) kernels.barrier?.();
       const products = lanes > 1 ? onThread(kernels, lane) : kernels;
@@ -607,19 +717,18 @@ export function winogradFilterGradient(
           a: vBase + k * vPlane, lda: 1, aStep: C,
           b: zBase + k * zPlane, ldb: O,
           c: sBase + k * C * O, ldc: O,
-          m: C, n: O, k: rows * tilesW,
+          m: C, n: O, k: chunk.rows * chunk.cols,
         });
       }
       if (lanes === 1) kernels.finish?.();
-    }
+    });
     kernels.finish?.();
     if (lanes > 1) {
       const sv = float32View(backend, sums);
       const n = 16 * C * O;
       for (let lane = 1; lane < lanes; lane++) for (let i = 0; i < n; i++) sv[i] = sv[i]! + sv[lane * n + i]!;
     }
-    const sBase = s0;
-    filterRows(kernels, run, 'winograd_filter_gradient', [4 * sBase, 4 * heapFloats(backend, dw), 4 * C * O, O / 4, C]);
+    filterRows(kernels, run, 'winograd_filter_gradient', [4 * s0, 4 * heapFloats(backend, dw), 4 * C * O, O / 4, C]);
     kernels.finish?.();
     return dw;
   } finally {
