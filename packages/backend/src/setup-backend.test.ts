@@ -79,10 +79,11 @@ describe('wasm with 2 threads in Node', () => {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       timeout: 60_000,
     });
-    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { backend: string; threads: number; maxError: number; adamEqual: boolean; dwError: number; winogradError: number };
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { backend: string; threads: number; maxError: number; adamEqual: boolean; dwError: number; winogradError: number; deepError: number };
     expect(result).toMatchObject({ backend: 'wasm', threads: 2, adamEqual: true, productsThreaded: true, winogradUsed: true });
     expect(result.maxError).toBeLessThan(1e-4);
     expect(result.dwError).toBeLessThan(1e-5);
     expect(result.winogradError).toBeLessThan(1e-5);
+    expect(result.deepError).toBeLessThan(1e-5);
   }, 90_000);
 });

@@ -8,6 +8,7 @@ import { threadedTiles } from './kernels/heap-threads.ts';
 import { heapMemory } from './kernels/wasm-heap-module.ts';
 import { conv2dGradRef, conv2dRef, randomArray, relativeError } from './kernels/reference.test-utils.ts';
 import { winogradRoute } from './kernels/winograd-route.ts';
+import { conv2dOnHeap } from './kernels/conv2d-products.ts';
 import { backpropInputShape, winogradConv, winogradFilterGradient, winogradShape, winogradTransforms } from './kernels/winograd.ts';
 import { backend_util } from '@tensorflow/tfjs-core';
 
@@ -72,5 +73,15 @@ const chunked = [{ chunkFloats: 1, strips: false }, { chunkFloats: 1, strips: tr
   relativeError(readInfo(winogradConv(tf.backend(), threaded, transforms, wdyt, wwt, backpropInputShape(winfo)!, { flipped: true }, chunks)), wref.dx),
   relativeError(readInfo(winogradFilterGradient(tf.backend(), threaded, transforms, wxt, wdyt, winogradShape(winfo)!, chunks)), wref.dw),
 ]);
+// A deep layer (few pixels, many weights) forward by heap products, each thread on its own columns of the filter, in
+// blocks of taps.
+const dc = { B: 2, H: 3, W: 4, C: 12, O: 40, KH: 3, KW: 3, sh: 1, sw: 1, pad: 'same' as const };
+const [dx4, dw4] = [randomArray(dc.B * dc.H * dc.W * dc.C, 7), randomArray(9 * dc.C * dc.O, 8)];
+const dinfo = backend_util.computeConv2DInfo([dc.B, dc.H, dc.W, dc.C], [3, 3, dc.C, dc.O], 1, 1, 'same');
+const deepError = Math.max(
+  ...[50, 1 << 17].map((block) =>
+    relativeError(readInfo(conv2dOnHeap(tf.backend(), tf.tensor4d(dx4, [dc.B, dc.H, dc.W, dc.C]), tf.tensor4d(dw4, [3, 3, dc.C, dc.O]), undefined, false, dinfo, block)!), conv2dRef(dx4, dw4, dc).y),
+  ),
+);
 const winogradError = Math.max(relativeError(wy, conv2dRef(wx, ww, wc).y), relativeError(wdx, wref.dx), relativeError(wdw, wref.dw), ...chunked);
-console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError }));
+console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError, deepError }));

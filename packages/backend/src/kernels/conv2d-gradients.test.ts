@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { backend_util } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers tfjs' gradient functions
 import { fc, test } from '@fast-check/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { setupBackend } from '../setup-backend.ts';
 import { type ConvCase, convGeometry, conv2dGradRef, conv2dRef, dot, randomArray, relativeError } from './reference.test-utils.ts';
 import { stockKernel } from './register.ts';
 import { createConv2DBackpropFilter, matMulRunner } from './conv2d-gradients.ts';
+import { conv2dOnHeap } from './conv2d-products.ts';
 
 const convCase = fc
   .record({
@@ -117,6 +119,20 @@ describe('wasm Conv2DBackpropFilter and Conv2DBackpropInput', () => {
         })
         .dataSync(),
     );
+    expect(relativeError(got, ref)).toBeLessThan(1e-5);
+  });
+
+  it.each([1, 50, 700, 1 << 17])('a deep layer forward by heap products (bias, ReLU) matches the reference with filter blocks of %i floats', (block) => {
+    const k: ConvCase = { B: 2, H: 3, W: 4, C: 12, O: 40, KH: 3, KW: 3, sh: 1, sw: 1, pad: 'same' };
+    const x = randomArray(k.B * k.H * k.W * k.C, 81);
+    const w = randomArray(k.KH * k.KW * k.C * k.O, 82);
+    const b = randomArray(k.O, 83);
+    const ref = conv2dRef(x, w, k).y.map((v, i) => Math.max(0, v + b[i % k.O]!));
+    const info = backend_util.computeConv2DInfo([k.B, k.H, k.W, k.C], [3, 3, k.C, k.O], 1, 1, 'same');
+    const got = tf.tidy(() => {
+      const [xt, wt, bt] = [tf.tensor4d(x, [k.B, k.H, k.W, k.C]), tf.tensor4d(w, [3, 3, k.C, k.O]), tf.tensor1d(b)];
+      return tf.engine().makeTensorFromTensorInfo(conv2dOnHeap(tf.backend(), xt, wt, bt, true, info, block)!).dataSync();
+    });
     expect(relativeError(got, ref)).toBeLessThan(1e-5);
   });
 

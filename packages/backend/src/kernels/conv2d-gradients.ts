@@ -159,6 +159,8 @@ export function createConv2DBackpropInput(runConv2D: Conv2DRunner, runMatMul: Ma
     const filter = inputs['filter']!;
     const inputShape = (attrs as { inputShape: number[] }).inputShape;
     const info = convInfoOf(inputShape, filter.shape, attrs as NamedAttrMap);
+    // Few pixels, many weights (at most a quarter as many pixels as output channels): a product that reads w once.
+    if (preferProducts(info, 1 / 4)) return backpropInputByProducts(backend, dy, filter, info, runMatMul);
     const winograd = onHeap ? winogradInputRoute(backend, info) : undefined;
     if (winograd) return winograd(dy, filter);
     const kernels = onHeap && heapProductsFit(info, info.inChannels, HEAP_INPUT_MAX_WASTE) ? tileKernels(backend) : undefined;

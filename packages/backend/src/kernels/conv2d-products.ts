@@ -7,8 +7,12 @@
 //   dW:      w[T, O]    = colsᵀ[T, N] · dy[N, O]
 // where colsᵀ[(p,q,c), (b,i,j)] = x[b, i·sh + p − top, j·sw + q − left, c] (0 in the padding).
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { heapFloats, multiplyAdd, onThread, tileKernels } from './gemm.ts';
+import { threadedTiles } from './heap-threads.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
+import { heapMemory } from './wasm-heap-module.ts';
 import { winogradRoute } from './winograd-route.ts';
+import { winogradTransforms } from './winograd.ts';
 
 type MatMulRunner = (backend: object, a: TensorInfo, b: TensorInfo) => TensorInfo;
 
@@ -118,6 +122,71 @@ export function conv2dByProducts(
   }
 }
 
+/** Floats of the filter that one thread copies and multiplies per block of taps (a block stays in its L2 cache). */
+const FILTER_BLOCK_FLOATS = 1 << 17;
+
+/**
+ * Forward convolution by products on tfjs-backend-wasm's heap, y[N, O] = cols[N, T] · w[T, O], in blocks of taps: each
+ * thread copies its columns of a block of w to rows padded off a power-of-two stride (w's own rows, O floats apart,
+ * would all fall into a few cache sets), then multiplies, so w is read from memory once. Undefined where the heap
+ * kernels are missing or O is not a multiple of 4.
+ */
+export function conv2dOnHeap(
+  backend: object,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  relu: boolean,
+  info: backend_util.Conv2DInfo,
+  blockFloats = FILTER_BLOCK_FLOATS,
+): TensorInfo | undefined {
+  const tiles = tileKernels(backend);
+  const transforms = winogradTransforms(backend);
+  const O = info.outChannels;
+  if (!tiles || !transforms || O % 4 !== 0) return undefined;
+  const kernels = threadedTiles(tiles, heapMemory(backend));
+  const threads = kernels.call ? (kernels.threads ?? 1) : 1;
+  const C = info.inChannels;
+  const T = info.filterHeight * info.filterWidth * C;
+  const N = info.batchSize * info.outHeight * info.outWidth;
+  const widest = 4 * Math.ceil(O / 4 / threads);
+  const block = Math.max(1, Math.min(T, Math.floor(blockFloats / widest)));
+  const cols = allocFloat32(backend, [N, T]);
+  const panels = allocFloat32(backend, [threads, block, widest + 8]);
+  try {
+    const cv = float32View(backend, cols);
+    const xv = float32View(backend, x);
+    cv.fill(0);
+    forEachTap(info, (row, n, src) => cv.set(xv.subarray(src, src + C), n * T + row));
+    const y = allocFloat32(backend, [info.batchSize, info.outHeight, info.outWidth, O]);
+    const yv = float32View(backend, y);
+    if (bias) {
+      const bv = float32View(backend, bias);
+      for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) yv[n * O + o] = bv[bv.length === 1 ? 0 : o]!;
+    } else yv.fill(0);
+    const [cBase, wBase, yBase, pBase] = [cols, filter, y, panels].map((t) => heapFloats(backend, t)) as [number, number, number, number];
+    for (let t = 0; t < threads; t++) {
+      const [o0, o1] = [4 * Math.floor(((O / 4) * t) / threads), 4 * Math.floor(((O / 4) * (t + 1)) / threads)];
+      if (o1 === o0) continue;
+      const panel = pBase + t * block * (widest + 8);
+      const products = threads > 1 ? onThread(kernels, t) : kernels;
+      for (let k0 = 0; k0 < T; k0 += block) {
+        const k = Math.min(block, T - k0);
+        const copy = [4 * (wBase + k0 * O + o0), 4 * O, 4 * panel, 4 * (widest + 8), k, 0, 4 * (o1 - o0), 0];
+        if (kernels.call) kernels.call('winograd_strip', copy, t);
+        else transforms.winograd_strip(...(copy as Parameters<typeof transforms.winograd_strip>));
+        multiplyAdd(products, { a: cBase + k0, lda: T, b: panel, ldb: widest + 8, c: yBase + o0, ldc: O, m: N, n: o1 - o0, k });
+      }
+    }
+    kernels.finish?.();
+    if (relu) for (let k = 0; k < yv.length; k++) if (yv[k]! < 0) yv[k] = 0;
+    return y;
+  } finally {
+    disposeIntermediate(backend, panels);
+    disposeIntermediate(backend, cols);
+  }
+}
+
 /** `Conv2DBackpropInput` by products: colsᵀ = w · dyᵀ, scatter-added into a new [B, H, W, C] tensor. */
 export function backpropInputByProducts(backend: object, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, runMatMul: MatMulRunner): TensorInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outChannels: O } = info;
@@ -192,7 +261,10 @@ export function withProductRoute(fallback: KernelFunc, runMatMul: MatMulRunner):
       attrs.dimRoundingMode,
     );
     if (bias && bias.shape.reduce((a, d) => a * d, 1) !== 1 && bias.shape[0] !== info.outChannels) return fallback(args);
-    if (preferProducts(info, 1 / 4)) return conv2dByProducts(args.backend, x, filter, bias, activation === 'relu', info, runMatMul);
+    if (preferProducts(info, 1 / 4)) {
+      const relu = activation === 'relu';
+      return conv2dOnHeap(args.backend, x, filter, bias, relu, info) ?? conv2dByProducts(args.backend, x, filter, bias, relu, info, runMatMul);
+    }
     const winograd = winogradRoute(args.backend, info);
     if (winograd) return winograd(x, filter, { bias, relu: activation === 'relu' });
     return fallback(args);

@@ -108,6 +108,12 @@ export interface TileKernels {
   barrier?(): void;
 }
 
+/** Threaded `kernels` with every tile call queued whole for thread `thread` (products split by columns or chunks). */
+export const onThread = (kernels: TileKernels, thread: number): TileKernels => ({
+  relaxed: kernels.relaxed,
+  tile: (r, v) => (...args) => kernels.call!(`tile_${r}_${v}`, args, thread),
+});
+
 /** Which SIMD the product kernels use: `auto` takes relaxed SIMD where the runtime validates it. */
 export type SimdMode = 'auto' | 'plain' | 'relaxed';
 

@@ -16,7 +16,7 @@
 // same algorithm on dy with the flipped, transposed filter; the weight gradient is its adjoint in the filter
 // (`winogradFilterGradient`).
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapFloats, multiplyAdd, type TileKernels } from './gemm.ts';
+import { heapFloats, multiplyAdd, onThread, type TileKernels } from './gemm.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { flippedPhaseFilter } from './flipped-filter.ts';
 import { functionCode, functionType, i32c, instantiateOnHeap, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
@@ -327,11 +327,6 @@ function lanesFor(kernels: TileKernels, chunks: number): number {
   return threads > 1 && chunks >= 2 * threads ? threads : 1;
 }
 
-/** `kernels` with every tile call queued whole for thread `thread` (threaded kernels only). */
-const onThread = (kernels: TileKernels, thread: number): TileKernels => ({
-  relaxed: kernels.relaxed,
-  tile: (r, v) => (...args) => kernels.call!(`tile_${r}_${v}`, args, thread),
-});
 
 /** Runs a filter transform over `rows` rows (each `rowBytes` long in both operands), split into one call per thread. */
 function filterRows(
