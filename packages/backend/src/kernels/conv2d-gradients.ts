@@ -3,7 +3,7 @@
 //
 // Forward (NHWC, HWIO, dilation 1): y[b,i,j,o] = Σ_{p,q,c} x[b, i·sh + p − top, j·sw + q − left, c] · w[p,q,c,o].
 import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { backpropFilterByProducts, backpropInputByProducts, forEachTap, preferProducts } from './conv2d-products.ts';
+import { backpropFilterByProducts, backpropFilterOnHeapProducts, backpropInputByProducts, forEachTap, preferProducts } from './conv2d-products.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { backpropFilterOnHeap, backpropInputOnHeap, channelMajorPlanes, gridOfDy, heapProductsFit, planeGeometry } from './conv2d-gemm.ts';
 import { tileKernels } from './gemm.ts';
@@ -90,7 +90,7 @@ export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand =
     const filterShape = (attrs as { filterShape: number[] }).filterShape;
     const info = convInfoOf(x.shape, filterShape, attrs as NamedAttrMap);
     const { inChannels: C, outChannels: O, filterHeight: KH, filterWidth: KW } = info;
-    if (preferProducts(info)) return backpropFilterByProducts(backend, x, dy, info, runMatMul);
+    if (preferProducts(info)) return (onHeap ? backpropFilterOnHeapProducts(backend, x, dy, info) : undefined) ?? backpropFilterByProducts(backend, x, dy, info, runMatMul);
     const winograd = onHeap ? winogradFilterRoute(backend, info) : undefined;
     if (winograd) return winograd(x, dy);
     const kernels = onHeap && heapProductsFit(info, O, HEAP_FILTER_MAX_WASTE) ? tileKernels(backend) : undefined;

@@ -122,6 +122,46 @@ export function conv2dByProducts(
   }
 }
 
+/** cols[N, T] (one row of taps x channels per output pixel, zeros in the padding) into `cols`. */
+function fillCols(backend: object, x: TensorInfo, cols: TensorInfo, info: backend_util.Conv2DInfo): void {
+  const C = info.inChannels;
+  const T = info.filterHeight * info.filterWidth * C;
+  const cv = float32View(backend, cols);
+  const xv = float32View(backend, x);
+  cv.fill(0);
+  forEachTap(info, (row, n, src) => cv.set(xv.subarray(src, src + C), n * T + row));
+}
+
+/**
+ * `Conv2DBackpropFilter` by one product on tfjs-backend-wasm's heap: dW[T, O] = cols[N, T]ᵀ · dy[N, O], cols read
+ * transposed in place and dy copied to rows padded off a power-of-two stride; the threads take rows of dW. Undefined
+ * where the heap kernels are missing or O is not a multiple of 4.
+ */
+export function backpropFilterOnHeapProducts(backend: object, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | undefined {
+  const tiles = tileKernels(backend);
+  const O = info.outChannels;
+  if (!tiles || O % 4 !== 0) return undefined;
+  const kernels = threadedTiles(tiles, heapMemory(backend));
+  const T = info.filterHeight * info.filterWidth * info.inChannels;
+  const N = info.batchSize * info.outHeight * info.outWidth;
+  const cols = allocFloat32(backend, [N, T]);
+  const d = allocFloat32(backend, [N, O + 8]);
+  try {
+    fillCols(backend, x, cols, info);
+    const [dv, yv] = [float32View(backend, d), float32View(backend, dy)];
+    for (let n = 0; n < N; n++) dv.set(yv.subarray(n * O, (n + 1) * O), n * (O + 8));
+    const dw = allocFloat32(backend, [info.filterHeight, info.filterWidth, info.inChannels, O]);
+    float32View(backend, dw).fill(0);
+    const [cBase, dBase, wBase] = [cols, d, dw].map((t) => heapFloats(backend, t)) as [number, number, number];
+    multiplyAdd(kernels, { a: cBase, lda: 1, aStep: T, b: dBase, ldb: O + 8, c: wBase, ldc: O, m: T, n: O, k: N });
+    kernels.finish?.();
+    return dw;
+  } finally {
+    disposeIntermediate(backend, d);
+    disposeIntermediate(backend, cols);
+  }
+}
+
 /** Floats of the filter that one thread copies and multiplies per block of taps (a block stays in its L2 cache). */
 const FILTER_BLOCK_FLOATS = 1 << 17;
 
@@ -154,10 +194,7 @@ export function conv2dOnHeap(
   const cols = allocFloat32(backend, [N, T]);
   const panels = allocFloat32(backend, [threads, block, widest + 8]);
   try {
-    const cv = float32View(backend, cols);
-    const xv = float32View(backend, x);
-    cv.fill(0);
-    forEachTap(info, (row, n, src) => cv.set(xv.subarray(src, src + C), n * T + row));
+    fillCols(backend, x, cols, info);
     const y = allocFloat32(backend, [info.batchSize, info.outHeight, info.outWidth, O]);
     const yv = float32View(backend, y);
     if (bias) {
