@@ -9,7 +9,15 @@ export function stepsPerEpoch(config: TrainConfig, trainCount: number): number {
   return config.steps ?? Math.max(1, Math.floor(trainCount / (config.batchSize * config.accumulate)));
 }
 
-/** Median seconds of one optimizer step of the configured model on a random batch of the given shape (a throwaway model). */
+/** Timed steps at most, and the seconds after which measuring stops once two are timed. */
+const MEASURED_STEPS = 6;
+const MEASURE_SECONDS = 20;
+
+/**
+ * Seconds of one optimizer step of the configured model on a random batch of the given shape (a throwaway model): the
+ * median of the last three of up to six steps after a warm-up, since the first steps run while the runtime is still
+ * compiling the kernels' optimised code (on wasm they can take twice as long as the steps after them).
+ */
 export async function measureStep(config: TrainConfig, classes: number, shape: [number, number, number, number]): Promise<number> {
   const model = await buildModel(config, classes);
   const optimizer = buildOptimizer(config);
@@ -27,7 +35,11 @@ export async function measureStep(config: TrainConfig, classes: number, shape: [
   };
   try {
     await step(); // warm-up: kernel setup and first-call costs
-    return Math.min(await step(), await step());
+    const times: number[] = [];
+    const start = performance.now();
+    while (times.length < MEASURED_STEPS && (times.length < 2 || performance.now() - start < MEASURE_SECONDS * 1000)) times.push(await step());
+    const last = times.slice(-3).sort((a, b) => a - b);
+    return last[Math.floor(last.length / 2)]!;
   } finally {
     tf.dispose([x, y]);
     optimizer.dispose();
