@@ -12,7 +12,7 @@ import { threadedTiles } from './heap-threads.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { heapMemory } from './wasm-heap-module.ts';
 import { winogradRoute } from './winograd-route.ts';
-import { winogradTransforms } from './winograd.ts';
+import { runner, winogradTransforms } from './winograd.ts';
 
 type MatMulRunner = (backend: object, a: TensorInfo, b: TensorInfo) => TensorInfo;
 
@@ -185,6 +185,7 @@ export function conv2dOnHeap(
   const O = info.outChannels;
   if (!tiles || !transforms || O % 4 !== 0) return undefined;
   const kernels = threadedTiles(tiles, heapMemory(backend));
+  const run = runner(kernels, transforms);
   const threads = kernels.call ? (kernels.threads ?? 1) : 1;
   const C = info.inChannels;
   const T = info.filterHeight * info.filterWidth * C;
@@ -209,9 +210,8 @@ export function conv2dOnHeap(
       const products = threads > 1 ? onThread(kernels, t) : kernels;
       for (let k0 = 0; k0 < T; k0 += block) {
         const k = Math.min(block, T - k0);
-        const copy = [4 * (wBase + k0 * O + o0), 4 * O, 4 * panel, 4 * (widest + 8), k, 0, 4 * (o1 - o0), 0];
-        if (kernels.call) kernels.call('winograd_strip', copy, t);
-        else transforms.winograd_strip(...(copy as Parameters<typeof transforms.winograd_strip>));
+        // The block's rows of this thread's columns, copied by the strip function (no zeros either side).
+        run('winograd_strip', [4 * (wBase + k0 * O + o0), 4 * O, 4 * panel, 4 * (widest + 8), k, 0, 4 * (o1 - o0), 0], t);
         multiplyAdd(products, { a: cBase + k0, lda: T, b: panel, ldb: widest + 8, c: yBase + o0, ldc: O, m: N, n: o1 - o0, k });
       }
     }

@@ -310,7 +310,7 @@ export const winogradTransforms = (backend: object): Transforms | undefined => i
  * Runs transform `name` now, or with threaded kernels queues it for thread `index` mod threads (the products after a
  * `barrier` then see its results).
  */
-function runner(kernels: TileKernels, transforms: Transforms) {
+export function runner(kernels: TileKernels, transforms: Transforms) {
   return (name: keyof Transforms, args: number[], index: number): void => {
     if (kernels.call) kernels.call(name, args, index);
     else (transforms[name] as (...values: number[]) => void)(...args);
@@ -465,26 +465,29 @@ type Run = ReturnType<typeof runner>;
 
 /**
  * Where `winograd_input` reads a chunk's tiles. With strips, first queues the chunk's strip (its 2·rows + 2 input rows
- * and 2·cols + 2 columns, zero-padded) at `strip`: on the chunk's thread, or split over all threads (`lane` undefined).
+ * and 2·cols + 2 columns, zero-padded) at `strip`: on the chunk's thread, or split over all threads (`lane` undefined,
+ * then followed by a barrier); without strips, reads the whole padded input at `padded`.
  * Returns, per tile row r of the chunk, the byte offset of its first tile's pixels and the byte stride of pixel rows.
  */
 function chunkInput(
   run: Run,
+  kernels: TileKernels,
   s: WinogradShape,
   chunk: Chunk,
-  source: { strip: number } | { padded: number },
   x: number,
-  threads: number,
+  source: { padded: number | undefined; strip: number },
   lane: number | undefined,
 ): (r: number) => [number, number] {
   const { tilesH, HP, WP } = tileGrid(s);
   const C = s.inChannels;
-  if ('padded' in source) {
+  const { padded } = source;
+  if (padded !== undefined) {
     return (r) => {
       const [b, t] = [Math.floor((chunk.row + r) / tilesH), (chunk.row + r) % tilesH];
-      return [4 * (source.padded + ((b * HP + 2 * t) * WP + 2 * chunk.col) * C), 4 * WP * C];
+      return [4 * (padded + ((b * HP + 2 * t) * WP + 2 * chunk.col) * C), 4 * WP * C];
     };
   }
+  const threads = kernels.threads ?? 1;
   const [b, t] = [Math.floor(chunk.row / tilesH), chunk.row % tilesH];
   const [SH, SW] = [2 * chunk.rows + 2, 2 * chunk.cols + 2];
   const rowBytes = 4 * SW * C;
@@ -506,6 +509,8 @@ function chunkInput(
     const src = x + ((b * s.inHeight + h0 + i0) * s.inWidth + Math.max(0, w0)) * C;
     run('winograd_strip', [4 * src, 4 * s.inWidth * C, 4 * (source.strip + i0 * SW * C), rowBytes, i1 - i0, 4 * left * C, 4 * copy * C, 4 * (SW - left - copy) * C], lane ?? p);
   }
+  // Split over the threads, the strip is complete only after a barrier.
+  if (lane === undefined) kernels.barrier?.();
   return (r) => [4 * (source.strip + 2 * r * SW * C), rowBytes];
 }
 
@@ -562,7 +567,7 @@ export function winogradConv(
         for (let o = 0; o < O; o++) bv[o] = given[given.length === 1 ? 0 : o]!;
       } else bv.fill(0);
     }
-    const threads = kernels.threads ?? 1;
+    const paddedBase = padded && heapFloats(backend, padded);
     const lanes = lanesFor(kernels, plan.chunks.length);
     const [vPlane, mPlane] = [plane(plan.maxTiles * C), plane(plan.maxTiles * O)];
     const [v, m, strip] = [lanes * 16 * vPlane, lanes * 16 * mPlane, lanes * plan.stripFloats].map((n) => allocFloat32(backend, [Math.max(1, n)])) as [TensorInfo, TensorInfo, TensorInfo];
@@ -576,9 +581,7 @@ export function winogradConv(
       // Whole chunks on one thread each (lanes > 1), or every step split over the threads.
       const thread = (r: number) => (lanes > 1 ? lane : r);
       const [vBase, mBase] = [v0 + lane * 16 * vPlane, m0 + lane * 16 * mPlane];
-      const from = padded ? { padded: heapFloats(backend, padded) } : { strip: strip0 + lane * plan.stripFloats };
-      const input = chunkInput(run, s, chunk, from, xBase, threads, lanes > 1 ? lane : undefined);
-      if (lanes === 1 && !padded) kernels.barrier?.();
+      const input = chunkInput(run, kernels, s, chunk, xBase, { padded: paddedBase, strip: strip0 + lane * plan.stripFloats }, lanes > 1 ? lane : undefined);
       for (let r = 0; r < chunk.rows; r++) {
         const [src, rowStride] = input(r);
         run('winograd_input', [src, rowStride, 4 * C, 4 * (vBase + r * chunk.cols * C), 4 * vPlane, C / 4, chunk.cols], thread(r));
@@ -679,7 +682,7 @@ export function winogradFilterGradient(
       grid = padTo(backend, dy, [B, OH, OW, O], OH2, OW2, 0, 0);
       temps.push(grid);
     }
-    const threads = kernels.threads ?? 1;
+    const paddedBase = padded && heapFloats(backend, padded);
     // With whole chunks per thread (lanes > 1) each thread adds into its own sums, added up at the end.
     const lanes = lanesFor(kernels, plan.chunks.length);
     const [vPlane, zPlane] = [plane(plan.maxTiles * C), plane(plan.maxTiles * O)];
@@ -695,9 +698,7 @@ export function winogradFilterGradient(
       const lane = index % lanes;
       const thread = (r: number) => (lanes > 1 ? lane : r);
       const [vBase, zBase, sBase] = [v0 + lane * 16 * vPlane, z0 + lane * 16 * zPlane, s0 + lane * 16 * C * O];
-      const from = padded ? { padded: heapFloats(backend, padded) } : { strip: strip0 + lane * plan.stripFloats };
-      const input = chunkInput(run, s, chunk, from, xBase, threads, lanes > 1 ? lane : undefined);
-      if (lanes === 1 && !padded) kernels.barrier?.();
+      const input = chunkInput(run, kernels, s, chunk, xBase, { padded: paddedBase, strip: strip0 + lane * plan.stripFloats }, lanes > 1 ? lane : undefined);
       for (let r = 0; r < chunk.rows; r++) {
         const [b, t] = [Math.floor((chunk.row + r) / tilesH), (chunk.row + r) % tilesH];
         const [src, rowStride] = input(r);
