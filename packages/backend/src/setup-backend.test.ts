@@ -30,7 +30,7 @@ describe('setupBackend', () => {
     expect(setup).toMatchObject({
       backend: 'cpu',
       threads: 1,
-      kernelsRegistered: ['ResizeNearestNeighborGrad', 'ResizeBilinearGrad', 'FusedBatchNorm', 'SteelBroadcastRows', 'SteelAdamUpdate', 'FusedBatchNorm (gradient)', 'Mean (gradient)'],
+      kernelsRegistered: ['ResizeNearestNeighborGrad', 'ResizeBilinearGrad', 'FusedBatchNorm', 'SteelBroadcastRows', 'SteelAdamUpdate', 'FusedBatchNorm (gradient)', 'Mean (gradient)', 'SteelBatchNormTraining (gradient)'],
     });
     await setupBackend({ backend: 'wasm', threads: 1 });
   });
@@ -79,11 +79,12 @@ describe('wasm with 2 threads in Node', () => {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       timeout: 60_000,
     });
-    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { backend: string; threads: number; maxError: number; adamEqual: boolean; dwError: number; winogradError: number; deepError: number };
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { backend: string; threads: number; maxError: number; adamEqual: boolean; dwError: number; winogradError: number; deepError: number; batchNormError: number };
     expect(result).toMatchObject({ backend: 'wasm', threads: 2, adamEqual: true, productsThreaded: true, winogradUsed: true });
     expect(result.maxError).toBeLessThan(1e-4);
     expect(result.dwError).toBeLessThan(1e-5);
     expect(result.winogradError).toBeLessThan(1e-5);
     expect(result.deepError).toBeLessThan(1e-5);
+    expect(result.batchNormError).toBeLessThan(1e-5);
   }, 90_000);
 });

@@ -6,7 +6,8 @@ import { adamRunsOnHeap } from './kernels/adam-update.ts';
 import { tileKernels } from './kernels/gemm.ts';
 import { threadedTiles } from './kernels/heap-threads.ts';
 import { heapMemory } from './kernels/wasm-heap-module.ts';
-import { conv2dGradRef, conv2dRef, randomArray, relativeError } from './kernels/reference.test-utils.ts';
+import { conv2dGradRef, conv2dRef, randomArray, relativeError, trainingBatchNormRef } from './kernels/reference.test-utils.ts';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './kernels/batch-norm-training.ts';
 import { winogradRoute } from './kernels/winograd-route.ts';
 import { conv2dOnHeap } from './kernels/conv2d-products.ts';
 import { backpropInputShape, winogradConv, winogradFilterGradient, winogradShape, winogradTransforms } from './kernels/winograd.ts';
@@ -83,5 +84,24 @@ const deepError = Math.max(
     relativeError(readInfo(conv2dOnHeap(tf.backend(), tf.tensor4d(dx4, [dc.B, dc.H, dc.W, dc.C]), tf.tensor4d(dw4, [3, 3, dc.C, dc.O]), undefined, false, dinfo, block)!), conv2dRef(dx4, dw4, dc).y),
   ),
 );
+// Training-mode batch norm large enough for both passes to split over the threads (blocks of rows, a short last one).
+const bnShape = [2, 40, 51, 16];
+const bnC = 16;
+const bnX = randomArray(2 * 40 * 51 * 16, 9).map((v, i) => 2 * v + 5 + (i % bnC));
+const [bnGamma, bnBeta, bnDy] = [randomArray(bnC, 10), randomArray(bnC, 11), randomArray(bnX.length, 12)];
+const bnRef = trainingBatchNormRef(bnX, bnGamma, bnDy, bnC, 1e-5);
+const [bnY, bnMean, bnVariance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x: tf.tensor(bnX, bnShape), scale: tf.tensor(bnGamma), offset: tf.tensor(bnBeta) }, { varianceEpsilon: 1e-5 }) as tf.Tensor[];
+const [bnDx, bnDGamma, bnDBeta] = tf.engine().runKernel(
+  BATCH_NORM_TRAINING_GRAD,
+  { dy: tf.tensor(bnDy, bnShape), x: tf.tensor(bnX, bnShape), mean: bnMean!, variance: bnVariance!, scale: tf.tensor(bnGamma), dmean: tf.zeros([bnC]), dvariance: tf.zeros([bnC]) },
+  { varianceEpsilon: 1e-5 },
+) as tf.Tensor[];
+const bnYRef = Float64Array.from(bnX, (v, i) => bnRef.xhat[i]! * bnGamma[i % bnC]! + bnBeta[i % bnC]!);
+const batchNormError = Math.max(
+  relativeError(bnY!.dataSync() as Float32Array, bnYRef),
+  relativeError(bnDx!.dataSync() as Float32Array, bnRef.dx),
+  relativeError(bnDGamma!.dataSync() as Float32Array, bnRef.dGamma),
+  relativeError(bnDBeta!.dataSync() as Float32Array, bnRef.dBeta),
+);
 const winogradError = Math.max(relativeError(wy, conv2dRef(wx, ww, wc).y), relativeError(wdx, wref.dx), relativeError(wdw, wref.dw), ...chunked);
-console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError, deepError }));
+console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError, deepError, batchNormError }));

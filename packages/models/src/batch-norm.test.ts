@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { model as functionalModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { layers, loadLayersModel, model as functionalModel, input as symbolicInput, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { recalibrateBatchNorm } from './batch-norm.ts';
+import { BATCH_NORM_TRAINING_KERNEL, batchNormalization, recalibrateBatchNorm } from './batch-norm.ts';
+import { createMemoryIOHandler } from './memory-io.ts';
 import { createModel } from './create-model.ts';
 import { isModelsError } from './errors.ts';
 
@@ -77,6 +78,76 @@ describe('recalibrateBatchNorm', () => {
       expect((model.getLayer('encoder.bn1') as unknown as { momentum: number }).momentum).toBe(0.9);
     } finally {
       model.dispose();
+    }
+  });
+});
+
+describe('batchNormalization (training through SteelBatchNormTraining)', () => {
+  const args = { axis: -1, epsilon: 1e-5, momentum: 0.9 };
+  /** The same weights in our layer and in tfjs-layers' own, each in a one-layer model. */
+  function twins() {
+    const build = (layer: { apply: ReturnType<typeof layers.batchNormalization>["apply"] }) => {
+      const inp = symbolicInput({ shape: [6, 7, 8] });
+      return functionalModel({ inputs: inp, outputs: layer.apply(inp) as SymbolicTensor });
+    };
+    const ours = build(batchNormalization({ ...args, name: 'bn' }));
+    const stock = build(layers.batchNormalization({ ...args, name: 'bn' }));
+    const weights = [tf.randomUniform([8], 0.5, 1.5, 'float32', 1), tf.randomUniform([8], -1, 1, 'float32', 2), tf.zeros([8]), tf.ones([8])];
+    ours.setWeights(weights);
+    stock.setWeights(weights);
+    tf.dispose(weights);
+    return { ours, stock };
+  }
+
+  it('trains as tfjs-layers does on wasm: outputs, moving statistics and gradients, through one kernel per direction', async () => {
+    const { ours, stock } = twins();
+    const x = tf.randomUniform([3, 6, 7, 8], -2, 4, 'float32', 3);
+    const dy = tf.randomUniform([3, 6, 7, 8], -1, 1, 'float32', 4);
+    const run = async (m: typeof ours) => {
+      let out: Float32Array[] = [];
+      const profile = await tf.profile(() => {
+        out = tf.tidy(() => {
+          const f = (xt: tf.Tensor) => tf.sum(tf.mul(m.apply(xt, { training: true }) as tf.Tensor, dy));
+          const { value, grads } = tf.variableGrads(() => f(x) as tf.Scalar, m.trainableWeights.map((w) => w.read() as tf.Variable));
+          const gx = tf.grad(f)(x);
+          return [value, gx, ...Object.keys(grads).sort().map((k) => grads[k]!)].map((t) => t.dataSync() as Float32Array);
+        });
+      });
+      return { out, weights: m.getWeights().map((w) => w.dataSync()), kernels: profile.kernelNames };
+    };
+    try {
+      const a = await run(ours);
+      const b = await run(stock);
+      expect(tf.getBackend()).toBe('wasm');
+      expect(a.kernels).toContain(BATCH_NORM_TRAINING_KERNEL);
+      expect(a.kernels).not.toContain('FusedBatchNorm');
+      expect(b.kernels).not.toContain(BATCH_NORM_TRAINING_KERNEL);
+      // Loss, dx, dβ, dγ; then γ, β and the moving mean and variance after two training calls.
+      a.out.forEach((v, i) => expect(maxAbsDiff(v, b.out[i]!)).toBeLessThan(2e-5 * Math.max(1, maxAbs(b.out[i]!))));
+      a.weights.forEach((v, i) => expect(maxAbsDiff(v, b.weights[i]!)).toBeLessThan(1e-5 * Math.max(1, maxAbs(b.weights[i]!))));
+      expect(maxAbs(a.weights[2]!)).toBeGreaterThan(0.01); // the moving mean moved
+    } finally {
+      tf.dispose([x, dy]);
+      ours.dispose();
+      stock.dispose();
+    }
+  });
+
+  it("saves as tfjs-layers' BatchNormalization and loads back with the same inference outputs", async () => {
+    const { ours, stock } = twins();
+    const x = tf.randomUniform([2, 6, 7, 8], -2, 4, 'float32', 5);
+    try {
+      expect(ours.getLayer('bn').getClassName()).toBe('BatchNormalization');
+      const memory = createMemoryIOHandler();
+      await ours.save(memory);
+      const loaded = await loadLayersModel(memory);
+      const [a, b] = tf.tidy(() => [ours.predict(x), loaded.predict(x)].map((t) => (t as tf.Tensor).dataSync()));
+      expect(maxAbsDiff(a!, b!)).toBe(0);
+      loaded.dispose();
+    } finally {
+      x.dispose();
+      ours.dispose();
+      stock.dispose();
     }
   });
 });

@@ -1,8 +1,76 @@
 // Precise batch-norm statistics: replaces the exponential moving averages of every BatchNormalization layer with the
 // plain average of its batch statistics over a few batches.
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { layers, type LayersModel, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { ModelsError } from './errors.ts';
+
+/**
+ * The kernel `@steel/backend` registers for training-mode batch norm (statistics, normalisation and its gradient in two
+ * passes each, instead of tf.moments and FusedBatchNorm: ~30 kernels a layer). Models use it where the current backend
+ * has it and fall back to tfjs-layers' own computation elsewhere.
+ */
+export const BATCH_NORM_TRAINING_KERNEL = 'SteelBatchNormTraining';
+
+type BatchNormLayer = InstanceType<typeof layers.Layer>;
+type LayerArgs = NonNullable<Parameters<typeof layers.batchNormalization>[0]>;
+type Kwargs = Parameters<BatchNormLayer['call']>[1];
+
+/** What tfjs-layers' BatchNormalization keeps (private in its typings). */
+interface BatchNormState {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  gamma: LayerVariable | null;
+  beta: LayerVariable | null;
+  movingMean: LayerVariable;
+  movingVariance: LayerVariable;
+}
+
+let fusedClass: (new (args: LayerArgs) => BatchNormLayer) | undefined;
+
+/**
+ * tfjs-layers' `BatchNormalization` (same class name, weights and serialised form: saved models load as the stock layer)
+ * whose training-mode call runs `SteelBatchNormTraining` when the backend has it. The moving statistics are updated as
+ * tfjs-layers does: moving ← moving − (moving − batch) · (1 − momentum).
+ */
+function fusedBatchNormalization(): new (args: LayerArgs) => BatchNormLayer {
+  if (fusedClass) return fusedClass;
+  const Stock = Object.getPrototypeOf(layers.batchNormalization({ name: 'steel_batch_norm_probe' })).constructor as new (args: LayerArgs) => BatchNormLayer;
+  fusedClass = class extends Stock {
+    override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+      const state = this as unknown as BatchNormState;
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const fused =
+        kwargs?.['training'] === true &&
+        state.gamma !== null &&
+        state.beta !== null &&
+        (state.axis === -1 || state.axis === x.rank - 1) &&
+        x.dtype === 'float32' &&
+        tf.getKernel(BATCH_NORM_TRAINING_KERNEL, tf.getBackend()) !== undefined &&
+        tf.getGradient(BATCH_NORM_TRAINING_KERNEL) !== undefined;
+      if (!fused) return super.call(inputs, kwargs);
+      return tf.tidy(() => {
+        const [y, mean, variance] = tf.engine().runKernel(
+          BATCH_NORM_TRAINING_KERNEL,
+          { x, scale: state.gamma!.read(), offset: state.beta!.read() },
+          { varianceEpsilon: state.epsilon },
+        ) as tf.Tensor[];
+        const decay = 1 - state.momentum;
+        for (const [variable, value] of [[state.movingMean, mean!], [state.movingVariance, variance!]] as const) {
+          const current = variable.read();
+          variable.write(tf.sub(current, tf.mul(tf.sub(current, value), decay)));
+        }
+        return y!;
+      });
+    }
+  };
+  return fusedClass;
+}
+
+/** A BatchNormalization layer that trains through `SteelBatchNormTraining` where the backend has it (else as tfjs-layers). */
+export function batchNormalization(args: LayerArgs): BatchNormLayer {
+  return new (fusedBatchNormalization())(args);
+}
 
 interface MomentumLayer {
   momentum: number;

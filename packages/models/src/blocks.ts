@@ -2,6 +2,7 @@
 // as tfjs-layers layers named after PyTorch modules, with the initializers torchvision and segmentation_models use.
 import { initializers, layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { deriveSeed } from './seed.ts';
+import { batchNormalization } from './batch-norm.ts';
 
 /** Which PyTorch initialisation a layer gets. */
 export type Init = 'encoder' | 'decoder' | 'head';
@@ -65,7 +66,7 @@ export function torchConv(x: SymbolicTensor, name: string, filters: number, kern
 
 /** A `BatchNormalization` layer with PyTorch's eps 1e-5 and momentum 0.1 (= Keras momentum 0.9). */
 export function batchNorm(x: SymbolicTensor, name: string): SymbolicTensor {
-  return apply(layers.batchNormalization({ name, axis: -1, epsilon: 1e-5, momentum: 0.9 }), x);
+  return apply(batchNormalization({ name, axis: -1, epsilon: 1e-5, momentum: 0.9 }), x);
 }
 
 /** A `ReLU` layer. */

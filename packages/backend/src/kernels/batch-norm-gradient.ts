@@ -10,6 +10,7 @@
 //   do = Σ dy
 import * as tf from '@tensorflow/tfjs-core';
 import { meanGradConfig } from './mean-gradient.ts';
+import { BATCH_NORM_TRAINING, batchNormTrainingGradConfig } from './batch-norm-training.ts';
 
 /** Axes of `xShape` over which a tensor of `shape` is broadcast (its size 1 or missing there, aligned to the right). */
 function broadcastAxes(shape: readonly number[], xShape: readonly number[]): number[] {
@@ -62,7 +63,8 @@ export function registerGradientFixes(): string[] {
     tf.registerGradient(fusedBatchNormGradConfig);
   }
   if (tf.getGradient('Mean') !== meanGradConfig) tf.registerGradient(meanGradConfig);
-  return ['FusedBatchNorm (gradient)', 'Mean (gradient)'];
+  if (tf.getGradient(BATCH_NORM_TRAINING) !== batchNormTrainingGradConfig) tf.registerGradient(batchNormTrainingGradConfig);
+  return ['FusedBatchNorm (gradient)', 'Mean (gradient)', `${BATCH_NORM_TRAINING} (gradient)`];
 }
 
 /**

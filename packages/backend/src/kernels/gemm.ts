@@ -102,7 +102,7 @@ export interface TileKernels {
   finish?(): void;
   /** Threads of threaded kernels. */
   threads?: number;
-  /** Threaded kernels: queues a whole call of heap function `name` (one of `winogradFunctions`) for thread `thread`. */
+  /** Threaded kernels: queues a whole call of heap function `name` (one of `winogradFunctions` or `batchNormFunctions`) for thread `thread`. */
   call?(name: string, args: number[], thread: number): void;
   /** Threaded kernels: queues a point that every thread reaches before any goes on. */
   barrier?(): void;

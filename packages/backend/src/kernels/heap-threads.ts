@@ -10,6 +10,7 @@
 import { assembleModule } from './wasm-heap-module.ts';
 import { TILE_ROWS, TILE_VECTORS, tileFunctions, type TileKernels } from './gemm.ts';
 import { winogradFunctions } from './winograd.ts';
+import { batchNormFunctions } from './batch-norm-functions.ts';
 
 /** Integers per queued call: function index (−1: a barrier), thread (−1: split by rows), then up to ten arguments. */
 const CALL_INTS = 12;
@@ -21,8 +22,8 @@ const functionNames = (): string[] => [...TILE_ROWS.flatMap((r) => TILE_VECTORS.
 let indexByName: Map<string, number> | undefined;
 /** Each worker function's index by name. */
 const functionIndex = (): Map<string, number> => (indexByName ??= new Map(functionNames().map((n, i) => [n, i])));
-/** Functions queued whole on one thread (the Winograd transforms). */
-const WHOLE_CALLS = winogradFunctions().map((f) => f.name);
+/** Functions queued whole on one thread (the Winograd transforms, the batch-norm passes). */
+const WHOLE_CALLS = [...winogradFunctions(), ...batchNormFunctions()].map((f) => f.name);
 
 /** What each worker runs (CommonJS, evaluated): wait for a generation, run its share of the queue, report. */
 const WORKER = `
@@ -110,7 +111,7 @@ function poolFor(memory: object, threads: number, relaxed: boolean): Pool | null
   }
   const control = new SharedArrayBuffer(3 * 4);
   const queue = new SharedArrayBuffer(QUEUE_CALLS * CALL_INTS * 4);
-  const bytes = assembleModule([...tileFunctions(relaxed), ...winogradFunctions()], true);
+  const bytes = assembleModule([...tileFunctions(relaxed), ...winogradFunctions(), ...batchNormFunctions()], true);
   for (let index = 1; index < threads; index++) {
     // Unref'd: a worker waiting for work must not keep the process alive.
     new workerThreads.Worker(WORKER, { eval: true, workerData: { memory, bytes, control, queue, index, threads } }).unref();

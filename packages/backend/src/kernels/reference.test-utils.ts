@@ -161,5 +161,5 @@ export function trainingBatchNormRef(x: Float32Array, gamma: Float32Array, dy: F
     const c = i % C;
     return ((N * dy[i]! * gamma[c]! - sumG[c]! - xhat[i]! * sumGX[c]!) / N) / Math.sqrt(variance[c]! + eps);
   });
-  return { dx, dGamma, dBeta };
+  return { dx, dGamma, dBeta, xhat };
 }

@@ -10,6 +10,7 @@ import { webgpuMaxPoolGrad, webgpuResizeBilinearGrad, webgpuResizeNearestNeighbo
 import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
 import { sharingData } from './identity.ts';
 import { BROADCAST_ROWS, broadcastRows } from './mean-gradient.ts';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormTraining, batchNormTrainingGrad } from './batch-norm-training.ts';
 
 interface KernelFix {
   kernelName: string;
@@ -69,6 +70,10 @@ const KEEP_BN_GRADIENT = "forward unchanged; keeps this package's FusedBatchNorm
 const SAME_PADDING = "'same' padding returns zeros for non-square kernels or strides";
 const BROADCAST = { kernelName: BROADCAST_ROWS, reason: 'new: the gradient of per-channel means (batch-norm statistics) in one pass', create: () => broadcastRows };
 const ADAM = { kernelName: ADAM_UPDATE, reason: "new: Adam's update of a variable in one pass (used by createAdam)", create: () => adamUpdate };
+const BN_TRAINING = [
+  { kernelName: BATCH_NORM_TRAINING, reason: 'new: training-mode batch norm (statistics and normalisation) in two passes, threaded (used by @steel/models)', create: () => batchNormTraining },
+  { kernelName: BATCH_NORM_TRAINING_GRAD, reason: `new: the gradient of ${BATCH_NORM_TRAINING} in two passes, threaded`, create: () => batchNormTrainingGrad },
+];
 
 /** The kernels each backend gets, keyed by tfjs backend name. */
 export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
@@ -97,6 +102,7 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
     { kernelName: 'Cast', reason: 'copies the whole tensor when the dtype does not change', create: withSharedData('Cast') },
     BROADCAST,
     ADAM,
+    ...BN_TRAINING,
   ],
   cpu: [
     { kernelName: 'ResizeNearestNeighborGrad', reason: 'stock kernel is wrong for x2 upsampling', create: () => resizeNearestNeighborGrad },

@@ -48,6 +48,16 @@ export const sub = f32x4(0xe5);
 export const mul = f32x4(0xe6);
 export const div = f32x4(0xe7);
 export const sqrt = (a: Code): Code => [...a, ...simd(0xe3)];
+/** f32x4.splat of a constant. */
+export const f32x4Splat = (value: number): Code => [0x43, ...new Uint8Array(new Float32Array([value]).buffer), ...simd(0x13)];
+/** `block loop (br_if out when local counter == 0) body; counter -= 1; br loop end end`. */
+export const countedLoop = (counter: number, body: Code): Code => [
+  0x02, 0x40, 0x03, 0x40,
+  ...local(counter), 0x45, 0x0d, 1,
+  ...body,
+  ...setLocal(counter, [...local(counter), ...i32c(1), 0x6b]),
+  0x0c, 0, 0x0b, 0x0b,
+];
 
 /**
  * One exported function: `pointers` i32 parameters (byte offsets into the heap), then `count` (i32, number of 4-lane

@@ -19,7 +19,7 @@ import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { heapFloats, multiplyAdd, onThread, type TileKernels } from './gemm.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { flippedPhaseFilter } from './flipped-filter.ts';
-import { functionCode, functionType, i32c, instantiateOnHeap, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
+import { countedLoop, f32x4Splat, functionCode, functionType, i32c, instantiateOnHeap, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
 
 const I32 = 0x7f;
 const V128 = 0x7b;
@@ -27,7 +27,6 @@ const get = (i: number): Code => [0x20, ...uleb(i)];
 const set = (i: number, value: Code): Code => [...value, 0x21, ...uleb(i)];
 const simd = (op: number): Code => [0xfd, ...uleb(op)];
 const i32Add = (a: Code, b: Code): Code => [...a, ...b, 0x6a];
-const i32Sub = (a: Code, b: Code): Code => [...a, ...b, 0x6b];
 const i32Mul = (a: Code, b: Code): Code => [...a, ...b, 0x6c];
 const load = (address: Code): Code => [...address, ...simd(0x00), 0, 0];
 const store = (address: Code, value: Code): Code => [...address, ...value, ...simd(0x0b), 0, 0];
@@ -35,18 +34,6 @@ const add = (a: Code, b: Code): Code => [...a, ...b, ...simd(0xe4)];
 const sub = (a: Code, b: Code): Code => [...a, ...b, ...simd(0xe5)];
 const mul = (a: Code, b: Code): Code => [...a, ...b, ...simd(0xe6)];
 const pmax = (a: Code, b: Code): Code => [...a, ...b, ...simd(0xeb)];
-const f32x4Splat = (value: number): Code => {
-  const bytes = new Uint8Array(new Float32Array([value]).buffer);
-  return [0x43, ...bytes, ...simd(0x13)];
-};
-/** `block loop (br_if out when counter == 0) body; counter -= 1; br loop end end`. */
-const countedLoop = (counter: number, body: Code): Code => [
-  0x02, 0x40, 0x03, 0x40,
-  ...get(counter), 0x45, 0x0d, 1,
-  ...body,
-  ...set(counter, i32Sub(get(counter), i32c(1))),
-  0x0c, 0, 0x0b, 0x0b,
-];
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /**
