@@ -65,6 +65,8 @@ function barrier(q: Int32Array, o: number, threads: number): void {
     Atomics.notify(q, o + 2);
     return;
   }
+  // Spin a little (~20k loads, tens of µs) before sleeping: waking from Atomics.wait takes that long or longer here.
+  for (let i = 0; i < 20000 && Atomics.load(q, o + 2) < threads; i++);
   for (let arrived = Atomics.load(q, o + 2); arrived < threads; arrived = Atomics.load(q, o + 2)) Atomics.wait(q, o + 2, arrived);
 }
 
@@ -156,6 +158,7 @@ export function threadedTiles(kernels: TileKernels, memory: object | undefined, 
     Atomics.add(ctl, 0, 1);
     Atomics.notify(ctl, 0);
     for (let i = 0; i < count; i++) runCall(functions, rows, pool.queue, i, 0, pool.threads);
+    for (let i = 0; i < 20000 && Atomics.load(ctl, 2) < pool.threads - 1; i++); // as in `barrier`
     for (let done = Atomics.load(ctl, 2); done < pool.threads - 1; done = Atomics.load(ctl, 2)) Atomics.wait(ctl, 2, done);
     count = 0;
   };

@@ -9,6 +9,7 @@ import { keepingGradient, registerGradientFixes } from './batch-norm-gradient.ts
 import { webgpuMaxPoolGrad, webgpuResizeBilinearGrad, webgpuResizeNearestNeighborGrad } from './webgpu-gradients.ts';
 import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
 import { sharingData } from './identity.ts';
+import { slicingOnHeap, splittingOnHeap } from './slice.ts';
 import { BROADCAST_ROWS, broadcastRows } from './mean-gradient.ts';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormTraining, batchNormTrainingGrad } from './batch-norm-training.ts';
 
@@ -61,6 +62,14 @@ function withSharedData(kernelName: 'Identity' | 'Cast') {
   };
 }
 
+function withHeapSlices(kernelName: 'Slice' | 'SplitV') {
+  return (backendName: string): tf.KernelFunc | undefined => {
+    const original = stockKernel(kernelName, backendName) ?? tf.getKernel(kernelName, backendName);
+    if (!original) return undefined;
+    return kernelName === 'Slice' ? slicingOnHeap(original.kernelFunc) : splittingOnHeap(original.kernelFunc);
+  };
+}
+
 function keepBatchNormGradient(backendName: string): tf.KernelFunc | undefined {
   const original = stockKernel('FusedBatchNorm', backendName) ?? tf.getKernel('FusedBatchNorm', backendName);
   return original ? keepingGradient(original.kernelFunc) : undefined;
@@ -100,6 +109,8 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
     { kernelName: 'Mean', reason: 'transposes before reducing leading axes (per-channel means of NHWC)', create: fastReduction('Mean') },
     { kernelName: 'Identity', reason: 'copies the whole tensor (tf.clone, many gradients)', create: withSharedData('Identity') },
     { kernelName: 'Cast', reason: 'copies the whole tensor when the dtype does not change', create: withSharedData('Cast') },
+    { kernelName: 'Slice', reason: 'copies the whole input out of the heap first', create: withHeapSlices('Slice') },
+    { kernelName: 'SplitV', reason: 'copies the whole input out of the heap once per part (concat gradients)', create: withHeapSlices('SplitV') },
     BROADCAST,
     ADAM,
     ...BN_TRAINING,
