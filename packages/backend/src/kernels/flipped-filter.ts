@@ -1,5 +1,5 @@
-// The flipped, in/out-swapped filter that input gradients convolve dy with (conv2d-gradients.ts per stride phase,
-// winograd.ts for stride 1).
+// The flipped, in/out-swapped filter that strided input gradients convolve dy with (conv2d-gradients.ts per stride
+// phase; winograd.ts flips stride-1 filters on the heap threads with `winograd_transpose`).
 
 /** Writes w[p, q, c, o] for p = tp + sh·(MH−1−m), q = tq + sw·(MW−1−n) as f[m, n, o, c] (flipped, in/out swapped). */
 export function flippedPhaseFilter(

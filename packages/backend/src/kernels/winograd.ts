@@ -18,7 +18,6 @@
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { heapFloats, multiplyAdd, onThread, type TileKernels } from './gemm.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
-import { flippedPhaseFilter } from './flipped-filter.ts';
 import { countedLoop, f32x4Splat, functionCode, functionType, i32c, instantiateOnHeap, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
 
 const I32 = 0x7f;
@@ -271,12 +270,34 @@ function stripFill(): AssembledFunction {
   return { name: 'winograd_strip', type: functionType(8), code: functionCode([], countedLoop(rows, body)) };
 }
 
+/**
+ * `winograd_transpose(src, srcRow, dst, dstRow, rows, cols)`: dst[j][i] = src[i][j] for i < rows, j < cols (float32,
+ * row strides in bytes). Called on blocks of 16 rows, whose values each column reads stay in L1 across the columns: the
+ * in/out swap of the flipped filter of an input gradient, one block of a tap per call.
+ */
+function transposeBlock(): AssembledFunction {
+  const [src, srcRow, dst, dstRow, rows, cols] = [0, 1, 2, 3, 4, 5];
+  const [s, d, i] = [6, 7, 8];
+  const [F32_LOAD, F32_STORE] = [[0x2a, 2, 0], [0x38, 2, 0]];
+  const value: Code = [...get(d), ...get(s), ...F32_LOAD, ...F32_STORE, ...set(d, i32Add(get(d), i32c(4))), ...set(s, i32Add(get(s), get(srcRow)))];
+  const column: Code = [
+    ...set(s, get(src)),
+    ...set(d, get(dst)),
+    ...set(i, get(rows)),
+    ...countedLoop(i, value),
+    ...set(src, i32Add(get(src), i32c(4))),
+    ...set(dst, i32Add(get(dst), get(dstRow))),
+  ];
+  return { name: 'winograd_transpose', type: functionType(6), code: functionCode([[3, I32]], countedLoop(cols, column)) };
+}
+
 type Input = (src: number, rowStride: number, c4: number, dst: number, plane: number, groups: number, tiles: number) => void;
 type Output = (src: number, plane: number, dst: number, rowStride: number, c4: number, groups: number, tiles: number, bias: number) => void;
 type Filter = (w: number, u: number, taps: number, groups: number, rows: number) => void;
 interface Transforms {
   winograd_zero: (dst: number, count: number) => void;
   winograd_strip: (src: number, srcRow: number, dst: number, dstRow: number, rows: number, left: number, copy: number, right: number) => void;
+  winograd_transpose: (src: number, srcRow: number, dst: number, dstRow: number, rows: number, cols: number) => void;
   winograd_input: Input;
   winograd_dy: Input;
   winograd_filter_gradient: Filter;
@@ -287,7 +308,7 @@ interface Transforms {
 
 /** The assembled transforms (heap-threads.ts runs them on worker threads too). */
 export const winogradFunctions = (): AssembledFunction[] => [
-  inputTransform(), outputTransform(false), outputTransform(true), filterTransform(), outputGradientTransform(), filterGradientTransform(), zeroFill(), stripFill(),
+  inputTransform(), outputTransform(false), outputTransform(true), filterTransform(), outputGradientTransform(), filterGradientTransform(), zeroFill(), stripFill(), transposeBlock(),
 ];
 
 /** The assembled transforms on `backend`'s heap, or undefined where it is not tfjs-backend-wasm or has no SIMD. */
@@ -314,6 +335,20 @@ function lanesFor(kernels: TileKernels, chunks: number): number {
   return threads > 1 && chunks >= 2 * threads ? threads : 1;
 }
 
+
+/**
+ * f[p, q, c, o] = w[2 − p, 2 − q, o, c] of the forward filter w [3, 3, O, C] at byte offset `w`, written at `f`: each tap
+ * transposed in blocks of 16 rows of w, spread over the threads (followed by a barrier when threaded).
+ */
+function flipFilter(run: ReturnType<typeof runner>, kernels: TileKernels, w: number, f: number, C: number, O: number): void {
+  const threads = kernels.threads ?? 1;
+  let call = 0;
+  for (let tap = 0; tap < 9; tap++) {
+    const from = w + 4 * (8 - tap) * O * C;
+    for (let o0 = 0; o0 < O; o0 += 16) run('winograd_transpose', [from + 4 * o0 * C, 4 * C, f + 4 * (tap * C * O + o0), 4 * O, Math.min(16, O - o0), C], call++ % threads);
+  }
+  kernels.barrier?.();
+}
 
 /** Runs a filter transform over `rows` rows (each `rowBytes` long in both operands), split into one call per thread. */
 function filterRows(
@@ -524,13 +559,12 @@ export function winogradConv(
     const u = allocFloat32(backend, [16, C, uRow(O)]);
     temps.push(u);
     let source = filter;
+    const run = runner(kernels, transforms);
     if (options.flipped) {
       source = allocFloat32(backend, [3, 3, C, O]);
       temps.push(source);
-      // f[p, q, c, o] = w[2 − p, 2 − q, o, c] of the forward filter w [3, 3, O, C].
-      flippedPhaseFilter(float32View(backend, filter), float32View(backend, source), { KW: 3, C: O, O: C, sh: 1, sw: 1 }, 0, 0, 3, 3);
+      flipFilter(run, kernels, 4 * heapFloats(backend, filter), 4 * heapFloats(backend, source), C, O);
     }
-    const run = runner(kernels, transforms);
     filterRows(kernels, run, 'winograd_filter', [4 * heapFloats(backend, source), 4 * heapFloats(backend, u), 4 * C * O, O / 4, C], 4 * uRow(O), [
       4 * C * uRow(O),
       4 * (uRow(O) - O),
