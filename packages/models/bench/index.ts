@@ -5,6 +5,9 @@
 // STEEL_BENCH_CASES=train-8x32x224x1,forward-1x256x1600x1 runs only those cases (op-shape, any encoder).
 // STEEL_BENCH_THREADS=1 runs wasm and PyTorch on that many threads (default: all cores) and names the result files
 // models-1t.json and models-profile-1t.json.
+// Wall times (`ms`, `pytorchMs`) alternate the two engines step by step in one PyTorch process kept open (three warm-up
+// steps each, then the median of five): the first wasm steps run before V8 has optimised the kernels' JavaScript, and on
+// a shared machine the load moves within seconds. CPU time and peak memory of PyTorch come from a separate run.
 // Wasm training rows also time the step without Winograd (`directMs`, `setWinograd(false)`), right after.
 // Each row has wall and CPU time per step (both sides; on one thread the CPU-time ratio is the one other processes' load
 // disturbs least), the peak resident memory of its steps (both sides) and the 1-minute load averages; each wasm
@@ -13,7 +16,7 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { createAdam, setupBackend, setWinograd, type ResolvedBackendName } from '@steel/backend';
-import { pytorchLabel, pytorchTimings } from '../../../tooling/bench/pytorch.ts';
+import { pytorchLabel, pytorchTimings, startPytorchRunner } from '../../../tooling/bench/pytorch.ts';
 import { report, timeMsAsync, type BenchRow } from '../../../tooling/bench/report.ts';
 import { measureWasmPeak, type WasmPeak } from '../../../tooling/bench/wasm-peak.ts';
 import { peakRssMiB, profileStep, resetPeakRss, type KernelTime } from './kernel-profile.ts';
@@ -62,6 +65,8 @@ function torch(c: Case): { ms: number | null; cpuMs: number | null; peakRssMiB: 
 
 interface Timing {
   ms: number;
+  /** PyTorch's median wall time per step, its steps alternating with these (null without torch). */
+  alternatingTorchMs: number | null;
   /** Median CPU time of the process per step (all its threads). */
   cpuMs: number;
   /** Peak resident memory of the process while the timed steps ran (MiB; includes what earlier cases left allocated). */
@@ -71,6 +76,40 @@ interface Timing {
   /** Wall and CPU time of the same step without Winograd (wasm training steps only), timed right after. */
   direct: { ms: number; cpuMs: number } | null;
 }
+
+const ALTERNATING_WARMUP = 3;
+const ALTERNATING_RUNS = 5;
+const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * Times `step` and PyTorch's step of the same case alternately (warm-up steps of both first), returning both medians and
+ * the median CPU time of `step` (the last entries `step` pushes); null without torch.
+ */
+async function alternateWithPytorch(c: Case, step: () => Promise<void>): Promise<{ ms: number; cpuMs: number; torchMs: number } | null> {
+  const runner = await startPytorchRunner({ op: c.op, encoder: c.encoder, shape: c.shape }, threadsWanted ? { threads: threadsWanted } : {});
+  if (!runner) return null;
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  const cpuBefore = cpuTimes.length;
+  try {
+    for (let i = 0; i < ALTERNATING_WARMUP + ALTERNATING_RUNS; i++) {
+      const t0 = performance.now();
+      await step();
+      const t1 = performance.now();
+      const torchMs = await runner.run();
+      if (i >= ALTERNATING_WARMUP) {
+        ours.push(t1 - t0);
+        theirs.push(torchMs);
+      }
+    }
+  } finally {
+    runner.close();
+  }
+  return { ms: medianOf(ours), cpuMs: medianOf(cpuTimes.slice(cpuBefore + ALTERNATING_WARMUP)), torchMs: medianOf(theirs) };
+}
+
+/** CPU time of each timed step (ms, all threads of this process). */
+const cpuTimes: number[] = [];
 
 async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> {
   const model = createModel({ architecture: 'unet', encoder: c.encoder, inChannels: 1, classes: 4, seed: 0 });
@@ -96,7 +135,7 @@ async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> 
   };
   try {
     resetPeakRss();
-    const cpu: number[] = [];
+    const cpu = cpuTimes;
     const timed = async () => {
       const c0 = process.cpuUsage();
       await step();
@@ -105,8 +144,9 @@ async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> 
     };
     const runs = slow ? 1 : 3;
     const median = () => cpu.slice(-runs).sort((a, b) => a - b)[Math.floor(runs / 2)]!;
-    const ms = await timeMsAsync(timed, { runs, warmup: slow ? 0 : 1 });
-    const cpuMs = median();
+    const alternating = slow ? null : await alternateWithPytorch(c, timed);
+    const ms = alternating ? alternating.ms : await timeMsAsync(timed, { runs, warmup: slow ? 0 : 1 });
+    const cpuMs = alternating ? alternating.cpuMs : median();
     const rss = peakRssMiB();
     const profile = backend === 'wasm' && c.op === 'train' ? await profileStep(step) : null;
     let direct: Timing['direct'] = null;
@@ -118,7 +158,7 @@ async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> 
         setWinograd(true);
       }
     }
-    return { ms, cpuMs, peakRssMiB: rss, profile, direct };
+    return { ms, alternatingTorchMs: alternating?.torchMs ?? null, cpuMs, peakRssMiB: rss, profile, direct };
   } finally {
     optimizer.dispose();
     model.dispose();
@@ -180,9 +220,10 @@ for (const backend of wanted) {
       skipped[`cpu ${c.op} unet-${c.encoder}`] = 'stock cpu Conv2DBackpropFilter takes minutes per step; set STEEL_BENCH_CPU_TRAIN=1';
       continue;
     }
-    const { ms, cpuMs, peakRssMiB: rssMiB, profile, direct } = await timeCase(c, backend);
+    const { ms, alternatingTorchMs, cpuMs, peakRssMiB: rssMiB, profile, direct } = await timeCase(c, backend);
     const load = load1();
-    const { ms: torchTime, cpuMs: torchCpu, peakRssMiB: torchRssMiB } = torch(c);
+    const { ms: oneShotTorchMs, cpuMs: torchCpu, peakRssMiB: torchRssMiB } = torch(c);
+    const torchTime = alternatingTorchMs ?? oneShotTorchMs;
     const loadAfter = load1();
     if (profile) addProfile(c, threads ?? 1, profile, load);
     rows.push({
