@@ -1,8 +1,11 @@
 // Slice and SplitV on tfjs-backend-wasm without copying the input. tfjs-backend-wasm 4.22's Slice reads the whole input
 // out of the heap (`readSync`: a copy) before copying the slice, and SplitV runs that Slice once per part: the gradient of
 // a decoder's channel concat copied its 16 MB input twice over to split it in two (~23 ms a UNet-ResNet18 training step
-// at 2x128x256). Here the slice is copied from the heap in place, as runs of consecutive values.
+// at 2x128x256). Here the slice is copied from the heap in place, as runs of consecutive values: by `winograd_strip`
+// (memory.copy per run, a call per row of runs) where the heap module is there, else by typed-array copies.
 import { backend_util, slice_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { heapOffset } from './wasm-heap-module.ts';
+import { winogradTransforms } from './winograd.ts';
 
 interface HeapBackend {
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
@@ -22,6 +25,24 @@ export function sliceOnHeap(backend: HeapBackend, x: TensorInfo, begin: readonly
   let k = rank - 1;
   while (k > 0 && begin[k] === 0 && size[k] === x.shape[k]) k--;
   const run = (size[k] ?? 1) * strides[k]!;
+  const strip = k > 0 && run < n ? winogradTransforms(backend)?.winograd_strip : undefined;
+  if (strip) {
+    // One call per index of axes 0 … k−2, copying the size[k−1] runs along axis k−1.
+    const bytes = xv.BYTES_PER_ELEMENT;
+    const [x0, o0] = [heapOffset(backend, x), heapOffset(backend, out)];
+    const rows = size[k - 1]!;
+    const outer = new Array<number>(k - 1).fill(0);
+    for (let o = 0; o < n; o += rows * run) {
+      let from = (begin[k] ?? 0) * strides[k]! + begin[k - 1]! * strides[k - 1]!;
+      for (let a = 0; a < k - 1; a++) from += (begin[a]! + outer[a]!) * strides[a]!;
+      strip(x0 + bytes * from, bytes * strides[k - 1]!, o0 + bytes * o, bytes * run, rows, 0, bytes * run, 0);
+      for (let a = k - 2; a >= 0; a--) {
+        if (++outer[a]! < size[a]!) break;
+        outer[a] = 0;
+      }
+    }
+    return out;
+  }
   const index = new Array<number>(k).fill(0);
   for (let o = 0; o < n; o += run) {
     let from = (begin[k] ?? 0) * strides[k]!;
