@@ -211,7 +211,7 @@ export function conv2dOnHeap(
       for (let k0 = 0; k0 < T; k0 += block) {
         const k = Math.min(block, T - k0);
         // The block's rows of this thread's columns, copied by the strip function (no zeros either side).
-        run('winograd_strip', [4 * (wBase + k0 * O + o0), 4 * O, 4 * panel, 4 * (widest + 8), k, 0, 4 * (o1 - o0), 0], t);
+        run('copy_rows', [4 * (wBase + k0 * O + o0), 4 * O, 4 * panel, 4 * (widest + 8), k, 0, 4 * (o1 - o0), 0], t);
         multiplyAdd(products, { a: cBase + k0, lda: T, b: panel, ldb: widest + 8, c: yBase + o0, ldc: O, m: N, n: o1 - o0, k });
       }
     }

@@ -1,7 +1,7 @@
 // Slice and SplitV on tfjs-backend-wasm without copying the input. tfjs-backend-wasm 4.22's Slice reads the whole input
 // out of the heap (`readSync`: a copy) before copying the slice, and SplitV runs that Slice once per part: the gradient of
 // a decoder's channel concat copied its 16 MB input twice over to split it in two (~23 ms a UNet-ResNet18 training step
-// at 2x128x256). Here the slice is copied from the heap in place, as runs of consecutive values: by `winograd_strip`
+// at 2x128x256). Here the slice is copied from the heap in place, as runs of consecutive values: by `copy_rows`
 // (memory.copy per run, a call per row of runs) where the heap module is there, else by typed-array copies.
 import { backend_util, slice_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { heapOffset } from './wasm-heap-module.ts';
@@ -25,7 +25,7 @@ export function sliceOnHeap(backend: HeapBackend, x: TensorInfo, begin: readonly
   let k = rank - 1;
   while (k > 0 && begin[k] === 0 && size[k] === x.shape[k]) k--;
   const run = (size[k] ?? 1) * strides[k]!;
-  const strip = k > 0 && run < n ? winogradTransforms(backend)?.winograd_strip : undefined;
+  const strip = k > 0 && run < n ? winogradTransforms(backend)?.copy_rows : undefined;
   if (strip) {
     // One call per index of axes 0 … k−2, copying the size[k−1] runs along axis k−1.
     const bytes = xv.BYTES_PER_ELEMENT;

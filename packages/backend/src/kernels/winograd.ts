@@ -253,9 +253,10 @@ function zeroFill(): AssembledFunction {
 }
 
 /**
- * `winograd_strip(src, srcRow, dst, dstRow, rows, left, copy, right)`: for `rows` rows (src and dst advancing `srcRow`
- * and `dstRow` bytes), `left` zero bytes at dst, then `copy` bytes from src, then `right` zero bytes: one chunk's part
- * of the zero-padded input, written where the chunk's thread reads it next.
+ * `copy_rows(src, srcRow, dst, dstRow, rows, left, copy, right)`: for `rows` rows (src and dst advancing `srcRow`
+ * and `dstRow` bytes), `left` zero bytes at dst, then `copy` bytes from src, then `right` zero bytes (memory.fill and
+ * memory.copy): here one chunk's part of the zero-padded input, written where the chunk's thread reads it next; also
+ * the strided row copies of the deep-layer heap forward (conv2d-products.ts) and of heap slices (slice.ts).
  */
 function stripFill(): AssembledFunction {
   const [src, srcRow, dst, dstRow, rows, left, copy, right] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -267,7 +268,7 @@ function stripFill(): AssembledFunction {
     ...set(src, i32Add(get(src), get(srcRow))),
     ...set(dst, i32Add(get(dst), get(dstRow))),
   ];
-  return { name: 'winograd_strip', type: functionType(8), code: functionCode([], countedLoop(rows, body)) };
+  return { name: 'copy_rows', type: functionType(8), code: functionCode([], countedLoop(rows, body)) };
 }
 
 /**
@@ -296,7 +297,7 @@ type Output = (src: number, plane: number, dst: number, rowStride: number, c4: n
 type Filter = (w: number, u: number, taps: number, groups: number, rows: number) => void;
 interface Transforms {
   winograd_zero: (dst: number, count: number) => void;
-  winograd_strip: (src: number, srcRow: number, dst: number, dstRow: number, rows: number, left: number, copy: number, right: number) => void;
+  copy_rows: (src: number, srcRow: number, dst: number, dstRow: number, rows: number, left: number, copy: number, right: number) => void;
   winograd_transpose: (src: number, srcRow: number, dst: number, dstRow: number, rows: number, cols: number) => void;
   winograd_input: Input;
   winograd_dy: Input;
@@ -520,7 +521,7 @@ function chunkInput(
   const first = Math.min(SH, Math.max(0, -h0));
   const end = Math.max(first, Math.min(SH, s.inHeight - h0));
   const zeros = (i: number, n: number, thread: number) => {
-    if (n > 0) run('winograd_strip', [0, 0, 4 * (source.strip + i * SW * C), rowBytes, n, rowBytes, 0, 0], thread);
+    if (n > 0) run('copy_rows', [0, 0, 4 * (source.strip + i * SW * C), rowBytes, n, rowBytes, 0, 0], thread);
   };
   zeros(0, first, lane ?? 0);
   zeros(end, SH - end, lane ?? threads - 1);
@@ -529,7 +530,7 @@ function chunkInput(
     const [i0, i1] = [first + Math.floor(((end - first) * p) / parts), first + Math.floor(((end - first) * (p + 1)) / parts)];
     if (i1 <= i0) continue;
     const src = x + ((b * s.inHeight + h0 + i0) * s.inWidth + Math.max(0, w0)) * C;
-    run('winograd_strip', [4 * src, 4 * s.inWidth * C, 4 * (source.strip + i0 * SW * C), rowBytes, i1 - i0, 4 * left * C, 4 * copy * C, 4 * (SW - left - copy) * C], lane ?? p);
+    run('copy_rows', [4 * src, 4 * s.inWidth * C, 4 * (source.strip + i0 * SW * C), rowBytes, i1 - i0, 4 * left * C, 4 * copy * C, 4 * (SW - left - copy) * C], lane ?? p);
   }
   // Split over the threads, the strip is complete only after a barrier.
   if (lane === undefined) kernels.barrier?.();
