@@ -25,16 +25,19 @@ for (let i = 0; i < m; i++)
     for (let p = 0; p < k; p++) s += a[i * k + p]! * b[p * n + j]!;
     maxError = Math.max(maxError, Math.abs(s - got[i * n + j]!));
   }
-// Adam's one-pass kernel on the threaded build's shared heap against tfjs' own update.
-const runAdam = (optimizer: tf.AdamOptimizer) => {
-  const w = tf.variable(tf.tensor1d(a.slice(0, 1001)));
+// Adam's one-pass kernel on the threaded build's shared heap against tfjs' own update: a small variable (the calling
+// thread alone) and one large enough to be split over both threads.
+const runAdam = (optimizer: tf.AdamOptimizer, values: Float32Array) => {
+  const w = tf.variable(tf.tensor1d(values));
   const g = tf.cos(w);
   for (let step = 0; step < 3; step++) optimizer.applyGradients([{ name: w.name, tensor: g }]);
   return w.dataSync();
 };
-const stock = runAdam(tf.train.adam(0.01));
-const fused = runAdam(createAdam(0.01));
-const adamEqual = adamRunsOnHeap(tf.backend()) && stock.every((x, i) => x === fused[i]) && stock[0] !== a[0];
+const adamEqual = [a.slice(0, 1001), Float32Array.from({ length: 70_001 }, (_, i) => Math.sin(0.37 * i))].every((values) => {
+  const stock = runAdam(tf.train.adam(0.01), values);
+  const fused = runAdam(createAdam(0.01), values);
+  return adamRunsOnHeap(tf.backend()) && stock.every((x, i) => x === fused[i]) && stock[0] !== values[0];
+});
 // Conv2DBackpropFilter's heap products split over both threads, against a float64 reference.
 const cv = { B: 2, H: 14, W: 18, C: 12, O: 20, KH: 3, KW: 3, sh: 2, sw: 1, pad: 'same' as const };
 const x = randomArray(cv.B * cv.H * cv.W * cv.C, 1);

@@ -7,8 +7,10 @@
 //   value' = (m' / (1 − β1ᵗ)) / (√(v' / (1 − β2ᵗ)) + ε) · (−lr) + value
 // where β1ᵗ and β2ᵗ are the optimizer's running products (its accBeta1 and accBeta2 variables, read as float32).
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { allocFloat32, float32View } from './tensor-data.ts';
-import { add, div, heapOffset, instantiateOnHeap, load, local, mul, setLocal, sqrt, store, type HeapLoop } from './wasm-heap-module.ts';
+import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
+import { tileKernels } from './gemm.ts';
+import { threadedTiles } from './heap-threads.ts';
+import { add, assembleLoop, div, heapMemory, heapOffset, instantiateOnHeap, load, local, mul, setLocal, sqrt, store, type AssembledFunction, type HeapLoop } from './wasm-heap-module.ts';
 
 /** Name of the kernel registered by `registerKernelFixes` on wasm and cpu. */
 export const ADAM_UPDATE = 'SteelAdamUpdate';
@@ -74,6 +76,12 @@ const ADAM_LOOP: HeapLoop = {
 
 type AdamExports = { adam(...args: number[]): void };
 
+/** `adam_m(value, gradient, m, v, value', m', v', groups, scalars)`: the scalars as 8 float32 at a heap offset (heap-threads.ts). */
+export const adamFunctions = (): AssembledFunction[] => [assembleLoop(ADAM_LOOP, true)];
+
+/** Variables at least this large are updated on all heap threads (smaller ones cost less than waking the workers). */
+const THREADED_VALUES = 1 << 16;
+
 const adamKernel = (backend: object) => instantiateOnHeap<AdamExports>(backend, 'adam', [ADAM_LOOP]);
 
 /** Whether `backend` runs `SteelAdamUpdate` as WebAssembly SIMD on its heap (else the JavaScript loop). */
@@ -92,9 +100,23 @@ export const adamUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   const outs = [allocFloat32(backend, value.shape), allocFloat32(backend, value.shape), allocFloat32(backend, value.shape)] as const;
   const kernel = adamKernel(backend);
   const groups = kernel ? Math.floor(n / 4) : 0;
-  if (kernel && groups > 0) {
+  const order = [s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.correction1, s.correction2, s.epsilon, s.negLearningRate];
+  const threaded = kernel && n >= THREADED_VALUES ? threadedTiles(tileKernels(backend)!, heapMemory(backend)) : undefined;
+  if (threaded?.call && groups > 0) {
+    // Each thread updates its own range of 4-lane groups; the scalars wait on the heap for the queued calls.
+    const scalarsOnHeap = allocFloat32(backend, [8]);
+    float32View(backend, scalarsOnHeap).set(order);
     const offsets = [value, gradient, m, v, ...outs].map((t) => heapOffset(backend, t));
-    kernel.adam(...offsets, groups, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.correction1, s.correction2, s.epsilon, s.negLearningRate);
+    const threads = threaded.threads ?? 1;
+    for (let t = 0; t < threads; t++) {
+      const [g0, g1] = [Math.floor((groups * t) / threads), Math.floor((groups * (t + 1)) / threads)];
+      if (g1 > g0) threaded.call('adam_m', [...offsets.map((o) => o + 16 * g0), g1 - g0, heapOffset(backend, scalarsOnHeap)], t);
+    }
+    threaded.finish!();
+    disposeIntermediate(backend, scalarsOnHeap);
+  } else if (kernel && groups > 0) {
+    const offsets = [value, gradient, m, v, ...outs].map((t) => heapOffset(backend, t));
+    kernel.adam(...offsets, groups, ...order);
   }
   if (groups * 4 < n) {
     // Views after every allocation (a wasm heap may move when it grows).

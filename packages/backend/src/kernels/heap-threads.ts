@@ -11,6 +11,7 @@ import { assembleModule } from './wasm-heap-module.ts';
 import { TILE_ROWS, TILE_VECTORS, tileFunctions, type TileKernels } from './gemm.ts';
 import { winogradFunctions } from './winograd.ts';
 import { batchNormFunctions } from './batch-norm-functions.ts';
+import { adamFunctions } from './adam-update.ts';
 
 /** Integers per queued call: function index (−1: a barrier), thread (−1: split by rows), then up to ten arguments. */
 const CALL_INTS = 12;
@@ -18,15 +19,15 @@ const CALL_INTS = 12;
 const QUEUE_CALLS = 4096;
 
 /** The functions of the worker module, in index order: the tile kernels, then the whole-call heap functions. */
-const functionNames = (): string[] => [...TILE_ROWS.flatMap((r) => TILE_VECTORS.map((v) => `tile_${r}_${v}`)), ...WHOLE_CALLS];
+const functionNames = (): string[] => [...TILE_ROWS.flatMap((r) => TILE_VECTORS.map((v) => `tile_${r}_${v}`)), ...wholeFunctions().map((f) => f.name)];
 let indexByName: Map<string, number> | undefined;
 /** Each worker function's index by name. */
 const functionIndex = (): Map<string, number> => (indexByName ??= new Map(functionNames().map((n, i) => [n, i])));
-/** Functions queued whole on one thread (the Winograd transforms, the batch-norm passes). */
-const WHOLE_CALLS = [...winogradFunctions(), ...batchNormFunctions()].map((f) => f.name);
+/** Functions queued whole on one thread (the Winograd transforms, the batch-norm passes, Adam's update). */
+const wholeFunctions = () => [...winogradFunctions(), ...batchNormFunctions(), ...adamFunctions()];
 
 /** What each worker runs (CommonJS, evaluated): wait for a generation, run its share of the queue, report. */
-const WORKER = `
+const workerSource = (): string => `
 const { workerData } = require('node:worker_threads');
 const { memory, bytes, control, queue, index, threads } = workerData;
 const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { e: { m: memory } }).exports;
@@ -113,10 +114,10 @@ function poolFor(memory: object, threads: number, relaxed: boolean): Pool | null
   }
   const control = new SharedArrayBuffer(3 * 4);
   const queue = new SharedArrayBuffer(QUEUE_CALLS * CALL_INTS * 4);
-  const bytes = assembleModule([...tileFunctions(relaxed), ...winogradFunctions(), ...batchNormFunctions()], true);
+  const bytes = assembleModule([...tileFunctions(relaxed), ...wholeFunctions()], true);
   for (let index = 1; index < threads; index++) {
     // Unref'd: a worker waiting for work must not keep the process alive.
-    new workerThreads.Worker(WORKER, { eval: true, workerData: { memory, bytes, control, queue, index, threads } }).unref();
+    new workerThreads.Worker(workerSource(), { eval: true, workerData: { memory, bytes, control, queue, index, threads } }).unref();
   }
   // The calling thread runs the same module's functions as the workers.
   const wasm = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => { exports: Record<string, (...args: number[]) => void> }; Module: new (b: Uint8Array) => object } }).WebAssembly;

@@ -91,17 +91,24 @@ export function functionCode(locals: [number, number][], body: Code): number[] {
   return [...uleb(content.length), ...content];
 }
 
-function assembleLoop(f: HeapLoop): AssembledFunction {
-  const params = f.pointers + 1 + f.scalars;
-  const type = functionType(f.pointers + 1, f.scalars);
+/**
+ * Assembles `f`. With `scalarsInMemory`, the function takes one i32 (a byte offset) instead of the f32 scalars and reads
+ * them from there, as consecutive float32 values: the form whose arguments are all integers (heap-threads.ts queues calls
+ * as integers), named `<name>_m`.
+ */
+export function assembleLoop(f: HeapLoop, scalarsInMemory = false): AssembledFunction {
+  const params = f.pointers + 1 + (scalarsInMemory ? 1 : f.scalars);
+  const type = scalarsInMemory ? functionType(f.pointers + 2) : functionType(f.pointers + 1, f.scalars);
   const count = f.pointers;
   const pointers = Array.from({ length: f.pointers }, (_, k) => k);
   const splats = Array.from({ length: f.scalars }, (_, k) => params + k);
   const temps = Array.from({ length: f.temps }, (_, k) => params + f.scalars + k);
   const advance = pointers.map((p) => setLocal(p, i32Add(local(p), i32(16))));
+  // f32x4.splat of a parameter, or v128.load32_splat from the scalars' offset.
+  const splat = (k: number): Code => (scalarsInMemory ? [...local(f.pointers + 1), ...simd(0x09), 2, ...uleb(4 * k)] : [...local(f.pointers + 1 + k), ...simd(0x13)]);
   const body = [
     ...uleb(1), ...uleb(f.scalars + f.temps), 0x7b, // v128 locals
-    ...splats.flatMap((s, k) => setLocal(s, [...local(f.pointers + 1 + k), ...simd(0x13)])), // f32x4.splat
+    ...splats.flatMap((s, k) => setLocal(s, splat(k))),
     0x02, 0x40, 0x03, 0x40, // block, loop
     ...local(count), 0x45, 0x0d, 1, // br_if out (count == 0)
     ...f.body(pointers, splats, temps).flat(),
@@ -110,12 +117,12 @@ function assembleLoop(f: HeapLoop): AssembledFunction {
     0x0c, 0, 0x0b, 0x0b, // br loop, end, end
     0x0b,
   ];
-  return { name: f.name, type, code: [...uleb(body.length), ...body] };
+  return { name: scalarsInMemory ? `${f.name}_m` : f.name, type, code: [...uleb(body.length), ...body] };
 }
 
 /** A module importing memory `e.m` (shared or not, as the backend's is) that exports the loops by name. */
 export function assembleHeapModule(loops: readonly HeapLoop[], shared: boolean): Uint8Array<ArrayBuffer> {
-  return assembleModule(loops.map(assembleLoop), shared);
+  return assembleModule(loops.map((l) => assembleLoop(l)), shared);
 }
 
 /** A module importing memory `e.m` (shared or not) that exports `functions` by name. */
