@@ -83,33 +83,31 @@ const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.l
 
 /**
  * Times `step` and PyTorch's step of the same case alternately (warm-up steps of both first), returning both medians and
- * the median CPU time of `step` (the last entries `step` pushes); null without torch.
+ * the median CPU time of `step` (this process, all threads); null without torch.
  */
 async function alternateWithPytorch(c: Case, step: () => Promise<void>): Promise<{ ms: number; cpuMs: number; torchMs: number } | null> {
   const runner = await startPytorchRunner({ op: c.op, encoder: c.encoder, shape: c.shape }, threadsWanted ? { threads: threadsWanted } : {});
   if (!runner) return null;
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  const cpuBefore = cpuTimes.length;
+  const [ours, cpu, theirs]: [number[], number[], number[]] = [[], [], []];
   try {
     for (let i = 0; i < ALTERNATING_WARMUP + ALTERNATING_RUNS; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await step();
       const t1 = performance.now();
+      const used = process.cpuUsage(c0);
       const torchMs = await runner.run();
       if (i >= ALTERNATING_WARMUP) {
         ours.push(t1 - t0);
+        cpu.push((used.user + used.system) / 1000);
         theirs.push(torchMs);
       }
     }
   } finally {
     runner.close();
   }
-  return { ms: medianOf(ours), cpuMs: medianOf(cpuTimes.slice(cpuBefore + ALTERNATING_WARMUP)), torchMs: medianOf(theirs) };
+  return { ms: medianOf(ours), cpuMs: medianOf(cpu), torchMs: medianOf(theirs) };
 }
-
-/** CPU time of each timed step (ms, all threads of this process). */
-const cpuTimes: number[] = [];
 
 async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> {
   const model = createModel({ architecture: 'unet', encoder: c.encoder, inChannels: 1, classes: 4, seed: 0 });
@@ -135,7 +133,7 @@ async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> 
   };
   try {
     resetPeakRss();
-    const cpu = cpuTimes;
+    const cpu: number[] = [];
     const timed = async () => {
       const c0 = process.cpuUsage();
       await step();
@@ -144,7 +142,7 @@ async function timeCase(c: Case, backend: ResolvedBackendName): Promise<Timing> 
     };
     const runs = slow ? 1 : 3;
     const median = () => cpu.slice(-runs).sort((a, b) => a - b)[Math.floor(runs / 2)]!;
-    const alternating = slow ? null : await alternateWithPytorch(c, timed);
+    const alternating = slow ? null : await alternateWithPytorch(c, step);
     const ms = alternating ? alternating.ms : await timeMsAsync(timed, { runs, warmup: slow ? 0 : 1 });
     const cpuMs = alternating ? alternating.cpuMs : median();
     const rss = peakRssMiB();

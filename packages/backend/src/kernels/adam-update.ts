@@ -8,7 +8,7 @@
 // where β1ᵗ and β2ᵗ are the optimizer's running products (its accBeta1 and accBeta2 variables, read as float32).
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
-import { tileKernels } from './gemm.ts';
+import { threadShare, tileKernels } from './gemm.ts';
 import { threadedTiles } from './heap-threads.ts';
 import { add, assembleLoop, div, heapMemory, heapOffset, instantiateOnHeap, load, local, mul, setLocal, sqrt, store, type AssembledFunction, type HeapLoop } from './wasm-heap-module.ts';
 
@@ -109,7 +109,7 @@ export const adamUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
     const offsets = [value, gradient, m, v, ...outs].map((t) => heapOffset(backend, t));
     const threads = threaded.threads ?? 1;
     for (let t = 0; t < threads; t++) {
-      const [g0, g1] = [Math.floor((groups * t) / threads), Math.floor((groups * (t + 1)) / threads)];
+      const [g0, g1] = threadShare(groups, t, threads);
       if (g1 > g0) threaded.call('adam_m', [...offsets.map((o) => o + 16 * g0), g1 - g0, heapOffset(backend, scalarsOnHeap)], t);
     }
     threaded.finish!();

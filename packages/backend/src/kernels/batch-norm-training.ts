@@ -15,12 +15,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { batchNormFunctions, type BatchNormPasses } from './batch-norm-functions.ts';
-import { tileKernels, type TileKernels } from './gemm.ts';
+import { threadShare, tileKernels, type TileKernels } from './gemm.ts';
 import { threadedTiles } from './heap-threads.ts';
 import { heapMemory, heapOffset, instantiateOnHeap } from './wasm-heap-module.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 
-/** Names of the kernels registered by `registerKernelFixes` on wasm and cpu. */
+/** Names of the kernels registered by `registerKernelFixes` on wasm (cpu keeps tfjs' ops: the reference in tests). */
 export const BATCH_NORM_TRAINING = 'SteelBatchNormTraining';
 export const BATCH_NORM_TRAINING_GRAD = 'SteelBatchNormTrainingGrad';
 
@@ -53,7 +53,7 @@ function runRows(p: Passes, name: keyof BatchNormPasses, rows: number, values: n
   const unit = name === 'bn_sums' ? BLOCK_ROWS : 1;
   const units = Math.ceil(rows / unit);
   for (let t = 0; t < threads; t++) {
-    const [u0, u1] = [Math.floor((units * t) / threads), Math.floor((units * (t + 1)) / threads)];
+    const [u0, u1] = threadShare(units, t, threads);
     if (u1 > u0) p.kernels!.call!(name, args(u0 * unit, Math.min(rows, u1 * unit)), t);
   }
   p.kernels!.finish!();

@@ -7,7 +7,7 @@
 //   dW:      w[T, O]    = colsᵀ[T, N] · dy[N, O]
 // where colsᵀ[(p,q,c), (b,i,j)] = x[b, i·sh + p − top, j·sw + q − left, c] (0 in the padding).
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapFloats, multiplyAdd, onThread, tileKernels } from './gemm.ts';
+import { heapFloats, multiplyAdd, onThread, threadShare, tileKernels } from './gemm.ts';
 import { threadedTiles } from './heap-threads.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { heapMemory } from './wasm-heap-module.ts';
@@ -204,7 +204,7 @@ export function conv2dOnHeap(
     } else yv.fill(0);
     const [cBase, wBase, yBase, pBase] = [cols, filter, y, panels].map((t) => heapFloats(backend, t)) as [number, number, number, number];
     for (let t = 0; t < threads; t++) {
-      const [o0, o1] = [4 * Math.floor(((O / 4) * t) / threads), 4 * Math.floor(((O / 4) * (t + 1)) / threads)];
+      const [o0, o1] = threadShare(O / 4, t, threads).map((g) => 4 * g) as [number, number];
       if (o1 === o0) continue;
       const panel = pBase + t * block * (widest + 8);
       const products = threads > 1 ? onThread(kernels, t) : kernels;

@@ -178,5 +178,11 @@ export function multiplyAdd(kernels: TileKernels, p: Product): void {
   if (p.m % 4) run(1, 4 * blocks, p.m % 4);
 }
 
+/** Thread `t`'s share [from, to) of `count` units split over `threads` threads in contiguous ranges (as the worker threads split tile calls). */
+export const threadShare = (count: number, t: number, threads: number): [number, number] => [
+  Math.floor((count * t) / threads),
+  Math.floor((count * (t + 1)) / threads),
+];
+
 /** Float offset of a tensor in the heap. */
 export const heapFloats = (backend: object, info: TensorInfo): number => heapOffset(backend, info) / 4;

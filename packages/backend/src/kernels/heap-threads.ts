@@ -15,6 +15,8 @@ import { adamFunctions } from './adam-update.ts';
 
 /** Integers per queued call: function index (−1: a barrier), thread (−1: split by rows), then up to ten arguments. */
 const CALL_INTS = 12;
+/** Atomic loads a thread spins for before it sleeps in a barrier or at the end of a queue. */
+const SPIN_LOADS = 20_000;
 /** Calls queued before the queue runs by itself. */
 const QUEUE_CALLS = 4096;
 
@@ -36,6 +38,7 @@ const functions = names.map((n) => exports[n]);
 const rows = names.map((n) => (n.startsWith('tile_') ? Number(n.split('_')[1]) : 0));
 const ctl = new Int32Array(control);
 const q = new Int32Array(queue);
+const SPIN_LOADS = ${SPIN_LOADS};
 ${runCall.toString()}
 ${runShare.toString()}
 ${barrier.toString()}
@@ -66,8 +69,8 @@ function barrier(q: Int32Array, o: number, threads: number): void {
     Atomics.notify(q, o + 2);
     return;
   }
-  // Spin a little (~20k loads, tens of µs) before sleeping: waking from Atomics.wait takes that long or longer here.
-  for (let i = 0; i < 20000 && Atomics.load(q, o + 2) < threads; i++);
+  // Spin a little (tens of µs) before sleeping: waking from Atomics.wait takes that long or longer here.
+  for (let i = 0; i < SPIN_LOADS && Atomics.load(q, o + 2) < threads; i++);
   for (let arrived = Atomics.load(q, o + 2); arrived < threads; arrived = Atomics.load(q, o + 2)) Atomics.wait(q, o + 2, arrived);
 }
 
@@ -159,7 +162,7 @@ export function threadedTiles(kernels: TileKernels, memory: object | undefined, 
     Atomics.add(ctl, 0, 1);
     Atomics.notify(ctl, 0);
     for (let i = 0; i < count; i++) runCall(functions, rows, pool.queue, i, 0, pool.threads);
-    for (let i = 0; i < 20000 && Atomics.load(ctl, 2) < pool.threads - 1; i++); // as in `barrier`
+    for (let i = 0; i < SPIN_LOADS && Atomics.load(ctl, 2) < pool.threads - 1; i++); // as in `barrier`
     for (let done = Atomics.load(ctl, 2); done < pool.threads - 1; done = Atomics.load(ctl, 2)) Atomics.wait(ctl, 2, done);
     count = 0;
   };

@@ -25,33 +25,26 @@ export function sliceOnHeap(backend: HeapBackend, x: TensorInfo, begin: readonly
   let k = rank - 1;
   while (k > 0 && begin[k] === 0 && size[k] === x.shape[k]) k--;
   const run = (size[k] ?? 1) * strides[k]!;
-  const strip = k > 0 && run < n ? winogradTransforms(backend)?.copy_rows : undefined;
-  if (strip) {
-    // One call per index of axes 0 … k−2, copying the size[k−1] runs along axis k−1.
-    const bytes = xv.BYTES_PER_ELEMENT;
-    const [x0, o0] = [heapOffset(backend, x), heapOffset(backend, out)];
-    const rows = size[k - 1]!;
-    const outer = new Array<number>(k - 1).fill(0);
-    for (let o = 0; o < n; o += rows * run) {
-      let from = (begin[k] ?? 0) * strides[k]! + begin[k - 1]! * strides[k - 1]!;
-      for (let a = 0; a < k - 1; a++) from += (begin[a]! + outer[a]!) * strides[a]!;
-      strip(x0 + bytes * from, bytes * strides[k - 1]!, o0 + bytes * o, bytes * run, rows, 0, bytes * run, 0);
-      for (let a = k - 2; a >= 0; a--) {
-        if (++outer[a]! < size[a]!) break;
-        outer[a] = 0;
-      }
-    }
-    return out;
-  }
-  const index = new Array<number>(k).fill(0);
-  for (let o = 0; o < n; o += run) {
-    let from = (begin[k] ?? 0) * strides[k]!;
-    for (let a = 0; a < k; a++) from += (begin[a]! + index[a]!) * strides[a]!;
-    ov.set(xv.subarray(from, from + run), o);
-    // Next run: advance the odometer over axes k−1 … 0.
-    for (let a = k - 1; a >= 0; a--) {
-      if (++index[a]! < size[a]!) break;
-      index[a] = 0;
+  // The runs along axis k − 1 (one run when k = 0), copied for each index of axes 0 … k − 2: by one copy_rows call where
+  // the heap module is there, else run by run.
+  const rows = k > 0 ? size[k - 1]! : 1;
+  const rowStride = k > 0 ? strides[k - 1]! : 0;
+  const strip = rows > 1 ? winogradTransforms(backend)?.copy_rows : undefined;
+  const bytes = xv.BYTES_PER_ELEMENT;
+  const [x0, o0] = strip ? [heapOffset(backend, x), heapOffset(backend, out)] : [0, 0];
+  const copyRows = (from: number, o: number) => {
+    if (strip) strip(x0 + bytes * from, bytes * rowStride, o0 + bytes * o, bytes * run, rows, 0, bytes * run, 0);
+    else for (let r = 0; r < rows; r++) ov.set(xv.subarray(from + r * rowStride, from + r * rowStride + run), o + r * run);
+  };
+  const outer = new Array<number>(Math.max(0, k - 1)).fill(0);
+  for (let o = 0; o < n; o += rows * run) {
+    let from = (begin[k] ?? 0) * strides[k]! + (k > 0 ? begin[k - 1]! * rowStride : 0);
+    for (let a = 0; a < k - 1; a++) from += (begin[a]! + outer[a]!) * strides[a]!;
+    copyRows(from, o);
+    // Next row of runs: advance the odometer over axes k − 2 … 0.
+    for (let a = k - 2; a >= 0; a--) {
+      if (++outer[a]! < size[a]!) break;
+      outer[a] = 0;
     }
   }
   return out;

@@ -16,7 +16,7 @@
 // same algorithm on dy with the flipped, transposed filter; the weight gradient is its adjoint in the filter
 // (`winogradFilterGradient`).
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapFloats, multiplyAdd, onThread, type TileKernels } from './gemm.ts';
+import { heapFloats, multiplyAdd, onThread, threadShare, type TileKernels } from './gemm.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { countedLoop, f32x4Splat, functionCode, functionType, i32c, instantiateOnHeap, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
 
@@ -362,7 +362,7 @@ function filterRows(
 ): void {
   const threads = kernels.threads ?? 1;
   for (let t = 0; t < threads; t++) {
-    const [r0, r1] = [Math.floor((rows * t) / threads), Math.floor((rows * (t + 1)) / threads)];
+    const [r0, r1] = threadShare(rows, t, threads);
     if (r1 > r0) run(name, [src + r0 * groups * 16, dst + r0 * dstRow, taps, groups, r1 - r0, ...extra], t);
   }
 }
