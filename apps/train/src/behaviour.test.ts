@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
 import { accumulateGradients } from './accumulate.ts';
-import { budgetPlan } from './budget.ts';
+import { budgetPlan, replanHook } from './budget.ts';
 import { isImprovement } from './validation.ts';
 
 describe('gradient accumulation', () => {
@@ -111,6 +111,32 @@ describe('the time-budget planner', () => {
     const two = budgetPlan({ ...config, accumulate: 2 }, counts, sizes, 1, 0).steps;
     expect(two).toBe(Math.floor(one / 2));
     expect(budgetPlan(config, counts, sizes, 1, 9 * 60).steps).toBe(1);
+  });
+
+  it('a re-plan counts the steps behind it: the time left holds the rest of the epochs and no more', () => {
+    const stepSeconds = 0.9;
+    const elapsed = 100;
+    const done = 40;
+    const { steps } = budgetPlan(config, counts, sizes, stepSeconds, elapsed, done);
+    const forward = 0.35 * stepSeconds * ((32 * 224) / (32 * 96));
+    const perEpochEval = 4 * forward + 8 * 0.4 * stepSeconds + 2;
+    const final = (4 + 2 * 4) * forward;
+    const spent = (perEpoch: number) => elapsed + 25 + final + 4 * perEpochEval + (4 * perEpoch - done) * stepSeconds;
+    expect(spent(steps)).toBeLessThanOrEqual(9 * 60);
+    expect(spent(steps + 1)).toBeGreaterThan(9 * 60);
+    // A budget already spent keeps the epoch that is running from ending before the steps it has taken.
+    expect(budgetPlan(config, counts, sizes, stepSeconds, 9 * 60, done).steps).toBe(done + 1);
+  });
+
+  it('re-plans after a tenth of the planned steps or before the first epoch ends, or not at all', () => {
+    const hook = replanHook(config, counts, sizes, { epochs: 4, steps: 170 });
+    expect(hook).toMatchObject({ atStep: 68, timeFrom: 5 });
+    expect(replanHook({ ...config, epochs: 1 }, counts, sizes, { epochs: 1, steps: 823 })?.atStep).toBe(82);
+    // Fifteen steps are the least it times and plans from; a first epoch of 15 steps or fewer is not re-planned.
+    expect(replanHook(config, counts, sizes, { epochs: 4, steps: 16 })?.atStep).toBe(15);
+    expect(replanHook(config, counts, sizes, { epochs: 4, steps: 15 })).toBeUndefined();
+    // Many short epochs: before the first one ends.
+    expect(replanHook({ ...config, epochs: 20 }, counts, sizes, { epochs: 20, steps: 30 })?.atStep).toBe(29);
   });
 });
 

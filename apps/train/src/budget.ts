@@ -59,6 +59,56 @@ export interface TrainingPlan {
   stepSeconds: number;
   epochs: number;
   steps: number;
+  /** The plan made again from the run's own steps (see {@link REPLAN_FRACTION}), when it was. */
+  replanned?: Replan;
+}
+
+/** A plan made again after `afterSteps` real steps, which took `stepSeconds` each. */
+export interface Replan {
+  afterSteps: number;
+  stepSeconds: number;
+  steps: number;
+}
+
+/**
+ * The share of the planned steps after which the trainer times its own steps (loading and augmentation included) and plans
+ * the steps per epoch again. The step timed on a random batch before training is slower than the steady state (wasm
+ * compiles its optimised code during the first steps, and the machine's load moves): run 6 of the main job trained for
+ * 7 min 26 s of its 9 minutes.
+ */
+const REPLAN_FRACTION = 0.1;
+/** Steps at the start of a run that the re-plan does not time (the slow first ones), and the fewest it times. */
+const REPLAN_SKIP = 5;
+const REPLAN_MIN_TIMED = 10;
+
+/** What the trainer needs to plan again: when, from which step it times, and the new plan for the steps it timed. */
+export interface ReplanHook {
+  /** The global step after which to plan again; always inside the first epoch. */
+  atStep: number;
+  /** The global step whose end starts the timing. */
+  timeFrom: number;
+  /** The steps per epoch when the real steps take `stepSeconds` and `stepsDone` of them are behind. */
+  plan(stepSeconds: number, stepsDone: number): number;
+}
+
+/**
+ * The re-plan of a budget run that planned `plan`: after a tenth of its steps, or before its first epoch ends when that
+ * comes sooner; undefined when the first epoch is too short to time {@link REPLAN_MIN_TIMED} steps after the first
+ * {@link REPLAN_SKIP} and still plan again before it ends.
+ */
+export function replanHook(
+  config: Pick<TrainConfig, 'epochs' | 'batchSize' | 'accumulate' | 'bnRecalibration'> & { budgetMinutes: number },
+  counts: { train: number; val: number; test: number },
+  sizes: { train: { height: number; width: number }; eval: { height: number; width: number } },
+  plan: { epochs: number; steps: number },
+): ReplanHook | undefined {
+  const atStep = Math.max(REPLAN_SKIP + REPLAN_MIN_TIMED, Math.min(Math.round(REPLAN_FRACTION * plan.epochs * plan.steps), plan.steps - 1));
+  if (atStep >= plan.steps) return undefined;
+  return {
+    atStep,
+    timeFrom: REPLAN_SKIP,
+    plan: (stepSeconds, stepsDone) => budgetPlan(config, counts, sizes, stepSeconds, performance.now() / 1000, stepsDone).steps,
+  };
 }
 
 /**
@@ -88,7 +138,8 @@ export async function planBudget(
 /**
  * The plan of {@link planBudget} for a measured `stepSeconds` when `elapsedSeconds` of the budget are gone: `config.epochs`
  * epochs, the steps per epoch that fill what is left after validation (batch-norm recalibration included), the final
- * predictions and 25 s of fixed costs. At least one step.
+ * predictions and 25 s of fixed costs. At least one step. `stepsDone` steps of the first epoch are behind (the re-plan):
+ * the steps per epoch then hold them and the ones that fit the rest, and never fewer than `stepsDone + 1`.
  */
 export function budgetPlan(
   config: Pick<TrainConfig, 'epochs' | 'batchSize' | 'accumulate' | 'bnRecalibration'> & { budgetMinutes: number },
@@ -96,6 +147,7 @@ export function budgetPlan(
   sizes: { train: { height: number; width: number }; eval: { height: number; width: number } },
   stepSeconds: number,
   elapsedSeconds: number,
+  stepsDone = 0,
 ): { epochs: number; steps: number } {
   const { train, eval: full } = sizes;
   // A forward pass costs ~1/3 of a training step on the same batch; evaluation batches are whole images.
@@ -107,6 +159,7 @@ export function budgetPlan(
   const left = config.budgetMinutes * 60 - elapsedSeconds - finalSeconds - fixedSeconds;
   // config.epochs validations; the steps per epoch fill the rest (an epoch may hold several passes or part of one).
   const epochs = config.epochs;
-  const steps = Math.max(1, Math.floor((left - epochs * epochEvalSeconds) / (epochs * stepSeconds * config.accumulate)));
+  const ahead = Math.max(0, Math.floor((left - epochs * epochEvalSeconds) / (stepSeconds * config.accumulate)));
+  const steps = Math.max(stepsDone + 1, Math.floor((stepsDone + ahead) / epochs));
   return { epochs, steps };
 }

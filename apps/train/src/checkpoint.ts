@@ -219,7 +219,9 @@ export async function saveCheckpoint(
     extraTensors.push({ name: '__accBeta1', tensor: internals.accBeta1 }, { name: '__accBeta2', tensor: internals.accBeta2 });
   }
   const named = [...optWeights, ...extraTensors].map((w, i) => ({ name: `o${i}`, tensor: w.tensor }));
-  const { data, specs } = await encodeNamed(named);
+  // getWeights() makes a new scalar for the iteration count (the rest are the optimizer's own variables).
+  const encoded = await encodeNamed(named).finally(() => tf.dispose(optWeights.filter((w) => w.name === 'iter').map((w) => w.tensor)));
+  const { data, specs } = encoded;
   const optManifest: OptimizerManifest = {
     names: [...optWeights, ...extraTensors].map((w) => w.name),
     count: optWeights.length,

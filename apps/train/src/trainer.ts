@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { recalibrateBatchNorm } from '@steel/models';
 import { accumulateGradients } from './accumulate.ts';
-import { stepsPerEpoch } from './budget.ts';
+import { stepsPerEpoch, type Replan, type ReplanHook } from './budget.ts';
 import { applyPretrained, buildLoss, buildModel, buildOptimizer } from './builders.ts';
 import { loadCheckpoint, loadModelWeights, saveCheckpoint, saveModelDir, type EpochRecord, type ModelIdentity, type TrainState } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
@@ -22,6 +22,8 @@ import { isImprovement, recalibrationBatches, validate } from './validation.ts';
 export interface TrainResult {
   state: TrainState;
   stopped: 'finished' | 'interrupted';
+  /** The steps per epoch planned again from the run's own steps (a time budget), when they were. */
+  replanned?: Replan;
 }
 
 /** Options of {@link runTraining}. */
@@ -35,6 +37,8 @@ export interface TrainOptions {
   stop: { requested: boolean };
   /** Stops after this many optimizer steps in this process (tests: a deterministic interruption). */
   stopAfterSteps?: number | undefined;
+  /** A time budget's second plan: after `atStep` steps the steps per epoch become what it returns for the timed steps. */
+  replan?: ReplanHook | undefined;
 }
 
 /** The model identity a run's checkpoints and best model carry (checked when they are loaded). */
@@ -101,8 +105,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     truncateLog(paths.log, state);
     progress.log(`Resuming from epoch ${state.epoch + 1}, step ${state.stepInEpoch} (global step ${state.step}).`);
   }
-  const perEpoch = stepsPerEpoch(config, data.train.length);
-  const totalSteps = perEpoch * config.epochs;
+  let perEpoch = stepsPerEpoch(config, data.train.length);
+  let totalSteps = perEpoch * config.epochs;
   const schedule: ScheduleOptions = {
     name: config.schedule,
     lr: config.lr,
@@ -114,6 +118,10 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const imagesPerStep = config.batchSize * config.accumulate;
   const startedAt = performance.now();
   let stepsThisProcess = 0;
+  // The re-plan times whole steps of this process (loading, logging and checkpoints included) from replan.timeFrom on.
+  const replan = options.replan !== undefined && state.step === 0 ? options.replan : undefined;
+  let timedFrom: number | undefined;
+  let replanned: Replan | undefined;
   const checkpoint = async () => {
     try {
       await saveCheckpoint(paths.checkpoint, model, optimizer, identity, state);
@@ -133,7 +141,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         if (stop.requested || (options.stopAfterSteps !== undefined && stepsThisProcess >= options.stopAfterSteps)) {
           await checkpoint();
           progress.done();
-          return { state, stopped: 'interrupted' };
+          return { state, stopped: 'interrupted', ...(replanned ? { replanned } : {}) };
         }
         const lr = learningRate(schedule, state.step, state.schedule);
         (optimizer as unknown as { learningRate: number }).learningRate = lr;
@@ -182,6 +190,19 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         });
         appendJsonLine(paths.log, { type: 'step', epoch: epoch + 1, step: state.step, loss: stepLoss, lr, seconds: stepSeconds });
         if (state.step % config.checkpointEvery === 0) await checkpoint();
+        if (replan !== undefined && state.step === replan.timeFrom) timedFrom = performance.now();
+        if (replan !== undefined && timedFrom !== undefined && state.step === replan.atStep) {
+          const seconds = (performance.now() - timedFrom) / 1000 / (replan.atStep - replan.timeFrom);
+          const steps = replan.plan(seconds, state.step);
+          progress.log(
+            `Budget: the last ${replan.atStep - replan.timeFrom} steps took ${seconds.toFixed(2)} s each, ` +
+              `so the epoch(s) run ${steps} steps instead of ${perEpoch}.`,
+          );
+          replanned = { afterSteps: state.step, stepSeconds: seconds, steps };
+          perEpoch = steps;
+          totalSteps = perEpoch * config.epochs;
+          schedule.totalSteps = totalSteps;
+        }
         await faultPoint('after-step', state.step);
       }
 
@@ -225,5 +246,5 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     optimizer.dispose();
     model.dispose();
   }
-  return { state, stopped: 'finished' };
+  return { state, stopped: 'finished', ...(replanned ? { replanned } : {}) };
 }

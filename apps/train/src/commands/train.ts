@@ -7,7 +7,7 @@ import { checkNewRunOptions, checkPerClassOptions, checkResumeOptions, explicitK
 import { createProgress } from '../progress.ts';
 import { runPaths, timestampName, writeFileAtomic, writeJson, type RunPaths } from '../run-dir.ts';
 import { initBackend } from '../backend.ts';
-import type { TrainingPlan } from '../budget.ts';
+import type { ReplanHook, TrainingPlan } from '../budget.ts';
 import { ensureDataset } from './generate.ts';
 
 /** Identity keys that cannot change on --resume. */
@@ -81,6 +81,7 @@ export async function trainRun(
 ): Promise<{ exitCode: number; dataDir: string; plan?: TrainingPlan }> {
   let config = initialConfig;
   let budget: TrainingPlan | undefined;
+  let replan: ReplanHook | undefined;
   const progress = createProgress(process.stderr);
   const { checkNames } = await import('../builders.ts');
   checkNames(config);
@@ -99,16 +100,29 @@ export async function trainRun(
   if (!resume && options.splitFile !== undefined) writeFileAtomic(paths.split, readFileSync(options.splitFile));
   const split = await makeSplit(config, dataset, paths, resume || options.splitFile !== undefined, (line) => progress.log(line));
   progress.log(`Data: ${dataDir} — ${split.train.length} training and ${split.val.length} validation images, ${dataset.classes} classes, ${dataset.height}x${dataset.width}`);
-  if (!resume && config.budgetMinutes !== undefined && config.steps === undefined) {
-    const { planBudget } = await import('../budget.ts');
+  const budgetMinutes = config.budgetMinutes;
+  if (!resume && budgetMinutes !== undefined && config.steps === undefined) {
+    const { planBudget, replanHook } = await import('../budget.ts');
     const { scaledSize } = await import('../data.ts');
     const size = scaledSize(dataset, config.scale);
     const full = { height: padTo32(size.height), width: padTo32(size.width) };
     const counts = { train: split.train.length, val: split.val.length, test: dataset.testImages.length };
-    const plan = await planBudget(config, dataset.classes, counts, { train: config.crop ?? full, eval: full }, (line) => progress.log(line));
+    const sizes = { train: config.crop ?? full, eval: full };
+    const plan = await planBudget(config, dataset.classes, counts, sizes, (line) => progress.log(line));
     if (plan !== undefined) {
       config = { ...config, epochs: plan.epochs, steps: plan.steps };
-      budget = { ...plan, budgetMinutes: config.budgetMinutes };
+      budget = { ...plan, budgetMinutes };
+      const hook = replanHook({ ...config, budgetMinutes }, counts, sizes, plan);
+      // The second plan goes into config.json at once, so a resumed run trains the steps it settled on.
+      replan = hook && {
+        ...hook,
+        plan: (stepSeconds, stepsDone) => {
+          const steps = hook.plan(stepSeconds, stepsDone);
+          config = { ...config, steps };
+          writeJson(paths.config, config);
+          return steps;
+        },
+      };
     }
   }
   if (!resume) writeJson(paths.config, config);
@@ -131,10 +145,12 @@ export async function trainRun(
       progress,
       stop,
       stopAfterSteps: options.stopAfterSteps,
+      replan,
     });
   } finally {
     process.off('SIGINT', onSigint);
   }
+  if (budget && result.replanned) budget = { ...budget, replanned: result.replanned };
   if (result.stopped === 'interrupted') {
     progress.log(`Checkpoint saved at epoch ${result.state.epoch + 1}, step ${result.state.stepInEpoch}. Continue with: train --resume ${paths.root}`);
     return { exitCode: stop.requested ? 130 : 0, dataDir, ...(budget ? { plan: budget } : {}) };
