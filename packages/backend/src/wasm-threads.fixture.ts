@@ -10,6 +10,7 @@ import { conv2dGradRef, conv2dRef, randomArray, relativeError, trainingBatchNorm
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './kernels/batch-norm-training.ts';
 import { winogradRoute } from './kernels/winograd-route.ts';
 import { conv2dOnHeap } from './kernels/conv2d-products.ts';
+import { backpropFilterByTaps, backpropInputByTaps, conv2dByTaps } from './kernels/conv2d-taps.ts';
 import { backpropInputShape, winogradConv, winogradFilterGradient, winogradShape, winogradTransforms } from './kernels/winograd.ts';
 import { backend_util } from '@tensorflow/tfjs-core';
 
@@ -87,6 +88,18 @@ const deepError = Math.max(
     relativeError(readInfo(conv2dOnHeap(tf.backend(), tf.tensor4d(dx4, [dc.B, dc.H, dc.W, dc.C]), tf.tensor4d(dw4, [3, 3, dc.C, dc.O]), undefined, false, dinfo, block)!), conv2dRef(dx4, dw4, dc).y),
   ),
 );
+// The tap route of a deep stride-1 layer (2x3 pixels: the corner taps meet the input at 2 of 6 pixels): forward and dx
+// with each thread on its own columns or rows, dW with the threads on rows of each tap's product.
+const tc = { B: 4, H: 2, W: 3, C: 12, O: 40, KH: 3, KW: 3, sh: 1, sw: 1, pad: 'same' as const };
+const tinfo = backend_util.computeConv2DInfo([tc.B, tc.H, tc.W, tc.C], [3, 3, tc.C, tc.O], 1, 1, 'same');
+const [tx, tw, tdy] = [randomArray(tc.B * tc.H * tc.W * tc.C, 13), randomArray(9 * tc.C * tc.O, 14), randomArray(tc.B * tc.H * tc.W * tc.O, 15)];
+const [txt, twt, tdyt] = [tf.tensor4d(tx, [tc.B, tc.H, tc.W, tc.C]), tf.tensor4d(tw, [3, 3, tc.C, tc.O]), tf.tensor4d(tdy, [tc.B, tc.H, tc.W, tc.O])];
+const tref = conv2dGradRef(tx, tw, tdy, tc);
+const tapsError = Math.max(
+  ...[50, 1 << 17].map((block) => relativeError(readInfo(conv2dByTaps(tf.backend(), txt, twt, undefined, false, tinfo, block)!), conv2dRef(tx, tw, tc).y)),
+  relativeError(readInfo(backpropInputByTaps(tf.backend(), tdyt, twt, tinfo)!), tref.dx),
+  relativeError(readInfo(backpropFilterByTaps(tf.backend(), txt, tdyt, tinfo)!), tref.dw),
+);
 // Training-mode batch norm large enough for both passes to split over the threads (blocks of rows, a short last one).
 const bnShape = [2, 40, 51, 16];
 const bnC = 16;
@@ -107,4 +120,4 @@ const batchNormError = Math.max(
   relativeError(bnDBeta!.dataSync() as Float32Array, bnRef.dBeta),
 );
 const winogradError = Math.max(relativeError(wy, conv2dRef(wx, ww, wc).y), relativeError(wdx, wref.dx), relativeError(wdw, wref.dw), ...chunked);
-console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError, deepError, batchNormError }));
+console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError, deepError, tapsError, batchNormError }));

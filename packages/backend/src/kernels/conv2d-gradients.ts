@@ -4,6 +4,7 @@
 // Forward (NHWC, HWIO, dilation 1): y[b,i,j,o] = Σ_{p,q,c} x[b, i·sh + p − top, j·sw + q − left, c] · w[p,q,c,o].
 import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { backpropFilterByProducts, backpropFilterOnHeapProducts, backpropInputByProducts, forEachTap, preferProducts } from './conv2d-products.ts';
+import { backpropFilterByTaps, backpropInputByTaps } from './conv2d-taps.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { backpropFilterOnHeap, backpropInputOnHeap, channelMajorPlanes, gridOfDy, heapProductsFit, planeGeometry } from './conv2d-gemm.ts';
 import { tileKernels } from './gemm.ts';
@@ -90,7 +91,10 @@ export function createConv2DBackpropFilter(runMatMul: MatMulRunner, maxOperand =
     const filterShape = (attrs as { filterShape: number[] }).filterShape;
     const info = convInfoOf(x.shape, filterShape, attrs as NamedAttrMap);
     const { inChannels: C, outChannels: O, filterHeight: KH, filterWidth: KW } = info;
-    if (preferProducts(info)) return (onHeap ? backpropFilterOnHeapProducts(backend, x, dy, info) : undefined) ?? backpropFilterByProducts(backend, x, dy, info, runMatMul);
+    if (preferProducts(info)) {
+      const heap = onHeap ? (backpropFilterByTaps(backend, x, dy, info) ?? backpropFilterOnHeapProducts(backend, x, dy, info)) : undefined;
+      return heap ?? backpropFilterByProducts(backend, x, dy, info, runMatMul);
+    }
     const winograd = onHeap ? winogradFilterRoute(backend, info) : undefined;
     if (winograd) return winograd(x, dy);
     const kernels = onHeap && heapProductsFit(info, O, HEAP_FILTER_MAX_WASTE) ? tileKernels(backend) : undefined;
@@ -160,7 +164,7 @@ export function createConv2DBackpropInput(runConv2D: Conv2DRunner, runMatMul: Ma
     const inputShape = (attrs as { inputShape: number[] }).inputShape;
     const info = convInfoOf(inputShape, filter.shape, attrs as NamedAttrMap);
     // Few pixels, many weights (at most a quarter as many pixels as output channels): a product that reads w once.
-    if (preferProducts(info, 1 / 4)) return backpropInputByProducts(backend, dy, filter, info, runMatMul);
+    if (preferProducts(info, 1 / 4)) return (onHeap ? backpropInputByTaps(backend, dy, filter, info) : undefined) ?? backpropInputByProducts(backend, dy, filter, info, runMatMul);
     const winograd = onHeap ? winogradInputRoute(backend, info) : undefined;
     if (winograd) return winograd(dy, filter);
     const kernels = onHeap && heapProductsFit(info, info.inChannels, HEAP_INPUT_MAX_WASTE) ? tileKernels(backend) : undefined;

@@ -9,6 +9,7 @@
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { heapFloats, multiplyAdd, onThread, threadShare, tileKernels } from './gemm.ts';
 import { threadedTiles } from './heap-threads.ts';
+import { conv2dByTaps } from './conv2d-taps.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { heapMemory } from './wasm-heap-module.ts';
 import { winogradRoute } from './winograd-route.ts';
@@ -300,7 +301,11 @@ export function withProductRoute(fallback: KernelFunc, runMatMul: MatMulRunner):
     if (bias && bias.shape.reduce((a, d) => a * d, 1) !== 1 && bias.shape[0] !== info.outChannels) return fallback(args);
     if (preferProducts(info, 1 / 4)) {
       const relu = activation === 'relu';
-      return conv2dOnHeap(args.backend, x, filter, bias, relu, info) ?? conv2dByProducts(args.backend, x, filter, bias, relu, info, runMatMul);
+      return (
+        conv2dByTaps(args.backend, x, filter, bias, relu, info) ??
+        conv2dOnHeap(args.backend, x, filter, bias, relu, info) ??
+        conv2dByProducts(args.backend, x, filter, bias, relu, info, runMatMul)
+      );
     }
     const winograd = winogradRoute(args.backend, info);
     if (winograd) return winograd(x, filter, { bias, relu: activation === 'relu' });
