@@ -9,7 +9,7 @@
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { heapFloats, multiplyAdd, onThread, threadShare, tileKernels } from './gemm.ts';
 import { threadedTiles } from './heap-threads.ts';
-import { conv2dByTaps } from './conv2d-taps.ts';
+import { conv2dByTaps, FILTER_BLOCK_FLOATS, fillWithBias, reluInPlace } from './conv2d-taps.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
 import { heapMemory } from './wasm-heap-module.ts';
 import { winogradRoute } from './winograd-route.ts';
@@ -116,7 +116,7 @@ export function conv2dByProducts(
       const shared = bv.length === 1;
       for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) yv[n * O + o] = yv[n * O + o]! + bv[shared ? 0 : o]!;
     }
-    if (relu) for (let k = 0; k < yv.length; k++) if (yv[k]! < 0) yv[k] = 0;
+    if (relu) reluInPlace(yv);
     return y;
   } finally {
     disposeAll(backend, temps);
@@ -163,8 +163,6 @@ export function backpropFilterOnHeapProducts(backend: object, x: TensorInfo, dy:
   }
 }
 
-/** Floats of the filter that one thread copies and multiplies per block of taps (a block stays in its L2 cache). */
-const FILTER_BLOCK_FLOATS = 1 << 17;
 
 /**
  * Forward convolution by products on tfjs-backend-wasm's heap, y[N, O] = cols[N, T] · w[T, O], in blocks of taps: each
@@ -198,11 +196,7 @@ export function conv2dOnHeap(
   try {
     fillCols(backend, x, cols, info);
     const y = allocFloat32(backend, [info.batchSize, info.outHeight, info.outWidth, O]);
-    const yv = float32View(backend, y);
-    if (bias) {
-      const bv = float32View(backend, bias);
-      for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) yv[n * O + o] = bv[bv.length === 1 ? 0 : o]!;
-    } else yv.fill(0);
+    fillWithBias(backend, y, bias, O);
     const [cBase, wBase, yBase, pBase] = [cols, filter, y, panels].map((t) => heapFloats(backend, t)) as [number, number, number, number];
     for (let t = 0; t < threads; t++) {
       const [o0, o1] = threadShare(O / 4, t, threads).map((g) => 4 * g) as [number, number];
@@ -217,7 +211,7 @@ export function conv2dOnHeap(
       }
     }
     kernels.finish?.();
-    if (relu) for (let k = 0; k < yv.length; k++) if (yv[k]! < 0) yv[k] = 0;
+    if (relu) reluInPlace(float32View(backend, y));
     return y;
   } finally {
     disposeIntermediate(backend, panels);

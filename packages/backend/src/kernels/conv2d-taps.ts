@@ -77,16 +77,32 @@ function toPixelMajor(src: Float32Array, dst: Float32Array, B: number, pixels: n
   }
 }
 
+/** max(v, 0) in place. */
+export function reluInPlace(values: Float32Array): void {
+  for (let k = 0; k < values.length; k++) if (values[k]! < 0) values[k] = 0;
+}
+
 /** The inverse of {@link toPixelMajor}, with ReLU when asked. */
 function fromPixelMajor(src: Float32Array, dst: Float32Array, B: number, pixels: number, C: number, relu: boolean): void {
   for (let b = 0; b < B; b++) {
     for (let s = 0; s < pixels; s++) dst.set(src.subarray((s * B + b) * C, (s * B + b + 1) * C), (b * pixels + s) * C);
   }
-  if (relu) for (let k = 0; k < dst.length; k++) if (dst[k]! < 0) dst[k] = 0;
+  if (relu) reluInPlace(dst);
 }
 
-/** Floats of the filter that one thread copies and multiplies per block of input channels (a block stays in its L2 cache). */
-const FILTER_BLOCK_FLOATS = 1 << 17;
+/** Floats of the filter that one thread copies and multiplies per block of rows (a block stays in its L2 cache). */
+export const FILTER_BLOCK_FLOATS = 1 << 17;
+
+/** Sets every row of `O` floats of `y` to the bias (one value, or one per column), or to zero without one. */
+export function fillWithBias(backend: object, y: TensorInfo, bias: TensorInfo | undefined, O: number): void {
+  const yv = float32View(backend, y);
+  if (!bias) {
+    yv.fill(0);
+    return;
+  }
+  const bv = float32View(backend, bias);
+  for (let n = 0; n < yv.length / O; n++) for (let o = 0; o < O; o++) yv[n * O + o] = bv[bv.length === 1 ? 0 : o]!;
+}
 
 /**
  * Adds the convolution of pixel-major `x` (rows of `C` floats at float offset `x`) with the filter at `w` ([KH·KW, C, O])
@@ -158,11 +174,7 @@ export function conv2dByTaps(
   let panels: TensorInfo | undefined;
   try {
     toPixelMajor(float32View(backend, x), float32View(backend, xp), B, inPixels, C);
-    const yv = float32View(backend, yp);
-    if (bias) {
-      const bv = float32View(backend, bias);
-      for (let n = 0; n < outPixels * B; n++) for (let o = 0; o < O; o++) yv[n * O + o] = bv[bv.length === 1 ? 0 : o]!;
-    } else yv.fill(0);
+    fillWithBias(backend, yp, bias, O);
     const at = { x: heapFloats(backend, xp), w: heapFloats(backend, filter), y: heapFloats(backend, yp) };
     panels = convolveTaps(backend, kernels, at, forwardFrame(info), { KH: info.filterHeight, KW: info.filterWidth, C, O }, blockFloats);
     kernels.finish?.();
