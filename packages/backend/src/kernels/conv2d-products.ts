@@ -7,13 +7,10 @@
 //   dW:      w[T, O]    = colsᵀ[T, N] · dy[N, O]
 // where colsᵀ[(p,q,c), (b,i,j)] = x[b, i·sh + p − top, j·sw + q − left, c] (0 in the padding).
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapFloats, multiplyAdd, onThread, threadShare, tileKernels } from './gemm.ts';
-import { threadedTiles } from './heap-threads.ts';
-import { conv2dByTaps, FILTER_BLOCK_FLOATS, fillWithBias, reluInPlace } from './conv2d-taps.ts';
+import { heapFloats, multiplyAdd } from './gemm.ts';
+import { conv2dByTaps, convolveTaps, FILTER_BLOCK_FLOATS, fillWithBias, heapKernels, reluInPlace } from './conv2d-taps.ts';
 import { allocFloat32, disposeIntermediate, float32View } from './tensor-data.ts';
-import { heapMemory } from './wasm-heap-module.ts';
 import { winogradRoute } from './winograd-route.ts';
-import { runner, winogradTransforms } from './winograd.ts';
 
 type MatMulRunner = (backend: object, a: TensorInfo, b: TensorInfo) => TensorInfo;
 
@@ -139,10 +136,9 @@ function fillCols(backend: object, x: TensorInfo, cols: TensorInfo, info: backen
  * where the heap kernels are missing or O is not a multiple of 4.
  */
 export function backpropFilterOnHeapProducts(backend: object, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | undefined {
-  const tiles = tileKernels(backend);
   const O = info.outChannels;
-  if (!tiles || O % 4 !== 0) return undefined;
-  const kernels = threadedTiles(tiles, heapMemory(backend));
+  const kernels = O % 4 === 0 ? heapKernels(backend) : undefined;
+  if (!kernels) return undefined;
   const T = info.filterHeight * info.filterWidth * info.inChannels;
   const N = info.batchSize * info.outHeight * info.outWidth;
   const cols = allocFloat32(backend, [N, T]);
@@ -165,10 +161,9 @@ export function backpropFilterOnHeapProducts(backend: object, x: TensorInfo, dy:
 
 
 /**
- * Forward convolution by products on tfjs-backend-wasm's heap, y[N, O] = cols[N, T] · w[T, O], in blocks of taps: each
- * thread copies its columns of a block of w to rows padded off a power-of-two stride (w's own rows, O floats apart,
- * would all fall into a few cache sets), then multiplies, so w is read from memory once. Undefined where the heap
- * kernels are missing or O is not a multiple of 4.
+ * Forward convolution by products on tfjs-backend-wasm's heap, y[N, O] = cols[N, T] · w[T, O]: the tap route's product
+ * (`convolveTaps`) with cols as one-pixel images and w as a 1x1 filter, in blocks of taps that stay in L2. Undefined where
+ * the heap kernels are missing or O is not a multiple of 4.
  */
 export function conv2dOnHeap(
   backend: object,
@@ -179,42 +174,25 @@ export function conv2dOnHeap(
   info: backend_util.Conv2DInfo,
   blockFloats = FILTER_BLOCK_FLOATS,
 ): TensorInfo | undefined {
-  const tiles = tileKernels(backend);
-  const transforms = winogradTransforms(backend);
   const O = info.outChannels;
-  if (!tiles || !transforms || O % 4 !== 0) return undefined;
-  const kernels = threadedTiles(tiles, heapMemory(backend));
-  const run = runner(kernels, transforms);
-  const threads = kernels.call ? (kernels.threads ?? 1) : 1;
-  const C = info.inChannels;
-  const T = info.filterHeight * info.filterWidth * C;
+  const kernels = O % 4 === 0 ? heapKernels(backend) : undefined;
+  if (!kernels) return undefined;
+  const T = info.filterHeight * info.filterWidth * info.inChannels;
   const N = info.batchSize * info.outHeight * info.outWidth;
-  const widest = 4 * Math.ceil(O / 4 / threads);
-  const block = Math.max(1, Math.min(T, Math.floor(blockFloats / widest)));
   const cols = allocFloat32(backend, [N, T]);
-  const panels = allocFloat32(backend, [threads, block, widest + 8]);
+  let panels: TensorInfo | undefined;
   try {
     fillCols(backend, x, cols, info);
     const y = allocFloat32(backend, [info.batchSize, info.outHeight, info.outWidth, O]);
     fillWithBias(backend, y, bias, O);
-    const [cBase, wBase, yBase, pBase] = [cols, filter, y, panels].map((t) => heapFloats(backend, t)) as [number, number, number, number];
-    for (let t = 0; t < threads; t++) {
-      const [o0, o1] = threadShare(O / 4, t, threads).map((g) => 4 * g) as [number, number];
-      if (o1 === o0) continue;
-      const panel = pBase + t * block * (widest + 8);
-      const products = threads > 1 ? onThread(kernels, t) : kernels;
-      for (let k0 = 0; k0 < T; k0 += block) {
-        const k = Math.min(block, T - k0);
-        // The block's rows of this thread's columns, copied by the strip function (no zeros either side).
-        run('copy_rows', [4 * (wBase + k0 * O + o0), 4 * O, 4 * panel, 4 * (widest + 8), k, 0, 4 * (o1 - o0), 0], t);
-        multiplyAdd(products, { a: cBase + k0, lda: T, b: panel, ldb: widest + 8, c: yBase + o0, ldc: O, m: N, n: o1 - o0, k });
-      }
-    }
+    const at = { x: heapFloats(backend, cols), w: heapFloats(backend, filter), y: heapFloats(backend, y) };
+    const pixels = { B: N, H: 1, W: 1, OH: 1, OW: 1, top: 0, left: 0 };
+    panels = convolveTaps(backend, kernels, at, pixels, { KH: 1, KW: 1, C: T, O }, blockFloats);
     kernels.finish?.();
     if (relu) reluInPlace(float32View(backend, y));
     return y;
   } finally {
-    disposeIntermediate(backend, panels);
+    if (panels) disposeIntermediate(backend, panels);
     disposeIntermediate(backend, cols);
   }
 }

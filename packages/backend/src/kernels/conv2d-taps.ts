@@ -51,17 +51,24 @@ export const forwardFrame = (info: backend_util.Conv2DInfo): TapFrame => ({
   left: info.padInfo.left,
 });
 
+/** Tap (p, q)'s shift and the output rows [i0, i1) and columns [j0, j1) whose input pixel exists; undefined for none. */
+function tapSpan(f: TapFrame, p: number, q: number): { dh: number; dw: number; i0: number; i1: number; j0: number; j1: number } | undefined {
+  const dh = p - f.top;
+  const dw = q - f.left;
+  const [i0, i1] = [Math.max(0, -dh), Math.min(f.OH, f.H - dh)];
+  const [j0, j1] = [Math.max(0, -dw), Math.min(f.OW, f.W - dw)];
+  return i1 > i0 && j1 > j0 ? { dh, dw, i0, i1, j0, j1 } : undefined;
+}
+
 /**
  * The runs of pixel-major rows over which tap (p, q) meets the input: output rows i and columns j with input pixel
  * (i + p − top, j + q − left) inside; one run per output row, or one in all when the tap keeps the columns and input and
  * output are as wide.
  */
 export function tapRuns(f: TapFrame, p: number, q: number): TapRun[] {
-  const dh = p - f.top;
-  const dw = q - f.left;
-  const [i0, i1] = [Math.max(0, -dh), Math.min(f.OH, f.H - dh)];
-  const [j0, j1] = [Math.max(0, -dw), Math.min(f.OW, f.W - dw)];
-  if (i1 <= i0 || j1 <= j0) return [];
+  const span = tapSpan(f, p, q);
+  if (!span) return [];
+  const { dh, dw, i0, i1, j0, j1 } = span;
   const x = (i: number) => ((i + dh) * f.W + j0 + dw) * f.B;
   const y = (i: number) => (i * f.OW + j0) * f.B;
   if (j0 === 0 && j1 === f.OW && f.W === f.OW) return [{ x: x(i0), y: y(i0), rows: (i1 - i0) * f.OW * f.B }];
@@ -107,10 +114,12 @@ export function fillWithBias(backend: object, y: TensorInfo, bias: TensorInfo | 
 /**
  * Adds the convolution of pixel-major `x` (rows of `C` floats at float offset `x`) with the filter at `w` ([KH·KW, C, O])
  * to the pixel-major rows of `O` floats at `y`. Each thread takes a contiguous share of the output columns and, per tap
- * and block of input channels, copies its columns of the filter to rows padded off a power-of-two stride, then multiplies
- * the tap's runs. Queues the work; the caller runs `finish`.
+ * and block of input channels, copies its columns of the filter to rows padded off a power-of-two stride (the filter's
+ * own rows, O floats apart, would fall into a few cache sets), then multiplies the tap's runs, so the filter is read
+ * from memory once. Queues the work and returns the panels, which the caller frees after `finish`. (A 1x1 filter over
+ * one-pixel images is a plain product y[N, O] += x[N, C] · w[C, O]: conv2d-products.ts's im2col route.)
  */
-function convolveTaps(
+export function convolveTaps(
   backend: object,
   kernels: TileKernels,
   at: { x: number; w: number; y: number },
@@ -146,7 +155,7 @@ function convolveTaps(
 }
 
 /** The heap's product kernels, threaded where the backend runs threads; undefined off tfjs-backend-wasm's SIMD build. */
-function heapKernels(backend: object): TileKernels | undefined {
+export function heapKernels(backend: object): TileKernels | undefined {
   const tiles = tileKernels(backend);
   return tiles && winogradTransforms(backend) ? threadedTiles(tiles, heapMemory(backend)) : undefined;
 }
@@ -250,15 +259,10 @@ export function backpropFilterByTaps(backend: object, x: TensorInfo, dy: TensorI
   const { filterHeight: KH, filterWidth: KW } = info;
   const kernels = O % 4 === 0 && tapRouteFits(info) ? heapKernels(backend) : undefined;
   if (!kernels) return undefined;
-  const frame = forwardFrame(info);
   // The tap's valid pixels, per image and output row: columns [j0, j1) of row i read input row i + dh, columns + dw.
-  const spans = Array.from({ length: KH * KW }, (_, tap) => {
-    const [dh, dw] = [Math.floor(tap / KW) - frame.top, (tap % KW) - frame.left];
-    const [i0, i1] = [Math.max(0, -dh), Math.min(OH, H - dh)];
-    const [j0, j1] = [Math.max(0, -dw), Math.min(OW, W - dw)];
-    return { dh, dw, i0, i1, j0, j1, rows: i1 > i0 && j1 > j0 ? B * (i1 - i0) * (j1 - j0) : 0 };
-  });
-  const total = spans.reduce((s, t) => s + t.rows, 0);
+  const spans = Array.from({ length: KH * KW }, (_, tap) => tapSpan(forwardFrame(info), Math.floor(tap / KW), tap % KW));
+  const rowsOf = (span: (typeof spans)[number]) => (span ? B * (span.i1 - span.i0) * (span.j1 - span.j0) : 0);
+  const total = spans.reduce((n, span) => n + rowsOf(span), 0);
   const D = O + 8;
   const gx = allocFloat32(backend, [Math.max(1, total), C]);
   const gd = allocFloat32(backend, [Math.max(1, total), D]);
@@ -270,7 +274,7 @@ export function backpropFilterByTaps(backend: object, x: TensorInfo, dy: TensorI
     const [xBase, dBase, wBase] = [gx, gd, dw].map((t) => heapFloats(backend, t)) as [number, number, number];
     let row = 0;
     spans.forEach((s, tap) => {
-      if (s.rows === 0) return;
+      if (!s) return;
       const first = row;
       const width = s.j1 - s.j0;
       for (let b = 0; b < B; b++) {
@@ -284,7 +288,7 @@ export function backpropFilterByTaps(backend: object, x: TensorInfo, dy: TensorI
           row += width;
         }
       }
-      multiplyAdd(kernels, { a: xBase + first * C, lda: 1, aStep: C, b: dBase + first * D, ldb: D, c: wBase + tap * C * O, ldc: O, m: C, n: O, k: s.rows });
+      multiplyAdd(kernels, { a: xBase + first * C, lda: 1, aStep: C, b: dBase + first * D, ldb: D, c: wBase + tap * C * O, ldc: O, m: C, n: O, k: row - first });
     });
     kernels.finish?.();
     return dw;
