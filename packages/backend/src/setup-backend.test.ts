@@ -79,7 +79,7 @@ describe('wasm with 2 threads in Node', () => {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       timeout: 60_000,
     });
-    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { backend: string; threads: number; maxError: number; adamEqual: boolean; dwError: number; winogradError: number; deepError: number; tapsError: number; batchNormError: number };
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { backend: string; threads: number; maxError: number; adamEqual: boolean; dwError: number; winogradError: number; deepError: number; tapsError: number; batchNormError: number; maxPoolError: number };
     expect(result).toMatchObject({ backend: 'wasm', threads: 2, adamEqual: true, productsThreaded: true, winogradUsed: true });
     expect(result.maxError).toBeLessThan(1e-4);
     expect(result.dwError).toBeLessThan(1e-5);
@@ -87,5 +87,6 @@ describe('wasm with 2 threads in Node', () => {
     expect(result.deepError).toBeLessThan(1e-5);
     expect(result.tapsError).toBeLessThan(1e-5);
     expect(result.batchNormError).toBeLessThan(1e-5);
+    expect(result.maxPoolError).toBeLessThan(1e-6);
   }, 90_000);
 });

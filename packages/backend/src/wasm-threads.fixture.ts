@@ -13,6 +13,9 @@ import { conv2dOnHeap } from './kernels/conv2d-products.ts';
 import { backpropFilterByTaps, backpropInputByTaps, conv2dByTaps } from './kernels/conv2d-taps.ts';
 import { backpropInputShape, winogradConv, winogradFilterGradient, winogradShape, winogradTransforms } from './kernels/winograd.ts';
 import { backend_util } from '@tensorflow/tfjs-core';
+import { maxPoolRef } from './kernels/reference.test-utils.ts';
+import { maxPoolGradOnHeap } from './kernels/max-pool-gradient.ts';
+import { maxPoolGeometry } from './kernels/pool-resize-gradients.ts';
 
 const setup = await setupBackend({ backend: 'wasm', threads: 2 });
 const [m, k, n] = [64, 96, 80];
@@ -119,5 +122,13 @@ const batchNormError = Math.max(
   relativeError(bnDGamma!.dataSync() as Float32Array, bnRef.dGamma),
   relativeError(bnDBeta!.dataSync() as Float32Array, bnRef.dBeta),
 );
+// MaxPoolGrad large enough to split its channel groups over the threads (the ResNet stem's pool).
+const pk = { B: 2, H: 20, W: 18, C: 48, KH: 3, KW: 3, sh: 2, sw: 2, pad: 'same' as const };
+const px = randomArray(pk.B * pk.H * pk.W * pk.C, 13, [-1, 0, 0, 0, 1, 2]);
+const pOut = maxPoolRef(px, null, pk);
+const pdy = randomArray(pk.B * pOut.OH * pOut.OW * pk.C, 14);
+const pInput = tf.tensor4d(px, [pk.B, pk.H, pk.W, pk.C]);
+const pInfo = maxPoolGeometry(pInput, { filterSize: 3, strides: 2, pad: 'same' } as never);
+const maxPoolError = relativeError(readInfo(maxPoolGradOnHeap(tf.backend(), tf.tensor4d(pdy, [pk.B, pOut.OH, pOut.OW, pk.C]), pInput, pInfo)!), maxPoolRef(px, pdy, pk).dx);
 const winogradError = Math.max(relativeError(wy, conv2dRef(wx, ww, wc).y), relativeError(wdx, wref.dx), relativeError(wdw, wref.dw), ...chunked);
-console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError, deepError, tapsError, batchNormError }));
+console.log(JSON.stringify({ backend: setup.backend, threads: setup.threads, maxError, adamEqual, dwError, productsThreaded, winogradUsed, winogradError, deepError, tapsError, batchNormError, maxPoolError }));

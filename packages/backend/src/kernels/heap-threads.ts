@@ -12,6 +12,7 @@ import { TILE_ROWS, TILE_VECTORS, tileFunctions, type TileKernels } from './gemm
 import { winogradFunctions } from './winograd.ts';
 import { batchNormFunctions } from './batch-norm-functions.ts';
 import { adamFunctions } from './adam-update.ts';
+import { maxPoolGradFunctions } from './max-pool-gradient.ts';
 
 /** Integers per queued call: function index (−1: a barrier), thread (−1: split by rows), then up to ten arguments. */
 const CALL_INTS = 12;
@@ -25,8 +26,8 @@ const functionNames = (): string[] => [...TILE_ROWS.flatMap((r) => TILE_VECTORS.
 let indexByName: Map<string, number> | undefined;
 /** Each worker function's index by name. */
 const functionIndex = (): Map<string, number> => (indexByName ??= new Map(functionNames().map((n, i) => [n, i])));
-/** Functions queued whole on one thread (the Winograd transforms, the batch-norm passes, Adam's update). */
-const wholeFunctions = () => [...winogradFunctions(), ...batchNormFunctions(), ...adamFunctions()];
+/** Functions queued whole on one thread (the Winograd transforms, the batch-norm passes, Adam's update, MaxPoolGrad). */
+const wholeFunctions = () => [...winogradFunctions(), ...batchNormFunctions(), ...adamFunctions(), ...maxPoolGradFunctions()];
 
 /** What each worker runs (CommonJS, evaluated): wait for a generation, run its share of the queue, report. */
 const workerSource = (): string => `

@@ -4,6 +4,8 @@ import { fc, test } from '@fast-check/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../setup-backend.ts';
 import { stockKernel } from './register.ts';
+import { maxPoolGradOnHeap } from './max-pool-gradient.ts';
+import { maxPoolGeometry } from './pool-resize-gradients.ts';
 import { maxPoolRef, type PoolCase, randomArray, relativeError } from './reference.test-utils.ts';
 
 const poolCase = fc
@@ -11,7 +13,8 @@ const poolCase = fc
     B: fc.integer({ min: 1, max: 2 }),
     H: fc.integer({ min: 1, max: 10 }),
     W: fc.integer({ min: 1, max: 10 }),
-    C: fc.integer({ min: 1, max: 4 }),
+    // 4, 8 and 12 channels take the heap route on wasm, the others its typed-array fallback.
+    C: fc.constantFrom(1, 2, 3, 4, 8, 12),
     KH: fc.integer({ min: 1, max: 3 }),
     KW: fc.integer({ min: 1, max: 3 }),
     sh: fc.integer({ min: 1, max: 2 }),
@@ -48,6 +51,45 @@ describe.each(['wasm', 'cpu'] as const)('MaxPool and MaxPoolGrad on %s', (backen
     const got = tfjsMaxPool(k, x, dy, OH, OW);
     expect(Array.from(got.y)).toEqual(Array.from(ref.y));
     expect(relativeError(got.dx, ref.dx)).toBeLessThan(1e-6);
+  });
+});
+
+describe('MaxPoolGrad on the wasm heap', () => {
+  beforeAll(async () => {
+    await setupBackend({ backend: 'wasm', threads: 1 });
+  });
+
+  const run = (k: PoolCase, x: Float32Array, dy: Float32Array) => {
+    const { OH, OW } = maxPoolRef(new Float64Array(k.B * k.H * k.W * k.C), null, k);
+    return tf.tidy(() => {
+      const input = tf.tensor4d(x, [k.B, k.H, k.W, k.C]);
+      const info = maxPoolGeometry(input, { filterSize: [k.KH, k.KW], strides: [k.sh, k.sw], pad: k.pad } as never);
+      const out = maxPoolGradOnHeap(tf.backend(), tf.tensor4d(dy, [k.B, OH, OW, k.C]), input, info);
+      return out && (tf.engine().makeTensorFromTensorInfo(out).dataSync() as Float32Array);
+    });
+  };
+
+  it('routes each dy of the ResNet stem pool (3x3, stride 2, same) to its window\'s first maximum, on 64 channels', () => {
+    const k: PoolCase = { B: 2, H: 18, W: 22, C: 64, KH: 3, KW: 3, sh: 2, sw: 2, pad: 'same' };
+    const x = randomArray(k.B * k.H * k.W * k.C, 3, TIES);
+    const { OH, OW } = maxPoolRef(x, null, k);
+    const dy = randomArray(k.B * OH * OW * k.C, 4);
+    const got = run(k, x, dy);
+    expect(got).toBeDefined();
+    expect(relativeError(got!, maxPoolRef(x, dy, k).dx)).toBeLessThan(1e-6);
+  });
+
+  it('keeps a NaN first value as the maximum and lets NaN elsewhere lose, like the cpu backend', () => {
+    const k: PoolCase = { B: 1, H: 2, W: 2, C: 4, KH: 2, KW: 2, sh: 2, sw: 2, pad: 'valid' };
+    // Channel 0: NaN first; channel 1: NaN second (1 wins over -1 later); channels 2 and 3: all equal (first wins).
+    const x = Float32Array.of(NaN, -1, 5, 5, 0, NaN, 5, 5, 3, -1, 5, 5, 0, 1, 5, 5);
+    const got = run(k, x, Float32Array.of(1, 2, 3, 4));
+    expect(Array.from(got!)).toEqual([1, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0]);
+  });
+
+  it('declines what it does not cover (channels not a multiple of 4), where the typed-array kernel runs', () => {
+    const k: PoolCase = { B: 1, H: 4, W: 4, C: 3, KH: 2, KW: 2, sh: 2, sw: 2, pad: 'valid' };
+    expect(run(k, randomArray(48, 1), randomArray(12, 2))).toBeUndefined();
   });
 });
 

@@ -1,6 +1,7 @@
 // Registers the kernel fixes of this package with tfjs' global kernel registry (replacing the stock kernel, if any).
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dRunner, createConv2DBackpropFilter, createConv2DBackpropInput, matMulRunner } from './conv2d-gradients.ts';
+import { maxPoolGradWasm } from './max-pool-gradient.ts';
 import { maxPoolGrad, resizeBilinearGrad, resizeNearestNeighborGrad, resizeNearestNeighborGradByPooling } from './pool-resize-gradients.ts';
 import { withExplicitSamePadding } from './same-padding.ts';
 import { withProductRoute } from './conv2d-products.ts';
@@ -93,7 +94,7 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
     { kernelName: 'FusedDepthwiseConv2D', reason: SAME_PADDING, create: wrapStock('FusedDepthwiseConv2D', true) },
     { kernelName: 'Conv2DBackpropFilter', reason: 'missing in tfjs-backend-wasm 4.22', create: withConv2DAndMatMul((_conv, matMul) => createConv2DBackpropFilter(matMul)) },
     { kernelName: 'Conv2DBackpropInput', reason: 'stock kernel is ~9x slower than the forward Conv2D', create: withConv2DAndMatMul(createConv2DBackpropInput) },
-    { kernelName: 'MaxPoolGrad', reason: 'stock kernel is wrong for windows of values <= 0 and ties', create: () => maxPoolGrad },
+    { kernelName: 'MaxPoolGrad', reason: 'stock kernel is wrong for windows of values <= 0 and ties', create: () => maxPoolGradWasm },
     {
       kernelName: 'ResizeNearestNeighborGrad',
       reason: 'stock kernel ignores halfPixelCenters',
