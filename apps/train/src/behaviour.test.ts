@@ -2,7 +2,7 @@
 // PyTorch's), the time-budget planner and which epoch is kept as the best model.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
+import { anchorSchedule, learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
 import { accumulateGradients } from './accumulate.ts';
 import { budgetPlan, replanHook } from './budget.ts';
 import { isImprovement } from './validation.ts';
@@ -85,6 +85,38 @@ describe('learning-rate schedules', () => {
   it('constant stays put', () => {
     expect([0, 7, 20].map((s) => learningRate(options('constant'), s, {}))).toEqual([0.01, 0.01, 0.01]);
   });
+
+  it.each(['cosine', 'one-cycle'] as const)('%s goes on without a jump when re-plans change the total steps, and ends at the new total', (name) => {
+    // Planned 100 steps; re-planned to 140 after step 20 and to 120 after step 70, as the trainer does it.
+    const plan = { ...options(name), totalSteps: 100 };
+    let state: Record<string, number> = {};
+    const rates: number[] = [];
+    for (let step = 0; step <= 120; step++) {
+      const total = step < 20 ? 100 : step < 70 ? 140 : 120;
+      if (total !== plan.totalSteps) {
+        const before = learningRate(plan, step, state);
+        state = anchorSchedule(plan, step, state);
+        plan.totalSteps = total;
+        // The re-plan step keeps the rate the plan before it gave.
+        expect(learningRate(plan, step, state), `step ${step}`).toBe(before);
+      }
+      rates.push(learningRate(plan, step, state));
+    }
+    // No step changes the rate more than the steepest step of the 100-step schedule without a re-plan.
+    const plain = Array.from({ length: 101 }, (_, s) => learningRate(options(name), s, {})).map((v, s, a) => (s === 0 ? 0 : Math.abs(v - a[s - 1]!)));
+    const steepest = Math.max(...plain);
+    rates.forEach((v, s) => {
+      if (s > 0) expect(Math.abs(v - rates[s - 1]!), `step ${s}`).toBeLessThanOrEqual(steepest * (1 + 1e-9));
+    });
+    const end = name === 'cosine' ? 0.01 / 100 : 0.01 / 1e4;
+    expect(rates[120]).toBeCloseTo(end, 15);
+    expect(rates[119]!).toBeGreaterThan(end);
+    expect(state).toMatchObject({ anchorStep: 70 });
+  });
+
+  it('the plateau keeps a re-plan anchor in its state', () => {
+    expect(plateauStep(options('plateau'), { anchorStep: 30, anchorProgress: 0.25 }, 1)).toEqual({ anchorStep: 30, anchorProgress: 0.25, lr: 0.01, best: 1, bad: 0 });
+  });
 });
 
 describe('the time-budget planner', () => {
@@ -117,7 +149,7 @@ describe('the time-budget planner', () => {
     const stepSeconds = 0.9;
     const elapsed = 100;
     const done = 40;
-    const { steps } = budgetPlan(config, counts, sizes, stepSeconds, elapsed, done);
+    const { steps } = budgetPlan(config, counts, sizes, stepSeconds, elapsed, { epoch: 0, stepInEpoch: done });
     const forward = 0.35 * stepSeconds * ((32 * 224) / (32 * 96));
     const perEpochEval = 4 * forward + 8 * 0.4 * stepSeconds + 2;
     const final = (4 + 2 * 4) * forward;
@@ -125,18 +157,52 @@ describe('the time-budget planner', () => {
     expect(spent(steps)).toBeLessThanOrEqual(9 * 60);
     expect(spent(steps + 1)).toBeGreaterThan(9 * 60);
     // A budget already spent keeps the epoch that is running from ending before the steps it has taken.
-    expect(budgetPlan(config, counts, sizes, stepSeconds, 9 * 60, done).steps).toBe(done + 1);
+    expect(budgetPlan(config, counts, sizes, stepSeconds, 9 * 60, { epoch: 0, stepInEpoch: done }).steps).toBe(done + 1);
   });
 
-  it('re-plans after a tenth of the planned steps or before the first epoch ends, or not at all', () => {
-    const hook = replanHook(config, counts, sizes, { epochs: 4, steps: 170 });
-    expect(hook).toMatchObject({ atStep: 68, timeFrom: 5 });
-    expect(replanHook({ ...config, epochs: 1 }, counts, sizes, { epochs: 1, steps: 823 })?.atStep).toBe(82);
+  it('a later re-plan plans the running epoch and the later ones, and reserves only the validations still ahead', () => {
+    // In epoch 2 of 4, 30 steps into it, 200 s gone, steps of 0.45 s. Forward pass 0.35 x 0.45 x 224 / 96 = 0.3675 s; an
+    // epoch's end 4 x 0.3675 + 8 x 0.4 x 0.45 + 2 = 4.91 s; final predictions 12 x 0.3675 = 4.41 s. Left: 540 - 200 - 4.41
+    // - 25 = 310.59 s, less 3 epoch ends = 295.86 s = 657 steps: 229 per epoch (199 more in this one, 2 x 229 after it).
+    expect(budgetPlan(config, counts, sizes, 0.45, 200, { epoch: 1, stepInEpoch: 30 })).toEqual({ epochs: 4, steps: 229 });
+    // Counted from epoch 1 instead, a fourth validation would be reserved and 687 + 30 steps shared by 4 epochs.
+    expect(budgetPlan(config, counts, sizes, 0.45, 200, { epoch: 0, stepInEpoch: 30 }).steps).toBe(Math.floor((30 + Math.floor((310.59 - 4 * 4.91) / 0.45)) / 4));
+    // In the last epoch the steps left are all its own; a spent budget still ends it after one more step.
+    expect(budgetPlan(config, counts, sizes, 0.45, 400, { epoch: 3, stepInEpoch: 100 })).toEqual({ epochs: 4, steps: 100 + Math.floor((540 - 400 - 4.41 - 25 - 4.91) / 0.45) });
+    expect(budgetPlan(config, counts, sizes, 0.45, 9 * 60, { epoch: 3, stepInEpoch: 100 }).steps).toBe(101);
+  });
+
+  it('re-plans after a tenth of the planned steps or before the first epoch ends, then at 35% and 65% of the plan as it stands', () => {
+    const hook = replanHook(config, counts, sizes, { epochs: 4, steps: 170 })!;
+    expect(hook.timeFrom).toBe(5);
+    expect(hook.at(0, 680, 0)).toBe(68);
+    expect(replanHook({ ...config, epochs: 1 }, counts, sizes, { epochs: 1, steps: 823 })?.at(0, 823, 0)).toBe(82);
     // Fifteen steps are the least it times and plans from; a first epoch of 15 steps or fewer is not re-planned.
-    expect(replanHook(config, counts, sizes, { epochs: 4, steps: 16 })?.atStep).toBe(15);
+    expect(replanHook(config, counts, sizes, { epochs: 4, steps: 16 })?.at(0, 64, 0)).toBe(15);
     expect(replanHook(config, counts, sizes, { epochs: 4, steps: 15 })).toBeUndefined();
     // Many short epochs: before the first one ends.
-    expect(replanHook({ ...config, epochs: 20 }, counts, sizes, { epochs: 20, steps: 30 })?.atStep).toBe(29);
+    expect(replanHook({ ...config, epochs: 20 }, counts, sizes, { epochs: 20, steps: 30 })?.at(0, 600, 0)).toBe(29);
+    // Later re-plans: at a share of the total the last re-plan left, 10 steps after it at the earliest, and only while a
+    // quarter of the plan (and 10 steps) is still ahead; two of them.
+    expect(hook.at(1, 832, 68)).toBe(291);
+    expect(hook.at(2, 800, 291)).toBe(520);
+    expect(hook.at(3, 800, 520)).toBeUndefined();
+    expect(hook.at(1, 100, 30)).toBe(40);
+    expect(hook.at(1, 100, 70)).toBeUndefined();
+    expect(hook.at(2, 60, 21)).toBe(39);
+    expect(hook.at(2, 40, 25)).toBeUndefined();
+  });
+
+  it('the re-plan hook plans from the time of an optimizer step: accumulated batches count once', () => {
+    const accumulated = { ...config, accumulate: 2 };
+    const hook = replanHook(accumulated, counts, sizes, { epochs: 4, steps: 170 })!;
+    const progress = { epoch: 1, stepInEpoch: 30 };
+    // The hook reads the clock: its plan lies between the plans for the times before and after the call.
+    const early = budgetPlan(accumulated, counts, sizes, 0.45, performance.now() / 1000, progress).steps;
+    const steps = hook.plan(0.9, progress);
+    const late = budgetPlan(accumulated, counts, sizes, 0.45, performance.now() / 1000, progress).steps;
+    expect(steps).toBeLessThanOrEqual(early);
+    expect(steps).toBeGreaterThanOrEqual(late);
   });
 });
 

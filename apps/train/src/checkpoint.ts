@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
+import type { Replan } from './budget.ts';
 import { AppError } from './errors.ts';
 import { faultPointSync } from './fault.ts';
 import { writeDirAtomic } from './run-dir.ts';
@@ -29,7 +30,16 @@ export interface TrainState {
   lr: number;
   /** Random state: everything random derives from (seed, epoch, step), so this is the whole state. */
   rng: { seed: number; epoch: number; step: number };
+  /** The schedule's state: the plateau's learning rate and counters, and the anchor of the last re-plan (`anchorSchedule`). */
   schedule: Record<string, number>;
+  /**
+   * The steps of each epoch when a time budget plans them again during the run: the finished epochs as they were trained,
+   * the current and later ones as last planned (their sum is the schedule's total). Absent: every epoch runs the config's
+   * steps per epoch. Epochs past its end (a resume with more `--epochs`) run the config's.
+   */
+  epochSteps?: number[];
+  /** The time budget's re-plans so far, in order. */
+  replans?: Replan[];
   best: { value: number; epoch: number; loss?: number } | null;
   history: EpochRecord[];
   /** Sum of step losses so far in the current epoch (the epoch's mean train loss survives a resume). */

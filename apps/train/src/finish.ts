@@ -146,7 +146,7 @@ export interface RunMetrics {
     trainSeconds: number;
     predictImagesPerSecond?: number;
     totalSeconds?: number;
-    /** `start`: the budget's measured step and plan, and the machine's 1-minute load average at the start and the end. */
+    /** `start`: the budget's measured step, plan and re-plans, and the machine's 1-minute load average at the start and the end. */
     budget?: TrainingPlan;
     loadAverage?: { start: number; end: number };
     cpu?: string;

@@ -15,15 +15,15 @@ import { objective } from './head.ts';
 import type { Progress } from './progress.ts';
 import { appendJsonLine, resolveAtomicDir, type RunPaths } from './run-dir.ts';
 import { truncateLog } from './run-log.ts';
-import { learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
+import { anchorSchedule, learningRate, plateauStep, type ScheduleOptions } from './schedule.ts';
 import { isImprovement, recalibrationBatches, validate } from './validation.ts';
 
 /** What a finished (or stopped) training returns. */
 export interface TrainResult {
   state: TrainState;
   stopped: 'finished' | 'interrupted';
-  /** The steps per epoch planned again from the run's own steps (a time budget), when they were. */
-  replanned?: Replan;
+  /** The steps per epoch planned again from the run's own steps (a time budget), in order, when they were. */
+  replans?: Replan[];
 }
 
 /** Options of {@link runTraining}. */
@@ -37,7 +37,11 @@ export interface TrainOptions {
   stop: { requested: boolean };
   /** Stops after this many optimizer steps in this process (tests: a deterministic interruption). */
   stopAfterSteps?: number | undefined;
-  /** A time budget's second plan: after `atStep` steps the steps per epoch become what it returns for the timed steps. */
+  /**
+   * A time budget's re-plans: after each of its steps the current epoch and the later ones get the steps it returns for the
+   * timed steps, and the schedule spans the new total from where it was. A resumed run goes on with the re-plans its
+   * checkpoint has not had yet; without a hook it keeps the epoch lengths its checkpoint holds.
+   */
   replan?: ReplanHook | undefined;
 }
 
@@ -105,12 +109,17 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     truncateLog(paths.log, state);
     progress.log(`Resuming from epoch ${state.epoch + 1}, step ${state.stepInEpoch} (global step ${state.step}).`);
   }
-  let perEpoch = stepsPerEpoch(config, data.train.length);
-  let totalSteps = perEpoch * config.epochs;
+  const baseSteps = stepsPerEpoch(config, data.train.length);
+  const hook = options.replan;
+  // A run that plans again keeps each epoch's length in its state: a re-plan changes the current epoch and the later ones,
+  // and a resume trains the lengths its checkpoint holds.
+  if (hook !== undefined && state.epochSteps === undefined) state.epochSteps = Array.from({ length: config.epochs }, () => baseSteps);
+  const epochLength = (epoch: number) => state.epochSteps?.[epoch] ?? baseSteps;
+  const plannedTotal = () => Array.from({ length: config.epochs }, (_, e) => epochLength(e)).reduce((a, b) => a + b, 0);
   const schedule: ScheduleOptions = {
     name: config.schedule,
     lr: config.lr,
-    totalSteps,
+    totalSteps: plannedTotal(),
     patience: config.patience,
     factor: config.factor,
   };
@@ -118,10 +127,27 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const imagesPerStep = config.batchSize * config.accumulate;
   const startedAt = performance.now();
   let stepsThisProcess = 0;
-  // The re-plan times whole steps of this process (loading, logging and checkpoints included) from replan.timeFrom on.
-  const replan = options.replan !== undefined && state.step === 0 ? options.replan : undefined;
-  let timedFrom: number | undefined;
-  let replanned: Replan | undefined;
+  // The re-plans time the step loop of this process only: loading, the step, logging and the checkpoints inside the loop,
+  // not the end of an epoch (batch-norm recalibration, validation, the best model), which budgetPlan reserves apart.
+  // `loop` adds up the loop's time and steps; a re-plan takes what was added since its window opened: after step
+  // `hook.timeFrom` for the first, at the re-plan before for a later one (or when this process started, if later).
+  const loop = { seconds: 0, steps: 0 };
+  let window: { seconds: number; steps: number } | undefined;
+  let windowStart = 0;
+  let nextReplan: number | undefined;
+  if (hook !== undefined) {
+    const last = state.replans?.at(-1);
+    windowStart = last?.afterSteps ?? hook.timeFrom;
+    nextReplan = hook.at(state.replans?.length ?? 0, schedule.totalSteps, last?.afterSteps ?? 0);
+    if (state.step >= windowStart) window = { ...loop };
+  }
+  let mark = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    loop.seconds += (now - mark) / 1000;
+    mark = now;
+  };
+  const replanned = () => (state.replans !== undefined && state.replans.length > 0 ? { replans: state.replans } : {});
   const checkpoint = async () => {
     try {
       await saveCheckpoint(paths.checkpoint, model, optimizer, identity, state);
@@ -137,12 +163,13 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       const epoch = state.epoch;
       const order = epochOrder(data.train.length, config.seed, epoch);
       const epochStart = performance.now();
-      while (state.stepInEpoch < perEpoch) {
+      while (state.stepInEpoch < epochLength(epoch)) {
         if (stop.requested || (options.stopAfterSteps !== undefined && stepsThisProcess >= options.stopAfterSteps)) {
           await checkpoint();
           progress.done();
-          return { state, stopped: 'interrupted', ...(replanned ? { replanned } : {}) };
+          return { state, stopped: 'interrupted', ...replanned() };
         }
+        mark = performance.now();
         const lr = learningRate(schedule, state.step, state.schedule);
         (optimizer as unknown as { learningRate: number }).learningRate = lr;
         const t0 = performance.now();
@@ -178,32 +205,45 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         stepsThisProcess += 1;
         const elapsed = (performance.now() - startedAt) / 1000;
         const stepSeconds = (performance.now() - t0) / 1000;
-        const remaining = totalSteps - state.step;
+        const remaining = schedule.totalSteps - state.step;
         progress.step({
           epoch,
           epochs: config.epochs,
           step: state.stepInEpoch,
-          steps: perEpoch,
+          steps: epochLength(epoch),
           loss: stepLoss,
           imagesPerSecond: imagesPerStep / stepSeconds,
           eta: (elapsed / stepsThisProcess) * remaining,
         });
         appendJsonLine(paths.log, { type: 'step', epoch: epoch + 1, step: state.step, loss: stepLoss, lr, seconds: stepSeconds });
-        if (state.step % config.checkpointEvery === 0) await checkpoint();
-        if (replan !== undefined && state.step === replan.timeFrom) timedFrom = performance.now();
-        if (replan !== undefined && timedFrom !== undefined && state.step === replan.atStep) {
-          const seconds = (performance.now() - timedFrom) / 1000 / (replan.atStep - replan.timeFrom);
-          const steps = replan.plan(seconds, state.step);
+        lap();
+        loop.steps += 1;
+        if (hook !== undefined && window === undefined && state.step === windowStart) window = { ...loop };
+        // Before the step's checkpoint, so that the checkpoint holds the new plan.
+        if (hook !== undefined && window !== undefined && state.step === nextReplan) {
+          const timedSteps = loop.steps - window.steps;
+          const seconds = (loop.seconds - window.seconds) / timedSteps;
+          const before = epochLength(epoch);
+          const steps = Math.max(state.stepInEpoch + 1, hook.plan(seconds, { epoch, stepInEpoch: state.stepInEpoch }));
+          // The schedule keeps its progress at this step and reaches its end at the new total (no jump in the rate).
+          state.schedule = anchorSchedule(schedule, state.step, state.schedule);
+          state.epochSteps = Array.from({ length: config.epochs }, (_, e) => (e < epoch ? epochLength(e) : steps));
+          schedule.totalSteps = plannedTotal();
+          state.replans = [
+            ...(state.replans ?? []),
+            { afterSteps: state.step, epoch: epoch + 1, timedSteps, stepSeconds: seconds, steps, totalSteps: schedule.totalSteps },
+          ];
+          const which = epoch + 1 === config.epochs ? `epoch ${epoch + 1} runs` : `epochs ${epoch + 1}-${config.epochs} run`;
           progress.log(
-            `Budget: the last ${replan.atStep - replan.timeFrom} steps took ${seconds.toFixed(2)} s each, ` +
-              `so the epoch(s) run ${steps} steps instead of ${perEpoch}.`,
+            `Budget: the last ${timedSteps} steps took ${seconds.toFixed(2)} s each, ` +
+              `so ${which} ${steps} steps instead of ${before} (${schedule.totalSteps} steps in all).`,
           );
-          replanned = { afterSteps: state.step, stepSeconds: seconds, steps };
-          perEpoch = steps;
-          totalSteps = perEpoch * config.epochs;
-          schedule.totalSteps = totalSteps;
+          window = { ...loop };
+          nextReplan = hook.at(state.replans.length, schedule.totalSteps, state.step);
         }
+        if (state.step % config.checkpointEvery === 0) await checkpoint();
         await faultPoint('after-step', state.step);
+        lap();
       }
 
       // End of epoch: recalibrate batch norm, validate, keep the best model, update the schedule, checkpoint.
@@ -214,7 +254,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       const record: EpochRecord = {
         epoch: epoch + 1,
         step: state.step,
-        trainLoss: mutable.epochLossSum / perEpoch,
+        trainLoss: mutable.epochLossSum / epochLength(epoch),
         valLoss: v.loss,
         valDice: v.dice.mean,
         valDicePerClass: v.dice.perClass,
@@ -246,5 +286,5 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     optimizer.dispose();
     model.dispose();
   }
-  return { state, stopped: 'finished', ...(replanned ? { replanned } : {}) };
+  return { state, stopped: 'finished', ...replanned() };
 }

@@ -113,11 +113,12 @@ export async function trainRun(
       config = { ...config, epochs: plan.epochs, steps: plan.steps };
       budget = { ...plan, budgetMinutes };
       const hook = replanHook({ ...config, budgetMinutes }, counts, sizes, plan);
-      // The second plan goes into config.json at once, so a resumed run trains the steps it settled on.
+      // Each new plan's steps per epoch go into config.json at once: the checkpoint holds every epoch's length, and epochs
+      // that a resume adds with --epochs run the latest plan's steps.
       replan = hook && {
         ...hook,
-        plan: (stepSeconds, stepsDone) => {
-          const steps = hook.plan(stepSeconds, stepsDone);
+        plan: (stepSeconds, progress) => {
+          const steps = hook.plan(stepSeconds, progress);
           config = { ...config, steps };
           writeJson(paths.config, config);
           return steps;
@@ -150,7 +151,7 @@ export async function trainRun(
   } finally {
     process.off('SIGINT', onSigint);
   }
-  if (budget && result.replanned) budget = { ...budget, replanned: result.replanned };
+  if (budget && result.replans) budget = { ...budget, replans: result.replans };
   if (result.stopped === 'interrupted') {
     progress.log(`Checkpoint saved at epoch ${result.state.epoch + 1}, step ${result.state.stepInEpoch}. Continue with: train --resume ${paths.root}`);
     return { exitCode: stop.requested ? 130 : 0, dataDir, ...(budget ? { plan: budget } : {}) };
