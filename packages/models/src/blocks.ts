@@ -3,6 +3,7 @@
 import { initializers, layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { deriveSeed } from './seed.ts';
 import { batchNormalization } from './batch-norm.ts';
+import { conv2d } from './conv-layer.ts';
 
 /** Which PyTorch initialisation a layer gets. */
 export type Init = 'encoder' | 'decoder' | 'head';
@@ -36,7 +37,7 @@ export interface ConvOptions {
 /** A `Conv2D` layer named `name` (PyTorch `nn.Conv2d`; no bias unless `useBias`). */
 export function conv(x: SymbolicTensor, name: string, filters: number, kernelSize: number, o: ConvOptions): SymbolicTensor {
   return apply(
-    layers.conv2d({
+    conv2d({
       name,
       filters,
       kernelSize,

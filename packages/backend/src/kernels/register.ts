@@ -10,7 +10,7 @@ import { keepingGradient, registerGradientFixes } from './batch-norm-gradient.ts
 import { webgpuMaxPoolGrad, webgpuResizeBilinearGrad, webgpuResizeNearestNeighborGrad } from './webgpu-gradients.ts';
 import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
 import { sharingData } from './identity.ts';
-import { slicingOnHeap, splittingOnHeap } from './slice.ts';
+import { paddingOnHeap, slicingOnHeap, splittingOnHeap } from './slice.ts';
 import { BROADCAST_ROWS, broadcastRows } from './mean-gradient.ts';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormTraining, batchNormTrainingGrad } from './batch-norm-training.ts';
 
@@ -63,11 +63,12 @@ function withSharedData(kernelName: 'Identity' | 'Cast') {
   };
 }
 
-function withHeapSlices(kernelName: 'Slice' | 'SplitV') {
+function withHeapSlices(kernelName: 'Slice' | 'SplitV' | 'PadV2') {
   return (backendName: string): tf.KernelFunc | undefined => {
     const original = stockKernel(kernelName, backendName) ?? tf.getKernel(kernelName, backendName);
     if (!original) return undefined;
-    return kernelName === 'Slice' ? slicingOnHeap(original.kernelFunc) : splittingOnHeap(original.kernelFunc);
+    const wrap = { Slice: slicingOnHeap, SplitV: splittingOnHeap, PadV2: paddingOnHeap }[kernelName];
+    return wrap(original.kernelFunc);
   };
 }
 
@@ -112,6 +113,7 @@ export const KERNEL_FIXES: Readonly<Record<string, readonly KernelFix[]>> = {
     { kernelName: 'Cast', reason: 'copies the whole tensor when the dtype does not change', create: withSharedData('Cast') },
     { kernelName: 'Slice', reason: 'copies the whole input out of the heap first', create: withHeapSlices('Slice') },
     { kernelName: 'SplitV', reason: 'copies the whole input out of the heap once per part (concat gradients)', create: withHeapSlices('SplitV') },
+    { kernelName: 'PadV2', reason: 'slower than row copies (the explicit padding of strided convolutions and pools)', create: withHeapSlices('PadV2') },
     BROADCAST,
     ADAM,
     ...BN_TRAINING,

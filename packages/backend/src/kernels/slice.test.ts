@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers'; // registers tfjs' gradient functions (the pad's gradient)
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { setupBackend } from '../setup-backend.ts';
@@ -42,6 +43,36 @@ describe('Slice and SplitV on the wasm heap', () => {
 
   it('is registered on wasm', async () => {
     const { kernelsRegistered } = await setupBackend({ backend: 'wasm', threads: 1 });
-    expect(kernelsRegistered).toEqual(expect.arrayContaining(['Slice', 'SplitV']));
+    expect(kernelsRegistered).toEqual(expect.arrayContaining(['Slice', 'SplitV', 'PadV2']));
+  });
+});
+
+const padCase = fc.record({
+  shape: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 })),
+  rows: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
+  cols: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
+});
+
+describe('PadV2 on the wasm heap', () => {
+  test.prop([padCase], { numRuns: 60 })('zero padding of rows and columns equals the cpu backend, with its gradient', async (k) => {
+    const values = randomArray(k.shape.reduce((a, d) => a * d, 1), 5);
+    const paddings: [number, number][] = [[0, 0], k.rows, k.cols, [0, 0]];
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(values, k.shape);
+        const y = tf.pad(x, paddings);
+        const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.pad(a, paddings), tf.reshape(tf.range(0, y.size), y.shape))))(x);
+        return [y.arraySync(), dx.arraySync()];
+      });
+    const [cpu, wasm] = await onBoth(run);
+    expect(wasm).toEqual(cpu);
+  });
+
+  it('leaves other paddings (batch or channel axes, a non-zero value) to the stock kernel, with the same results', async () => {
+    const values = randomArray(2 * 3 * 4 * 5, 6);
+    for (const [paddings, value] of [[[[1, 0], [0, 0], [0, 0], [0, 0]], 0], [[[0, 0], [1, 1], [1, 1], [0, 2]], 0], [[[0, 0], [1, 1], [1, 1], [0, 0]], 2.5]] as const) {
+      const [cpu, wasm] = await onBoth(() => tf.tidy(() => tf.pad(tf.tensor4d(values, [2, 3, 4, 5]), paddings as unknown as [number, number][], value).arraySync()));
+      expect(wasm).toEqual(cpu);
+    }
   });
 });

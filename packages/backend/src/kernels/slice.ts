@@ -1,8 +1,10 @@
-// Slice and SplitV on tfjs-backend-wasm without copying the input. tfjs-backend-wasm 4.22's Slice reads the whole input
+// Slice, SplitV and PadV2 on tfjs-backend-wasm without copying the input. tfjs-backend-wasm 4.22's Slice reads the whole input
 // out of the heap (`readSync`: a copy) before copying the slice, and SplitV runs that Slice once per part: the gradient of
 // a decoder's channel concat copied its 16 MB input twice over to split it in two (~23 ms a UNet-ResNet18 training step
 // at 2x128x256). Here the slice is copied from the heap in place, as runs of consecutive values: by `copy_rows`
-// (memory.copy per run, a call per row of runs) where the heap module is there, else by typed-array copies.
+// (memory.copy per run, a call per row of runs) where the heap module is there, else by typed-array copies. Zero padding
+// of the rows and columns of NHWC images (the explicit padding of strided convolutions and of the max pool, PyTorch's
+// symmetric `padding`) is one `copy_rows` call per image, which writes the zeros and copies the rows.
 import { backend_util, slice_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { heapOffset } from './wasm-heap-module.ts';
 import { winogradTransforms } from './winograd.ts';
@@ -80,5 +82,39 @@ export function splittingOnHeap(stock: KernelFunc): KernelFunc {
       begin[a]! += part;
       return out;
     });
+  };
+}
+
+/**
+ * `PadV2` of a float32 NHWC tensor by zeros on its rows and columns only, on the heap: for each image the top rows, each
+ * row's left zeros, the row itself and its right zeros, then the bottom rows, written by `copy_rows`. Undefined for any
+ * other padding (the caller runs the stock kernel).
+ */
+export function padImagesOnHeap(backend: object, x: TensorInfo, paddings: readonly (readonly [number, number])[], value: number): TensorInfo | undefined {
+  if (x.dtype !== 'float32' || x.shape.length !== 4 || value !== 0 || !onHeap(backend)) return undefined;
+  const [[b0, b1], [top, bottom], [left, right], [c0, c1]] = paddings as [[number, number], [number, number], [number, number], [number, number]];
+  if (b0 !== 0 || b1 !== 0 || c0 !== 0 || c1 !== 0 || Math.min(top, bottom, left, right) < 0) return undefined;
+  const copyRows = winogradTransforms(backend)?.copy_rows;
+  if (!copyRows) return undefined;
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  const [OH, OW] = [H + top + bottom, W + left + right];
+  const out = backend.makeOutput([B, OH, OW, C], 'float32');
+  if (B * OH * OW * C === 0) return out;
+  const [x0, o0] = [heapOffset(backend, x), heapOffset(backend, out)];
+  const [inRow, outRow] = [4 * W * C, 4 * OW * C];
+  for (let b = 0; b < B; b++) {
+    const image = o0 + b * OH * outRow;
+    if (top > 0) copyRows(0, 0, image, outRow, top, outRow, 0, 0);
+    if (H > 0) copyRows(x0 + b * H * inRow, inRow, image + top * outRow, outRow, H, 4 * left * C, inRow, 4 * right * C);
+    if (bottom > 0) copyRows(0, 0, image + (top + H) * outRow, outRow, bottom, outRow, 0, 0);
+  }
+  return out;
+}
+
+/** Wraps the backend's `PadV2`: zero padding of NHWC rows and columns on the heap, anything else to `stock`. */
+export function paddingOnHeap(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const { paddings, constantValue } = args.attrs as unknown as { paddings: [number, number][]; constantValue: number };
+    return padImagesOnHeap(args.backend, args.inputs['x']!, paddings, constantValue) ?? stock(args);
   };
 }
