@@ -1,16 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { layers, loadLayersModel, model as functionalModel, input as symbolicInput, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { layers, model as functionalModel, input as symbolicInput, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { BATCH_NORM_TRAINING_KERNEL, batchNormalization, recalibrateBatchNorm } from './batch-norm.ts';
-import { createMemoryIOHandler } from './memory-io.ts';
+import { maxAbsDiff, savedAndLoadedDiff } from '../test/layer-twins.ts';
 import { createModel } from './create-model.ts';
 import { isModelsError } from './errors.ts';
 
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
 const maxAbs = (a: ArrayLike<number>) => maxAbsDiff(a, new Float64Array(a.length));
 
 describe('recalibrateBatchNorm', () => {
@@ -138,12 +133,7 @@ describe('batchNormalization (training through SteelBatchNormTraining)', () => {
     const x = tf.randomUniform([2, 6, 7, 8], -2, 4, 'float32', 5);
     try {
       expect(ours.getLayer('bn').getClassName()).toBe('BatchNormalization');
-      const memory = createMemoryIOHandler();
-      await ours.save(memory);
-      const loaded = await loadLayersModel(memory);
-      const [a, b] = tf.tidy(() => [ours.predict(x), loaded.predict(x)].map((t) => (t as tf.Tensor).dataSync()));
-      expect(maxAbsDiff(a!, b!)).toBe(0);
-      loaded.dispose();
+      expect(await savedAndLoadedDiff(ours, x)).toBe(0);
     } finally {
       x.dispose();
       ours.dispose();

@@ -1,15 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { layers, loadLayersModel, model as functionalModel, input as symbolicInput, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { layers, model as functionalModel, input as symbolicInput, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
+import { maxAbsDiff, savedAndLoadedDiff } from '../test/layer-twins.ts';
 import { conv2d } from './conv-layer.ts';
-import { createMemoryIOHandler } from './memory-io.ts';
 import { createModel } from './create-model.ts';
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
 
 describe('conv2d (Conv2D whose gradient skips an unneeded input gradient)', () => {
   /** The same weights in our layer and in tfjs-layers' own, each in a one-layer model on [9, 10, 5] images. */
@@ -55,14 +49,9 @@ describe('conv2d (Conv2D whose gradient skips an unneeded input gradient)', () =
     const { ours, stock } = twins({ kernelSize: 3, strides: 2, padding: 'valid', useBias: false });
     stock.dispose();
     const x = tf.randomUniform([2, 9, 10, 5], -1, 1, 'float32', 3);
-    const memory = createMemoryIOHandler();
     try {
       expect(ours.getLayer('conv').getClassName()).toBe('Conv2D');
-      await ours.save(memory);
-      const loaded = await loadLayersModel(memory);
-      const [a, b] = tf.tidy(() => [ours.predict(x), loaded.predict(x)].map((t) => (t as tf.Tensor).dataSync()));
-      expect(maxAbsDiff(a!, b!)).toBe(0);
-      loaded.dispose();
+      expect(await savedAndLoadedDiff(ours, x)).toBe(0);
     } finally {
       x.dispose();
       ours.dispose();
