@@ -260,7 +260,8 @@ export function backpropFilterByTaps(backend: object, x: TensorInfo, dy: TensorI
   const kernels = O % 4 === 0 && tapRouteFits(info) ? heapKernels(backend) : undefined;
   if (!kernels) return undefined;
   // The tap's valid pixels, per image and output row: columns [j0, j1) of row i read input row i + dh, columns + dw.
-  const spans = Array.from({ length: KH * KW }, (_, tap) => tapSpan(forwardFrame(info), Math.floor(tap / KW), tap % KW));
+  const frame = forwardFrame(info);
+  const spans = Array.from({ length: KH * KW }, (_, tap) => tapSpan(frame, Math.floor(tap / KW), tap % KW));
   const rowsOf = (span: (typeof spans)[number]) => (span ? B * (span.i1 - span.i0) * (span.j1 - span.j0) : 0);
   const total = spans.reduce((n, span) => n + rowsOf(span), 0);
   const D = O + 8;

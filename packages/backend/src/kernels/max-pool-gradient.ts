@@ -13,12 +13,11 @@ import { tileKernels, threadShare } from './gemm.ts';
 import { threadedTiles } from './heap-threads.ts';
 import { maxPoolGeometry, maxPoolGrad } from './pool-resize-gradients.ts';
 import { allocFloat32, float32View } from './tensor-data.ts';
-import { functionCode, functionType, heapMemory, heapOffset, i32c, instantiateOnHeap, load, local, setLocal, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
+import { functionCode, functionType, heapMemory, heapOffset, i32Add, i32c, instantiateOnHeap, load, local, setLocal, uleb, type AssembledFunction, type Code } from './wasm-heap-module.ts';
 
 const I32 = 0x7f;
 const V128 = 0x7b;
 const simd = (op: number, ...immediates: number[]): Code => [0xfd, ...uleb(op), ...immediates];
-const add = (a: Code, b: Code): Code => [...a, ...b, 0x6a];
 const sub = (a: Code, b: Code): Code => [...a, ...b, 0x6b];
 const mul = (a: Code, b: Code): Code => [...a, ...b, 0x6c];
 const and = (a: Code, b: Code): Code => [...a, ...b, 0x71];
@@ -32,7 +31,7 @@ const forCount = (counter: number, limit: Code, body: Code): Code => [
   0x02, 0x40, 0x03, 0x40,
   ...local(counter), ...limit, 0x4e, 0x0d, 1, // br_if out (counter >= limit)
   ...body,
-  ...setLocal(counter, add(local(counter), i32c(1))),
+  ...setLocal(counter, i32Add(local(counter), i32c(1))),
   0x0c, 0, 0x0b, 0x0b,
 ];
 /** `if (a < b) body`, signed. */
@@ -52,40 +51,40 @@ function maxPoolGradFunction(): AssembledFunction {
     ...setLocal(above, [...local(v), ...local(best), ...simd(0x44)]), // f32x4.gt
     ...setLocal(best, [...local(v), ...local(best), ...local(above), ...simd(0x52)]), // v128.bitselect
     ...setLocal(where, [...addresses(local(p)), ...local(where), ...local(above), ...simd(0x52)]),
-    ...setLocal(p, add(local(p), local(pixel))),
+    ...setLocal(p, i32Add(local(p), local(pixel))),
   ];
   // dx[where[k]] += dy[k] for the 4 lanes (4 channels: 4 different addresses).
   const scatter: Code = [0, 1, 2, 3].flatMap((k) => {
-    const address = add([...local(where), ...simd(0x1b, k)], local(delta));
+    const address = i32Add([...local(where), ...simd(0x1b, k)], local(delta));
     return [...address, ...address, 0x2a, 2, 0, ...local(d), ...simd(0x1f, k), 0x92, 0x38, 2, 0];
   });
   const group: Code = [
-    ...setLocal(p, add(local(start), mul(local(g), i32c(16)))),
+    ...setLocal(p, i32Add(local(start), mul(local(g), i32c(16)))),
     ...setLocal(best, load(local(p))),
     ...setLocal(where, addresses(local(p))),
     ...setLocal(row, local(p)),
     ...forCount(h, sub(local(h1), local(h0)), [
       ...setLocal(p, local(row)),
       ...forCount(w, sub(local(w1), local(w0)), position),
-      ...setLocal(row, add(local(row), local(rowBytes))),
+      ...setLocal(row, i32Add(local(row), local(rowBytes))),
     ]),
-    ...setLocal(d, load(add(add(local(dyRow), mul(local(j), local(pixel))), mul(local(g), i32c(16))))),
+    ...setLocal(d, load(i32Add(i32Add(local(dyRow), mul(local(j), local(pixel))), mul(local(g), i32c(16))))),
     ...scatter,
   ];
   const column: Code = [
     ...setLocal(w0, sub(mul(local(j), field(colsGeometry, 0)), field(colsGeometry, 1))),
-    ...setLocal(w1, min(add(local(w0), field(colsGeometry, 2)), W)),
+    ...setLocal(w1, min(i32Add(local(w0), field(colsGeometry, 2)), W)),
     ...setLocal(w0, max(local(w0), i32c(0))),
     ...ifLess(local(w0), local(w1), [
-      ...setLocal(start, add(add(local(x), mul(local(h0), local(rowBytes))), mul(local(w0), local(pixel)))),
+      ...setLocal(start, i32Add(i32Add(local(x), mul(local(h0), local(rowBytes))), mul(local(w0), local(pixel)))),
       ...forCount(g, local(groups), group),
     ]),
   ];
   const outputRow: Code = [
     ...setLocal(h0, sub(mul(local(i), field(rowsGeometry, 0)), field(rowsGeometry, 1))),
-    ...setLocal(h1, min(add(local(h0), field(rowsGeometry, 2)), H)),
+    ...setLocal(h1, min(i32Add(local(h0), field(rowsGeometry, 2)), H)),
     ...setLocal(h0, max(local(h0), i32c(0))),
-    ...setLocal(dyRow, add(local(dy), mul(mul(local(i), local(OW)), local(pixel)))),
+    ...setLocal(dyRow, i32Add(local(dy), mul(mul(local(i), local(OW)), local(pixel)))),
     ...ifLess(local(h0), local(h1), forCount(j, local(OW), column)),
   ];
   const lanesConst = [...simd(0x0c), ...new Uint8Array(Int32Array.of(0, 4, 8, 12).buffer)];
